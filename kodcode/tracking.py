@@ -1,0 +1,110 @@
+"""Weights & Biases wiring shared by every entry point: offline unless the config says otherwise.
+
+Config group ``conf/shared/wandb/`` (``wandb=default``) maps onto ``WandbConfig``. Compute nodes are
+often air-gapped, so runs are written offline to ``<dir>/wandb/offline-run-*`` and uploaded later
+with ``wandb sync <run dir>``; set ``wandb.mode=online`` to stream, or ``wandb.mode=disabled``.
+
+    from kodcode.tracking import WandbConfig, init_run, log_scalars, log_table
+    run = init_run(WandbConfig(project="kodcode", group="smoke"), config=resolved_cfg, job_type="sft")
+    log_scalars(run, {"verify/pass_rate": 0.8}, step=0)
+    log_table(run, "samples", ["prompt", "completion", "reward"], rows)
+    run.finish()
+
+``apply_env(cfg)`` only exports the ``WANDB_*`` variables, for code that lets another library
+(transformers' ``WandbCallback`` in TRL trainers) open the run; ``init_run`` opens it first, so such
+a callback reuses this run and its names instead of opening its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODES = ("offline", "online", "disabled")
+
+
+@dataclass
+class WandbConfig:
+    project: str = "kodcode"
+    entity: str | None = None
+    group: str | None = None  # e.g. the experiment name: runs of one experiment side by side
+    name: str | None = None  # run name; None lets W&B pick one
+    mode: str = "offline"
+    dir: str | None = None  # parent of the wandb/ folder; None: the current directory
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None
+
+    def check(self) -> list[str]:
+        problems = []
+        if self.mode not in MODES:
+            problems.append(
+                f"mode must be one of {', '.join(MODES)} (got {self.mode!r}): offline writes a local run "
+                "to sync later, online streams (needs network and a key); set wandb.mode=offline"
+            )
+        if not self.project:
+            problems.append("project must be a non-empty string (got an empty one); set wandb.project=kodcode")
+        return problems
+
+
+def apply_env(cfg: WandbConfig) -> None:
+    """Export the WANDB_* variables libraries read; the config wins over what the shell had."""
+    os.environ["WANDB_MODE"] = cfg.mode
+    os.environ["WANDB_PROJECT"] = cfg.project
+    for var, value in (("WANDB_ENTITY", cfg.entity), ("WANDB_RUN_GROUP", cfg.group), ("WANDB_NAME", cfg.name)):
+        if value:
+            os.environ[var] = value
+        else:
+            os.environ.pop(var, None)
+    if cfg.dir:
+        Path(cfg.dir).mkdir(parents=True, exist_ok=True)
+        os.environ["WANDB_DIR"] = str(cfg.dir)
+    # Never block a run on a login prompt or a model upload.
+    os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.setdefault("WANDB_LOG_MODEL", "false")
+
+
+def init_run(cfg: WandbConfig, config: dict[str, Any] | None = None, job_type: str | None = None):
+    """Open (or return the already open) W&B run with names from ``cfg`` and ``config`` logged."""
+    import wandb
+
+    apply_env(cfg)
+    if wandb.run is not None:
+        if config:
+            wandb.run.config.update(config, allow_val_change=True)
+        return wandb.run
+    return wandb.init(
+        project=cfg.project,
+        entity=cfg.entity,
+        group=cfg.group,
+        name=cfg.name,
+        job_type=job_type,
+        mode=cfg.mode,
+        dir=cfg.dir,
+        tags=list(cfg.tags) or None,
+        notes=cfg.notes,
+        config=config or {},
+    )
+
+
+def run_dir(run) -> Path | None:
+    """The local directory this run writes to (``.../wandb/offline-run-...``), or None when disabled."""
+    if run is None or getattr(run, "disabled", False):
+        return None
+    return Path(run.dir).parent  # run.dir is <run folder>/files
+
+
+def log_scalars(run, values: dict[str, float], step: int | None = None) -> None:
+    if run is not None:
+        run.log(dict(values), step=step)
+
+
+def log_table(run, key: str, columns: list[str], rows: list[list[Any]], step: int | None = None) -> None:
+    """Log ``rows`` (one list per row, in ``columns`` order) as a W&B table under ``key``."""
+    if run is None:
+        return
+    import wandb
+
+    table = wandb.Table(columns=list(columns), data=[list(r) for r in rows])
+    run.log({key: table}, step=step)
