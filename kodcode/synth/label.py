@@ -1,0 +1,139 @@
+"""Labels for verified questions: pass sequence, pass rate, difficulty, pass@k, chosen attempt.
+
+Pure functions over attempt records (the output of ``verify``); no I/O.  A question's attempts
+become one triplet record carrying the KodCode-V1 fields (``gpt_pass_sequence``,
+``gpt_pass_trial_num``, ``gpt_pass_percentage``, ``gpt_difficulty``, ``trials``, ``chosen_trial``).
+The ``gpt_`` prefix is KodCode-V1's column name, kept whatever model wrote the attempts.
+
+Difficulty follows KodCode's code (``utils.get_gpt_difficulty``): p >= 2/3 easy, p < 1/3 hard,
+medium otherwise; the paper's text says "> 2/3", the released data uses ">=" (reference note A.6).
+``fail`` (no passing attempt) exists for analysis; such questions are not exported.
+
+Usage::
+
+    from kodcode.synth.label import label_questions, pass_at_k
+    triplets, failed = label_questions(questions, attempts, trial_prefix="trial_gpt4o")
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from math import comb
+
+EASY_MIN = 2 / 3  # KodCode utils.get_gpt_difficulty: p >= 2/3 -> easy
+HARD_BELOW = 1 / 3  # p < 1/3 -> hard
+DIFFICULTIES = ("easy", "medium", "hard", "fail")
+
+
+def difficulty(passes: int, trials: int) -> str:
+    """easy / medium / hard from the pass rate; ``fail`` when nothing passed."""
+    if trials <= 0:
+        raise ValueError(f"difficulty needs at least one trial (got trials={trials})")
+    if passes <= 0:
+        return "fail"
+    p = passes / trials
+    if p >= EASY_MIN:
+        return "easy"
+    if p < HARD_BELOW:
+        return "hard"
+    return "medium"
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples with c correct (Chen et al. 2021, Codex paper eq. 1)."""
+    if k > n:
+        raise ValueError(f"pass@k needs k <= n (got k={k}, n={n}); lower k or draw more attempts")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def pass_at_k_by_subset(rows: list[dict], ks: list[int]) -> dict[str, dict[str, float]]:
+    """Mean pass@k per subset (and ``all``) over rows with ``gpt_pass_sequence``.
+
+    Every question that was attempted counts, including those that never passed (they are the
+    denominator of the paper's Fig. 2); k larger than a question's attempt count is skipped.
+    """
+    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        seq = r["gpt_pass_sequence"]
+        n, c = len(seq), sum(seq)
+        for k in ks:
+            if k <= n:
+                v = pass_at_k(n, c, k)
+                acc[r["subset"]][k].append(v)
+                acc["all"][k].append(v)
+    return {s: {f"pass@{k}": sum(v) / len(v) for k, v in sorted(d.items())} for s, d in sorted(acc.items())}
+
+
+def _rank(attempt: dict) -> tuple:
+    # Among passing attempts prefer the one with the most tests (the strongest check of the
+    # solution), then the earliest.  KodCode ranked by line coverage instead; pytest-cov in the
+    # sandbox would double the cost of every job for a tie-breaker.
+    return (-int(attempt["verdict"].get("n_tests", 0)), attempt["attempt"])
+
+
+def choose_best(attempts: list[dict]) -> dict | None:
+    """The attempt whose solution and tests become the triplet, or ``None`` if none passed."""
+    passing = [a for a in attempts if a["passed"]]
+    return min(passing, key=_rank) if passing else None
+
+
+def trial_result(attempt: dict) -> str:
+    """KodCode's ``test_result`` strings: Pass / Fail / Fail - Timed Out (and ours for the rest)."""
+    status = attempt["verdict"]["status"]
+    return {"pass": "Pass", "timeout": "Fail - Timed Out", "sandbox_error": "Sandbox Error"}.get(status, "Fail")
+
+
+def label_question(question: dict, attempts: list[dict], trial_prefix: str) -> dict:
+    """One triplet record (``gpt_difficulty == "fail"`` when no attempt passed)."""
+    attempts = sorted(attempts, key=lambda a: a["attempt"])
+    counted = [a for a in attempts if a["verdict"]["status"] != "sandbox_error"]
+    seq = [int(a["passed"]) for a in counted]
+    passes = sum(seq)
+    best = choose_best(counted)
+    trials = {
+        f"{trial_prefix}_{a['attempt']}": {
+            "file_source": a.get("file_source", ""),
+            "solution_code": a.get("solution") or "",
+            "test_code": a.get("test") or "",
+            "test_coverage": None,
+            "test_result": trial_result(a),
+        }
+        for a in attempts
+    }
+    return {
+        **question,
+        "solution": best["solution"] if best else None,
+        "test": best["test"] if best else None,
+        "test_info": best.get("test_info") if best else None,
+        "gpt_pass_sequence": seq,
+        "gpt_pass_trial_num": passes,
+        "gpt_difficulty": difficulty(passes, len(seq)) if seq else "fail",
+        "gpt_pass_percentage": round(passes / len(seq), 3) if seq else 0.0,
+        "trials": trials,
+        "chosen_trial": f"{trial_prefix}_{best['attempt']}" if best else None,
+        "n_sandbox_errors": len(attempts) - len(counted),
+    }
+
+
+def label_questions(
+    questions: list[dict], attempts: list[dict], trial_prefix: str = "trial"
+) -> tuple[list[dict], list[dict]]:
+    """(verified triplets, failed questions) in question order; questions without attempts are failed."""
+    by_q: dict[str, list[dict]] = defaultdict(list)
+    for a in attempts:
+        by_q[a["question_id"]].append(a)
+    verified, failed = [], []
+    for q in questions:
+        t = label_question(q, by_q.get(q["question_id"], []), trial_prefix)
+        (verified if t["gpt_difficulty"] != "fail" else failed).append(t)
+    return verified, failed
+
+
+def difficulty_by_subset(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """Counts of easy/medium/hard/fail per subset (the paper's Fig. 5)."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {d: 0 for d in DIFFICULTIES})
+    for r in rows:
+        out[r["subset"]][r["gpt_difficulty"]] += 1
+    return dict(sorted(out.items()))

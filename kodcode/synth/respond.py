@@ -1,0 +1,136 @@
+"""Reasoning responses with test-based reject sampling (the SFT set; paper §2.3, reference A.8).
+
+For every verified triplet a reasoning model (DeepSeek-R1 class) answers the raw question k times
+(paper: 3; the user turn is the question alone, no system prompt).  From each response the code
+is taken from *after* the reasoning (``</think>``), the function is renamed to the triplet's entry
+point when that is unambiguous (one function expected by ``test_info``, one top-level ``def`` in the
+response), and the code runs against the triplet's tests through ``kodcode.exec``.  Every row keeps
+its correctness labels (``r1_pass_sequence``, ``r1_pass_trial_num``, ``r1_correctness`` as the
+strings "True"/"False" like KodCode-V1-SFT-R1); rows with a passing response form the SFT train
+split, the rest the ``incorrect`` split.
+
+Usage (inside the runner; the pieces are pure and tested on their own)::
+
+    from kodcode.synth.respond import extract_final_code, rename_entry_point, respond_requests
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from typing import Any
+
+from kodcode.synth.parse import is_python, entry_point, fenced_blocks, strip_fence_residue
+
+THINK_END = "</think>"
+
+
+def answer_part(text: str) -> str | None:
+    """The text after the reasoning; ``None`` when the reasoning never ended (cut off by length)."""
+    if THINK_END in text:
+        return text.rsplit(THINK_END, 1)[1]
+    if "<think>" in text:
+        return None
+    return text
+
+
+def extract_final_code(text: str, expected: str | None = None) -> str | None:
+    """Code of the final answer: a fenced block after ``</think>`` that parses.
+
+    With ``expected`` (the entry point), the first block defining it wins; otherwise the first
+    Python block that parses (KodCode took the first ```` ```python ```` block, which is the same
+    for well-formed answers and fails on ``py`` tags or untagged fences).
+    """
+    answer = answer_part(text)
+    if answer is None:
+        return None
+    blocks = [code for tag, code in fenced_blocks(answer) if tag in ("", "python", "py", "python3", "py3")]
+    good = [b.strip() for b in blocks if is_python(b)]
+    if expected:
+        for b in good:
+            if re.search(rf"^\s*def\s+{re.escape(expected)}\s*\(", b, re.MULTILINE):
+                return b
+    if good:
+        return good[0]
+    bare = strip_fence_residue(answer)
+    return bare if bare and is_python(bare) and re.search(r"^def\s", bare, re.MULTILINE) else None
+
+
+def _top_level_defs(code: str) -> list[str]:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def rename_entry_point(code: str, test_info: list[dict] | None) -> tuple[str, bool]:
+    """(code, renamed): rename the only function to the expected name when unambiguous.
+
+    Unambiguous means: ``test_info`` names exactly one function, the code defines exactly one
+    top-level function, and its name differs.  Identifier tokens are renamed (so recursive calls
+    follow), strings and comments are left alone.
+    """
+    if not test_info or len(test_info) != 1:
+        return code, False
+    want = test_info[0]["function_name"]
+    defs = _top_level_defs(code)
+    if len(defs) != 1 or defs[0] == want:
+        return code, False
+    old = defs[0]
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.NAME and tok.string == old:
+                tok = tok._replace(string=want)
+            out.append(tok)
+        renamed = tokenize.untokenize(out)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return code, False
+    return renamed, True
+
+
+def respond_messages(question: str) -> list[dict]:
+    """The reasoning model sees the raw question as the only user turn (KodCode step 3.3.1)."""
+    return [{"role": "user", "content": question}]
+
+
+def response_code(text: str, test_info: list[dict] | None, rename: bool = True) -> tuple[str | None, bool]:
+    """(code to verify, renamed) for one response."""
+    code = extract_final_code(text, entry_point(test_info))
+    if code is None:
+        return None, False
+    return rename_entry_point(code, test_info) if rename else (code, False)
+
+
+def label_responses(triplet: dict, responses: list[dict]) -> dict:
+    """Add the r1_* labels and the conversation to a triplet from its verified responses.
+
+    ``responses``: dicts with ``index``, ``text``, ``code``, ``passed`` (sorted by index).
+    The chosen response is the first passing one, else the first (KodCode kept the first too).
+    """
+    responses = sorted(responses, key=lambda r: r["index"])
+    seq = [int(r["passed"]) for r in responses]
+    chosen = next((r for r in responses if r["passed"]), responses[0] if responses else None)
+    return {
+        **triplet,
+        "r1_pass_sequence": seq,
+        "r1_pass_trial_num": sum(seq),
+        "r1_correctness": "True" if any(seq) else "False",
+        "r1_solution": (chosen or {}).get("code") or "",
+        "r1_chosen_trial_key": f"trial_r1_{chosen['index']}" if chosen else None,
+        "conversations": [
+            {"from": "human", "value": triplet["question"]},
+            {"from": "gpt", "value": (chosen or {}).get("text", "")},
+        ],
+    }
+
+
+def response_jobs(triplet: dict, responses: list[dict]) -> list[tuple[int, Any]]:
+    """(response index, PytestJob) for every response whose code could be extracted."""
+    from kodcode.exec import PytestJob
+
+    return [(r["index"], PytestJob(solution=r["code"], test=triplet["test"], id=f"{triplet['question_id']}:{r['index']}"))
+            for r in responses if r.get("code")]

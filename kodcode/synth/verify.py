@@ -1,0 +1,89 @@
+"""Verification of attempts: every parsed solution + tests run through ``kodcode.exec``.
+
+An attempt passes only when the execution engine says ``pass`` (every expected test reported
+passed through its trusted channel).  An attempt whose output could not be parsed is a failed
+attempt without running anything, exactly as it would fail under pytest.  A ``sandbox_error`` is an
+infrastructure failure, never a wrong answer: it is recorded, left out of the pass sequence by
+``label``, and a batch whose sandbox-error rate passes ``max_sandbox_error_rate`` aborts the stage
+so a broken sandbox cannot silently empty the dataset (STYLE.md §6).
+
+Usage::
+
+    from kodcode.exec import ExecConfig, Executor
+    from kodcode.synth.verify import verify_attempts
+    with Executor(ExecConfig(workers=2)) as ex:
+        attempts = verify_attempts(attempts, ex)   # adds "verdict" and "passed" to each record
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class SandboxFailure(RuntimeError):
+    """Too many sandbox errors in one batch: the engine is broken, not the solutions."""
+
+
+def verdict_summary(v: Any) -> dict:
+    """The facts of a ``Verdict`` a dataset row keeps (capped message; no output tails)."""
+    return {
+        "status": v.status,
+        "n_tests": v.n_tests,
+        "n_passed": v.n_passed,
+        "duration_s": round(float(v.duration_s), 3),
+        "runner": v.runner,
+        "flags": list(v.flags),
+        "message": (v.message or "")[:500],
+    }
+
+
+def parse_failure(error: str) -> dict:
+    return {"status": "fail", "n_tests": 0, "n_passed": 0, "duration_s": 0.0, "runner": "parse",
+            "flags": [], "message": f"not run: {error}"}
+
+
+def pytest_job(record: dict, solution_key: str = "solution", test_key: str = "test", job_id: str | None = None):
+    from kodcode.exec import PytestJob
+
+    return PytestJob(solution=record[solution_key], test=record[test_key], id=job_id)
+
+
+def run_jobs(executor: Any, jobs: list, batch_size: int, max_sandbox_error_rate: float,
+             on_batch: Callable[[int, int], None] | None = None) -> list:
+    """``executor.run`` in batches; aborts when a batch is mostly sandbox errors."""
+    verdicts: list = []
+    for start in range(0, len(jobs), batch_size):
+        batch = jobs[start:start + batch_size]
+        out = executor.run(batch, progress=False)
+        errors = sum(v.status == "sandbox_error" for v in out)
+        if batch and errors / len(batch) > max_sandbox_error_rate:
+            first = next(v for v in out if v.status == "sandbox_error")
+            raise SandboxFailure(
+                f"{errors} of {len(batch)} jobs in one verify batch were sandbox errors (limit "
+                f"{max_sandbox_error_rate:.0%}); first: {first.message[:300]!r}. The sandbox, not the "
+                "code, is failing: check `python -m kodcode.exec selftest` (or the exec config) and rerun; "
+                "finished stages are kept"
+            )
+        verdicts.extend(out)
+        if on_batch:
+            on_batch(len(verdicts), len(jobs))
+    return verdicts
+
+
+def verify_attempts(attempts: Iterable[dict], executor: Any, *, batch_size: int = 256,
+                    max_sandbox_error_rate: float = 0.5, solution_key: str = "solution",
+                    test_key: str = "test", error_key: str = "parse_error",
+                    on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Copy of ``attempts`` with ``verdict`` (summary dict) and ``passed`` (bool) on each."""
+    attempts = [dict(a) for a in attempts]
+    runnable = [i for i, a in enumerate(attempts) if not a.get(error_key) and a.get(solution_key) and a.get(test_key)]
+    jobs = [pytest_job(attempts[i], solution_key, test_key, job_id=str(i)) for i in runnable]
+    verdicts = run_jobs(executor, jobs, batch_size, max_sandbox_error_rate, on_batch)
+    for i, v in zip(runnable, verdicts):
+        attempts[i]["verdict"] = verdict_summary(v)
+    for a in attempts:
+        if "verdict" not in a:
+            a["verdict"] = parse_failure(a.get(error_key) or "missing solution or test")
+        a["passed"] = a["verdict"]["status"] == "pass"
+    return attempts
