@@ -1,0 +1,416 @@
+"""The execution engine: warm sandboxed workers, a job queue, and the verdict decision.
+
+    from kodcode.exec import Executor, ExecConfig, PytestJob
+    with Executor(ExecConfig(workers=2)) as ex:
+        verdicts = ex.run([PytestJob(solution=sol, test=tests)])
+
+Each worker slot is one zygote process (``zygote.py``, started with the configured interpreter and
+a scrubbed environment) that forks a fresh sandboxed child per job.  The engine never trusts what a
+job says about itself: for pytest jobs the inventory of expected tests is computed here, and a pass
+needs every one of them reported ``passed`` in the runner's single final message, which must carry
+the per-job nonce.  Infrastructure failures become ``sandbox_error``, never ``fail``.
+
+What this does NOT protect against (see README "Execution engine"): a job that specifically
+reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
+write a forged report, exit) can fake a pytest pass, because tests and solution share a process;
+call/stdio jobs are immune (the comparison happens here).  There is no seccomp filter; kernel
+exploits are out of scope; without user namespaces (degraded mode) there is no network isolation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import queue
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .config import ExecConfig
+from .inventory import test_inventory
+from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
+
+_ZYGOTE_SRC = (Path(__file__).parent / "zygote.py").read_text()
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+class _Worker:
+    """One zygote process and the pipe protocol to it."""
+
+    def __init__(self, cfg: ExecConfig, slot: int, degraded_tmp: str):
+        self.cfg, self.slot, self.degraded_tmp = cfg, slot, degraded_tmp
+        self.proc: subprocess.Popen | None = None
+        self.info: dict = {}
+        self.start()
+
+    def start(self) -> None:
+        python = self.cfg.python or sys.executable
+        env = self.cfg.job_env()
+        self.proc = subprocess.Popen(
+            [python, "-I", "-c", _ZYGOTE_SRC],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+        init = {
+            "slot": self.slot,
+            "preimport": list(self.cfg.preimport),
+            "isolation": self.cfg.isolation,
+            "wall_factor": self.cfg.wall_factor,
+            "max_output_bytes": self.cfg.max_output_bytes,
+            "tail_bytes": self.cfg.tail_bytes,
+            "memory_mb": self.cfg.memory_mb,
+            "max_procs": self.cfg.max_procs,
+            "max_file_mb": self.cfg.max_file_mb,
+            "tmpfs_mb": self.cfg.tmpfs_mb,
+            "uid_base": self.cfg.uid_base,
+            "mask_paths": self.cfg.masked_paths(),
+            "fast_path": self.cfg.fast_path,
+            "env": env,
+            "degraded_tmp": self.degraded_tmp,
+        }
+        self._send(init)
+        hello = self._recv(self.cfg.start_timeout_s)
+        if not hello or not hello.get("hello"):
+            self.kill()
+            raise SandboxError(
+                f"worker {self.slot} did not start with interpreter {python!r}; check that it runs "
+                "(and has pytest installed) or set exec.python to one that does"
+            )
+        if not hello.get("pytest"):
+            self.kill()
+            raise SandboxError(
+                f"the job interpreter {python!r} cannot import pytest; install pytest there "
+                "(pip install pytest) or point exec.python at an environment that has it"
+            )
+        self.info = hello
+
+    def _send(self, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write(struct.pack("!I", len(data)) + data)
+        self.proc.stdin.flush()
+
+    def _recv(self, timeout: float) -> dict | None:
+        assert self.proc and self.proc.stdout
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+
+        def read(n: int) -> bytes | None:
+            buf = b""
+            while len(buf) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                r, _, _ = select.select([fd], [], [], left)
+                if not r:
+                    return None
+                chunk = os.read(fd, n - len(buf))
+                if not chunk:
+                    return None
+                buf += chunk
+            return buf
+
+        head = read(4)
+        if head is None:
+            return None
+        body = read(struct.unpack("!I", head)[0])
+        return None if body is None else json.loads(body)
+
+    def execute(self, payload: dict, wall_s: float) -> dict | None:
+        """Send one job; None when the zygote died or stopped answering."""
+        try:
+            self._send(payload)
+        except (BrokenPipeError, OSError):
+            return None
+        return self._recv(wall_s + 30.0)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, 9)
+        except OSError:
+            pass
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f and f.close()
+            except Exception:
+                pass
+        self.proc = None
+
+
+def _payload(job: Job, cfg: ExecConfig) -> dict:
+    d = asdict(job)
+    d["kind"] = job.kind
+    d["timeout_s"] = float(job.timeout_s or cfg.timeout_s)
+    return d
+
+
+def decide(job: Job, reply: dict | None, inventory: list[str] | None) -> Verdict:
+    """Turn the zygote's facts into a verdict.  Pure function; the heart of the verdict protocol."""
+    v = Verdict(status="sandbox_error", id=job.id)
+    if reply is None:
+        v.message = "worker died or stopped answering"
+        return v
+    if "sandbox_error" in reply:
+        v.message = reply["sandbox_error"]
+        return v
+    v.stdout, v.stderr = reply.get("stdout", ""), reply.get("stderr", "")
+    v.duration_s = float(reply.get("wall_s") or 0.0)
+    setup = reply.get("setup", "")
+    if not setup.startswith("OK"):
+        v.message = setup[5:] if setup.startswith("FAIL") else "sandbox setup did not complete"
+        return v
+    result = reply.get("result")
+    trusted = bool(reply.get("nonce_ok")) and isinstance(result, dict) and reply.get("nonce_requests") == 1
+    if result is not None and not trusted:
+        v.flags.append("forged_report")
+    if trusted:
+        v.runner = str(result.get("runner", ""))
+        v.flags.extend(str(f) for f in result.get("flags", []))
+    if isinstance(job, PytestJob):
+        return _decide_pytest(v, reply, result if trusted else None, inventory or [])
+    return _decide_cases(job, v, reply, result if trusted else None)
+
+
+def _ended_early(v: Verdict, reply: dict) -> Verdict:
+    if reply.get("timed_out"):
+        v.status, v.message = "timeout", "wall-clock limit reached"
+    elif _cpu_limit_hit(reply):
+        v.status, v.message = "timeout", "CPU-time limit reached"
+    elif reply.get("over_output"):
+        v.status, v.message = "error", f"output limit exceeded ({reply.get('output_bytes')} bytes)"
+    else:
+        code, sig = reply.get("exit_code"), reply.get("signal")
+        v.status = "error"
+        v.message = f"job ended without a trusted report (exit code {code}, signal {sig})"
+        if sig == 9 or code == 128 + 9:
+            v.message += "; killed, e.g. by the memory or process limit"
+    return v
+
+
+def _cpu_limit_hit(reply: dict) -> bool:
+    # SIGXCPU (24) from RLIMIT_CPU; the namespace's init reports a signal death as 128 + signal.
+    return reply.get("signal") == 24 or reply.get("exit_code") == 128 + 24
+
+
+def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list[str]) -> Verdict:
+    if result is None:
+        v.tests = [TestOutcome(n, "missing") for n in inventory]
+        return _ended_early(v, reply)
+    if result.get("collect_error"):
+        v.tests = [TestOutcome(n, "error", message=result["collect_error"]) for n in inventory]
+        v.status, v.message = "error", "collection failed: " + str(result["collect_error"])[-300:]
+        return v
+    reported = {t["name"]: t for t in result.get("tests", [])}
+    tests = []
+    for name in inventory:
+        t = reported.get(name)
+        if t is None:
+            tests.append(TestOutcome(name, "missing"))
+        else:
+            tests.append(TestOutcome(name, t["outcome"], float(t.get("duration_s", 0.0)), t.get("message", "")))
+    extra_bad = [t for n, t in reported.items() if n not in inventory and t["outcome"] != "passed"]
+    v.tests = tests
+    all_passed = bool(tests) and all(t.outcome == "passed" for t in tests) and not extra_bad
+    tampered = [f for f in v.flags if f.startswith(("tampered", "always", "never", "constant", "forged"))]
+    if reply.get("timed_out") or _cpu_limit_hit(reply):
+        v.status, v.message = "timeout", "time limit reached after the report"
+    elif not inventory:
+        v.status, v.message = "error", "the test source defines no test functions"
+    elif all_passed and not tampered:
+        v.status = "pass"
+    else:
+        v.status = "fail"
+        bad = [t for t in tests if t.outcome != "passed"]
+        if bad:
+            v.message = f"{len(bad)}/{len(tests)} tests not passed: " + ", ".join(
+                f"{t.name} ({t.outcome})" for t in bad[:5]
+            )
+        elif tampered:
+            v.message = "tests passed only through forged comparisons or patched test machinery: " + ", ".join(
+                tampered
+            )
+        else:
+            v.message = "unexpected extra tests failed: " + ", ".join(t["name"] for t in extra_bad[:5])
+    return v
+
+
+def _decide_cases(job: StdioJob | CallJob, v: Verdict, reply: dict, result: dict | None) -> Verdict:
+    n = len(job.inputs) if isinstance(job, StdioJob) else len(job.args_list)
+    if result is None:
+        v.outputs = [CaseOutput("not_run") for _ in range(n)]
+        return _ended_early(v, reply)
+    outs = [CaseOutput(**{k: o.get(k) for k in ("status", "stdout", "stderr", "value", "exit_code",
+                                                   "duration_s", "message") if k in o})
+            for o in result.get("outputs", [])]
+    outs += [CaseOutput("not_run") for _ in range(n - len(outs))]
+    v.outputs = outs[:n]
+    statuses = {o.status for o in v.outputs}
+    if statuses <= {"ok"}:
+        v.status = "pass"
+    elif "timeout" in statuses:
+        v.status, v.message = "timeout", "a case reached its time limit"
+    else:
+        v.status = "error"
+        v.message = "a case ended with an error: " + next(
+            (o.message or o.stderr[-200:]) for o in v.outputs if o.status != "ok"
+        )
+    return v
+
+
+class Executor:
+    """Runs jobs on warm sandboxed workers.  Thread-safe; usable from asyncio via ``arun``."""
+
+    def __init__(self, config: ExecConfig | None = None, **overrides):
+        cfg = config or ExecConfig()
+        for k, val in overrides.items():
+            setattr(cfg, k, val)
+        problems = cfg.check()
+        if problems:
+            raise ValueError("invalid exec config:\n  - " + "\n  - ".join(problems))
+        self.cfg = cfg
+        self._queue: queue.Queue = queue.Queue()
+        self._workers: list[_Worker] = []
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        self._tmp = tempfile.mkdtemp(prefix="kodcode-exec-")
+        os.chmod(self._tmp, 0o711)
+        self._start()
+
+    # -- lifecycle
+    def _start(self) -> None:
+        n = self.cfg.n_workers()
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            futs = [pool.submit(_Worker, self.cfg, i, self._tmp) for i in range(n)]
+            errors = []
+            for f in futs:
+                try:
+                    self._workers.append(f.result())
+                except Exception as e:
+                    errors.append(e)
+        if errors:
+            self.close()
+            raise errors[0]
+        for w in self._workers:
+            t = threading.Thread(target=self._loop, args=(w,), daemon=True, name=f"kodcode-exec-{w.slot}")
+            t.start()
+            self._threads.append(t)
+
+    @property
+    def isolation(self) -> str:
+        return self._workers[0].info.get("isolation", "?") if self._workers else "?"
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join(timeout=5)
+        for w in self._workers:
+            w.kill()
+        import shutil
+
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):  # pragma: no cover - best effort
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- running
+    def submit(self, job: Job) -> concurrent.futures.Future:
+        if self._closed:
+            raise RuntimeError("Executor is closed")
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((job, fut))
+        return fut
+
+    def run(self, jobs: list[Job], progress: bool = False) -> list[Verdict]:
+        futs = [self.submit(j) for j in jobs]
+        if progress:
+            from .progress import Progress
+
+            bar = Progress(len(futs), "exec")
+            for f in concurrent.futures.as_completed(futs):
+                bar.update(1, f.result().status)
+            bar.close()
+        return [f.result() for f in futs]
+
+    async def arun(self, jobs: list[Job]) -> list[Verdict]:
+        futs = [asyncio.wrap_future(self.submit(j)) for j in jobs]
+        return list(await asyncio.gather(*futs))
+
+    def _loop(self, worker: _Worker) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job, fut = item
+            try:
+                fut.set_result(self._execute(worker, job))
+            except Exception as e:  # never let one job take the worker thread down
+                fut.set_result(Verdict(status="sandbox_error", id=job.id, message=f"{type(e).__name__}: {e}"))
+
+    def _execute(self, worker: _Worker, job: Job) -> Verdict:
+        inventory = None
+        if isinstance(job, PytestJob):
+            src = ("from solution import *\n\n" if job.prepend_import else "") + job.test
+            try:
+                inventory = test_inventory(src)
+            except SyntaxError as e:
+                return Verdict(status="error", id=job.id, message=f"test source does not parse: {e}")
+        payload = _payload(job, self.cfg)
+        n_cases = 1 if isinstance(job, PytestJob) else max(1, len(payload.get("inputs") or payload.get("args_list") or []))
+        wall = payload["timeout_s"] * self.cfg.wall_factor * n_cases + 2.0
+        for attempt in range(2):
+            if not worker.alive():
+                worker.kill()
+                worker.start()
+            reply = worker.execute(payload, wall)
+            if reply is not None:
+                return decide(job, reply, inventory)
+            # The zygote died mid-job (or hung): replace it and try once more.
+            worker.kill()
+        v = decide(job, None, inventory)
+        v.status = "error"
+        v.message = "the worker died twice while running this job (the job may kill its parent)"
+        return v
+
+
+def verify(jobs: list[Job], config: ExecConfig | None = None, progress: bool = False) -> list[Verdict]:
+    """One-shot convenience: start workers, run ``jobs``, stop workers."""
+    with Executor(config) as ex:
+        return ex.run(jobs, progress=progress)
