@@ -14,7 +14,7 @@ Standard library only: this package must never import an ML library (a test enfo
 
 from .config import ExecConfig
 from .engine import Executor, SandboxError, decide, verify
-from .inventory import test_inventory
+from .inventory import expected_tests
 from .jobs import STATUSES, CallJob, CaseOutput, PytestJob, StdioJob, TestOutcome, Verdict
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "TestOutcome",
     "Verdict",
     "decide",
-    "test_inventory",
+    "expected_tests",
     "verify",
 ]
 

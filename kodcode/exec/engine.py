@@ -35,7 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import ExecConfig
-from .inventory import test_inventory
+from .inventory import expected_tests
 from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
 
 _ZYGOTE_SRC = (Path(__file__).parent / "zygote.py").read_text()
@@ -389,7 +389,7 @@ class Executor:
         if isinstance(job, PytestJob):
             src = ("from solution import *\n\n" if job.prepend_import else "") + job.test
             try:
-                inventory = test_inventory(src)
+                inventory = expected_tests(src)
             except SyntaxError as e:
                 return Verdict(status="error", id=job.id, message=f"test source does not parse: {e}")
         payload = _payload(job, self.cfg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 
-def test_inventory(test_src: str) -> list[str]:
+def expected_tests(test_src: str) -> list[str]:
     """Names pytest would collect from a test module (raises SyntaxError on unparsable source)."""
     tree = ast.parse(test_src)
     names: list[str] = []

@@ -684,7 +684,7 @@ def make_guard(solution_file):
 
 
 class _AssertRewriter(ast.NodeTransformer):
-    """``assert a OP b`` -> ``assert __kc_cmp("OP", a, b)``; ``assert x`` -> ``assert __kc_truth(x)``;
+    """``assert a OP b`` -> ``assert _kodcode_cmp("OP", a, b)``; ``assert x`` -> ``assert _kodcode_truth(x)``;
     ``self.assertEqual(a, b)`` and friends -> the same guarded comparisons."""
 
     OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
@@ -695,9 +695,9 @@ class _AssertRewriter(ast.NodeTransformer):
 
     def _guard(self, node):
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in self.OPS:
-            return ast.Call(ast.Name("__kc_cmp", ast.Load()),
+            return ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
                             [ast.Constant(self.OPS[type(node.ops[0])]), node.left, node.comparators[0]], [])
-        return ast.Call(ast.Name("__kc_truth", ast.Load()), [node], [])
+        return ast.Call(ast.Name("_kodcode_truth", ast.Load()), [node], [])
 
     def visit_Assert(self, node):
         self.generic_visit(node)
@@ -850,7 +850,7 @@ def _run_fast(workdir, p):
     mod = types.ModuleType("test_solution")
     mod.__file__ = os.path.join(workdir, "test_solution.py")  # never written: nothing to read back
     g = mod.__dict__
-    g["__kc_cmp"], g["__kc_truth"] = p["cmp"], p["truth"]
+    g["_kodcode_cmp"], g["_kodcode_truth"] = p["cmp"], p["truth"]
     tests = []
     try:
         code = compile(tree, mod.__file__, "exec")
@@ -858,9 +858,9 @@ def _run_fast(workdir, p):
     except BaseException as e:  # collection error: every test is an error
         return {"runner": "fast", "collect_error": _msg(e), "tests": []}
     flags = []
-    if g.get("__kc_cmp") is not p["cmp"] or g.get("__kc_truth") is not p["truth"]:
+    if g.get("_kodcode_cmp") is not p["cmp"] or g.get("_kodcode_truth") is not p["truth"]:
         flags.append("tampered_guard")
-        g["__kc_cmp"], g["__kc_truth"] = p["cmp"], p["truth"]
+        g["_kodcode_cmp"], g["_kodcode_truth"] = p["cmp"], p["truth"]
     names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
     seen = set()
     for name in names:
@@ -907,14 +907,14 @@ def _run_pytest(workdir, p):
         def pytest_collection_modifyitems(self, items):
             for it in items:
                 g = getattr(getattr(it, "module", None), "__dict__", {})
-                if g.get("__kc_cmp") is not cmp or g.get("__kc_truth") is not truth:
+                if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
                     flags.append("tampered_guard")
-                    g["__kc_cmp"], g["__kc_truth"] = cmp, truth
+                    g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
 
-    guard = types_module("_kodcode_guard", {"__kc_cmp": cmp, "__kc_truth": truth})
+    guard = types_module("_kodcode_guard", {"_kodcode_cmp": cmp, "_kodcode_truth": truth})
     sys.modules["_kodcode_guard"] = guard
     tree = p["tree"]
-    imp = ast.parse("from _kodcode_guard import __kc_cmp, __kc_truth").body[0]
+    imp = ast.parse("from _kodcode_guard import _kodcode_cmp, _kodcode_truth").body[0]
     # After the prepended `from solution import *`, so a solution cannot shadow the guard by export.
     pos = 1 if tree.body and isinstance(tree.body[0], ast.ImportFrom) and tree.body[0].module == "solution" else 0
     tree.body.insert(pos, imp)

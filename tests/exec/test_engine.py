@@ -1,0 +1,262 @@
+"""The engine's own contract: verdicts for honest code, the verdict protocol, limits, interfaces."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kodcode.exec import CallJob, ExecConfig, Executor, PytestJob, StdioJob, decide, expected_tests
+
+ADD = "def add(a, b):\n    return a + b\n"
+TESTS = "def test_small():\n    assert add(1, 2) == 3\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
+
+
+@pytest.fixture(scope="module")
+def ex():
+    with Executor(ExecConfig(workers=2, timeout_s=5, memory_mb=512)) as e:
+        yield e
+
+
+def test_honest_solution_passes_with_every_test_reported(ex):
+    (v,) = ex.run([PytestJob(solution=ADD, test=TESTS, id="a")])
+    assert v.status == "pass" and v.passed
+    assert [(t.name, t.outcome) for t in v.tests] == [("test_small", "passed"), ("test_zero", "passed")]
+    assert v.runner == "fast"
+
+
+def test_wrong_solution_fails_naming_the_failing_test(ex):
+    (v,) = ex.run([PytestJob(solution="def add(a, b):\n    return a - b\n", test=TESTS)])
+    assert v.status == "fail"
+    assert [(t.name, t.outcome) for t in v.tests] == [("test_small", "failed"), ("test_zero", "passed")]
+
+
+def test_import_error_in_solution_is_an_error_not_a_pass(ex):
+    (v,) = ex.run([PytestJob(solution="import not_a_module_xyz\n" + ADD, test=TESTS)])
+    assert v.status == "error" and "not_a_module_xyz" in v.message
+    assert all(t.outcome == "error" for t in v.tests)
+
+
+def test_unparsable_tests_are_an_error(ex):
+    (v,) = ex.run([PytestJob(solution=ADD, test="def test_x(:\n    pass\n")])
+    assert v.status == "error" and "does not parse" in v.message
+
+
+def test_file_without_tests_is_an_error(ex):
+    (v,) = ex.run([PytestJob(solution=ADD, test="x = 1\n")])
+    assert v.status == "error"
+
+
+def test_pytest_features_take_the_pytest_runner_and_agree(ex):
+    test = (
+        "import pytest\n\n@pytest.fixture\ndef two():\n    return 2\n\n"
+        "def test_fixture(two):\n    assert add(two, two) == 4\n\n"
+        "@pytest.mark.parametrize('a,b,c', [(1, 1, 2), (2, 3, 5)])\n"
+        "def test_param(a, b, c):\n    assert add(a, b) == c\n\n"
+        "class TestAdd:\n    def test_m(self):\n        assert add(1, 1) == 2\n"
+    )
+    (v,) = ex.run([PytestJob(solution=ADD, test=test)])
+    assert v.status == "pass" and v.runner == "pytest"
+    assert [t.name for t in v.tests] == ["test_fixture", "test_param", "TestAdd::test_m"]
+
+
+def test_one_failing_parametrized_case_fails_the_test(ex):
+    test = (
+        "import pytest\n@pytest.mark.parametrize('a', [1, 2, 3])\n"
+        "def test_p(a):\n    assert add(a, 0) == (a if a != 2 else 99)\n"
+    )
+    (v,) = ex.run([PytestJob(solution=ADD, test=test)])
+    assert v.status == "fail" and v.tests[0].outcome == "failed"
+
+
+def test_cpu_bound_loop_is_a_timeout(ex):
+    (v,) = ex.run([PytestJob(solution="def add(a, b):\n    while True:\n        pass\n", test=TESTS, timeout_s=1)])
+    assert v.status == "timeout"
+
+
+def test_sleeping_job_hits_the_wall_clock_backstop(ex):
+    (v,) = ex.run([PytestJob(solution="import time\ndef add(a, b):\n    time.sleep(60)\n", test=TESTS, timeout_s=1)])
+    assert v.status == "timeout"
+
+
+def test_stdio_job_returns_what_came_out_per_input(ex):
+    prog = "import sys\ndata = sys.stdin.buffer.read().split()\nprint(sum(map(int, data)))\n"
+    (v,) = ex.run([StdioJob(program=prog, inputs=["1 2", "3 4 5\n"])])
+    assert v.status == "pass"
+    assert [o.stdout for o in v.outputs] == ["3\n", "12\n"]
+
+
+def test_stdio_crash_is_reported_per_case(ex):
+    prog = "x = int(input())\nprint(10 // x)\n"
+    (v,) = ex.run([StdioJob(program=prog, inputs=["5", "0"])])
+    assert [o.status for o in v.outputs] == ["ok", "error"]
+    assert "ZeroDivisionError" in v.outputs[1].stderr
+    assert v.status == "error"
+
+
+def test_call_job_encodes_return_values_canonically(ex):
+    prog = (
+        "class Solution:\n    def twoSum(self, nums, target):\n"
+        "        seen = {}\n        for i, x in enumerate(nums):\n"
+        "            if target - x in seen:\n                return [seen[target - x], i]\n"
+        "            seen[x] = i\n"
+    )
+    (v,) = ex.run([CallJob(program=prog, fn_name="Solution.twoSum", args_list=[[[2, 7, 11], 9], [[3, 3], 6]])])
+    assert v.status == "pass"
+    assert [o.value for o in v.outputs] == [[0, 1], [0, 1]]
+
+
+def test_call_job_forged_equality_object_comes_back_as_repr(ex):
+    prog = "class E:\n    def __eq__(self, o):\n        return True\n\ndef f(x):\n    return E()\n"
+    (v,) = ex.run([CallJob(program=prog, fn_name="f", args_list=[[1]])])
+    assert v.outputs[0].value["__type__"] == "E"
+
+
+def test_batch_results_keep_job_order(ex):
+    jobs = [PytestJob(solution=ADD, test=f"def test_x():\n    assert add({i}, 1) == {i + 1 if i % 2 else 0}\n",
+                      id=str(i)) for i in range(8)]
+    verdicts = ex.run(jobs)
+    assert [v.id for v in verdicts] == [str(i) for i in range(8)]
+    assert [v.status for v in verdicts] == ["fail" if i % 2 == 0 else "pass" for i in range(8)]
+
+
+def test_async_api(ex):
+    async def go():
+        return await ex.arun([PytestJob(solution=ADD, test=TESTS)] * 3)
+
+    assert [v.status for v in asyncio.run(go())] == ["pass"] * 3
+
+
+def expected_tests_matches_pytest_collection_rules():
+    src = (
+        "class TestA:\n    def test_a(self): pass\n    def helper(self): pass\n"
+        "class TestWithInit:\n    def __init__(self): pass\n    def test_no(self): pass\n"
+        "import unittest\nclass Case(unittest.TestCase):\n    def test_u(self): pass\n"
+        "def test_f(): pass\ndef helper(): pass\n"
+    )
+    assert expected_tests(src) == ["TestA::test_a", "Case::test_u", "test_f"]
+
+
+def test_decide_rejects_a_report_without_the_nonce():
+    job = PytestJob(solution=ADD, test=TESTS)
+    reply = {"setup": "OK", "result": {"runner": "fast", "tests": [{"name": "test_small", "outcome": "passed"},
+                                                               {"name": "test_zero", "outcome": "passed"}]},
+             "nonce_ok": False, "nonce_requests": 1, "exit_code": 0, "signal": None}
+    v = decide(job, reply, ["test_small", "test_zero"])
+    assert v.status != "pass" and "forged_report" in v.flags
+    reply["nonce_ok"] = True
+    assert decide(job, reply, ["test_small", "test_zero"]).status == "pass"
+    reply["nonce_requests"] = 2  # someone else asked for the nonce first
+    assert decide(job, reply, ["test_small", "test_zero"]).status != "pass"
+
+
+def test_decide_requires_the_whole_inventory():
+    job = PytestJob(solution=ADD, test=TESTS)
+    reply = {"setup": "OK", "result": {"runner": "fast", "tests": [{"name": "test_small", "outcome": "passed"}]},
+             "nonce_ok": True, "nonce_requests": 1}
+    v = decide(job, reply, ["test_small", "test_zero"])
+    assert v.status == "fail" and v.tests[1].outcome == "missing"
+
+
+def test_decide_turns_infrastructure_failure_into_sandbox_error():
+    job = PytestJob(solution=ADD, test=TESTS)
+    assert decide(job, None, ["test_small"]).status == "sandbox_error"
+    assert decide(job, {"setup": "FAIL mounts: boom"}, ["test_small"]).status == "sandbox_error"
+
+
+def test_config_errors_are_reported_together():
+    with pytest.raises(ValueError) as e:
+        Executor(ExecConfig(timeout_s=-1, isolation="docker"))
+    assert "timeout_s must be > 0" in str(e.value) and "isolation must be" in str(e.value)
+
+
+def test_exec_package_imports_no_ml_library():
+    code = (
+        "import sys, kodcode.exec, kodcode.exec.cli, kodcode.exec.server, kodcode.exec.client\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'transformers', 'trl', 'datasets', 'numpy', 'vllm', 'accelerate', 'hydra', 'omegaconf',"
+        " 'wandb', 'faiss', 'sentence_transformers', 'pandas', 'evalplus', 'tqdm')]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    src = Path(__file__).resolve().parents[2] / "kodcode" / "exec"
+    for f in src.glob("*.py"):
+        text = f.read_text()
+        for lib in ("torch", "transformers", "trl", "datasets", "vllm", "omegaconf", "hydra"):
+            assert f"import {lib}" not in text and f"from {lib}" not in text, (f.name, lib)
+
+
+def _run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "kodcode.exec", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_verify_keeps_fields_marks_malformed_rows_and_resumes(tmp_path):
+    rows = [
+        {"id": "good", "solution": ADD, "test": TESTS, "extra": 7},
+        {"question_id": "q-bad", "solution": "def add(a, b):\n    return 0\n", "test": TESTS},
+        {"id": "nosol", "test": TESTS},
+    ]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("\n".join(json.dumps(r) for r in rows) + "\nthis is not json\n")
+    out = tmp_path / "out.jsonl"
+    r = _run_cli("verify", str(inp), "--out", str(out), "--workers", "2", "--timeout", "5")
+    assert r.returncode == 0, r.stderr
+    got = {row["_exec_id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert set(got) == {"good", "q-bad", "nosol", "line-4"}
+    assert got["good"]["passed"] is True and got["good"]["status"] == "pass" and got["good"]["extra"] == 7
+    assert got["q-bad"]["passed"] is False and got["q-bad"]["status"] == "fail"
+    assert got["nosol"]["status"] == "error" and "solution" in got["nosol"]["verdict"]["message"]
+    assert got["line-4"]["status"] == "error"
+    assert "jobs/s" in r.stderr
+    # Resume: drop one finished row and leave a torn line, as a killed run would.
+    lines = out.read_text().splitlines()
+    keep = [ln for ln in lines if json.loads(ln)["_exec_id"] != "good"]
+    out.write_text("\n".join(keep) + "\n" + lines[0][:20])
+    r = _run_cli("verify", str(inp), "--out", str(out), "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(ln)["_exec_id"] for ln in out.read_text().splitlines()]
+    assert sorted(ids) == sorted(["good", "q-bad", "nosol", "line-4"])
+
+
+def test_cli_missing_input_is_a_clear_error(tmp_path):
+    r = _run_cli("verify", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o.jsonl"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_server_is_shared_by_several_client_processes(tmp_path):
+    from kodcode.exec import ExecClient
+
+    sock = str(tmp_path / "exec.sock")
+    proc = subprocess.Popen([sys.executable, "-m", "kodcode.exec", "serve", "--socket", sock, "--workers", "2"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "serving" in line
+        code = (
+            "import sys\nfrom kodcode.exec import ExecClient, PytestJob\n"
+            f"c = ExecClient({sock!r})\n"
+            f"vs = c.run([PytestJob(solution={ADD!r}, test={TESTS!r})] * 2)\n"
+            "print(','.join(v.status for v in vs))\n"
+        )
+        clients = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+        outs = [c.communicate(timeout=120)[0].strip() for c in clients]
+        assert outs == ["pass,pass"] * 3
+        v = asyncio.run(ExecClient(sock).arun([PytestJob(solution="def add(a, b):\n    return 1\n", test=TESTS)]))
+        assert v[0].status == "fail"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not os.path.exists(sock)
+
+
+def test_client_names_the_socket_when_the_server_is_down(tmp_path):
+    from kodcode.exec import ExecClient
+
+    with pytest.raises(ConnectionError) as e:
+        ExecClient(str(tmp_path / "none.sock")).run([PytestJob(solution=ADD, test=TESTS)])
+    assert "kodcode.exec serve" in str(e.value)
