@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 
 from kodcode.synth.parse import extract_code, is_python
+from kodcode.synth.runner import stage
 from kodcode.synth.solve import render
 
 _BEGIN = re.compile(r"<\|\s*Completion\s+Begin\s*\|>", re.IGNORECASE)
@@ -103,3 +105,84 @@ def completion_row(triplet: dict, completion: str) -> dict:
     metadata = dict(triplet.get("metadata") or {})
     metadata["original_instruction"] = triplet["question"]
     return {**triplet, "style": "complete", "question_id": qid, "question": completion, "metadata": metadata}
+
+
+# -- stage -------------------------------------------------------------------------------------
+
+@dataclass
+class ConvertConfig:
+    enabled: bool = True
+    temperature: float = 0.0  # a rewrite, not a sample: deterministic
+    max_tokens: int = 2048
+    template: str = "convert_complete"
+    batch_size: int = 64  # re-verification batch (checkpoint granularity)
+
+
+def _verify_completion(rows: list[dict], executor) -> list[dict]:
+    """For each candidate: does the solution still pass, and does the stub alone fail?"""
+    from kodcode.exec import PytestJob
+
+    jobs = []
+    for r in rows:
+        jobs.append(PytestJob(solution=r["solution"], test=r["test"], id=r["question_id"] + ":solution"))
+        jobs.append(PytestJob(solution=r["completion"], test=r["test"], id=r["question_id"] + ":stub"))
+    verdicts = executor.run(jobs, progress=False)
+    out = []
+    for i, _ in enumerate(rows):
+        sol, stub = verdicts[2 * i], verdicts[2 * i + 1]
+        if sol.status == "sandbox_error" or stub.status == "sandbox_error":
+            out.append({"ok": False, "reason": "sandbox_error"})
+        elif not sol.passed:
+            out.append({"ok": False, "reason": f"solution no longer passes ({sol.status})"})
+        elif stub.passed:
+            out.append({"ok": False, "reason": "the completion stub alone passes the tests"})
+        else:
+            out.append({"ok": True, "reason": ""})
+    return out
+
+
+@stage("convert", schema=ConvertConfig, prompts=("convert_complete.txt",), version="1")
+def convert_stage(records: list[dict], ctx) -> list[dict]:
+    """Instruct triplets in; the same triplets plus their accepted complete-style rows out."""
+    from kodcode.exec import Executor
+    from kodcode.llm.types import GenerationRequest
+
+    cfg: ConvertConfig = ctx.cfg
+    instruct = [t for t in records if t.get("style", "instruct") == "instruct"]
+    if not cfg.enabled or not instruct:
+        ctx.counts.update(converted=0)
+        return list(records)
+    requests = [GenerationRequest(messages=convert_messages(t, cfg.template), n=1, temperature=cfg.temperature,
+                                  max_tokens=cfg.max_tokens, seed=ctx.seed) for t in instruct]
+    results = ctx.generate(requests)
+    reasons: dict[str, int] = {}
+    candidates = []
+    for t, res in zip(instruct, results):
+        completion = parse_completion(res.texts[0])
+        why = check_completion(completion, t)
+        if why:
+            key = why.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        else:
+            candidates.append({**t, "completion": completion})
+    converted = []
+    if candidates:
+        with Executor(ctx.exec_config()) as ex:
+            checks = ctx.checkpoint(candidates, lambda batch: _verify_completion(batch, ex),
+                                    key=lambda r: r["question_id"], batch_size=cfg.batch_size, desc="convert verify")
+        for c, chk in zip(candidates, checks):
+            if chk["ok"]:
+                row = completion_row({k: v for k, v in c.items() if k != "completion"}, c["completion"])
+                converted.append(row)
+            else:
+                reasons[chk["reason"]] = reasons.get(chk["reason"], 0) + 1
+    ctx.counts.update(attempted=len(instruct), converted=len(converted), dropped=reasons)
+    # Each instruct row is followed by its complete-style twin, as in KodCode's combined files.
+    twins = {r["question_id"][:-2]: r for r in converted}
+    out = []
+    for t in records:
+        out.append(t)
+        twin = twins.get(t["question_id"][:-2]) if t["question_id"].endswith("_I") else None
+        if twin:
+            out.append(twin)
+    return out

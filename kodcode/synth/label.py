@@ -18,7 +18,10 @@ Usage::
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from math import comb
+
+from kodcode.synth.runner import stage
 
 EASY_MIN = 2 / 3  # KodCode utils.get_gpt_difficulty: p >= 2/3 -> easy
 HARD_BELOW = 1 / 3  # p < 1/3 -> hard
@@ -137,3 +140,55 @@ def difficulty_by_subset(rows: list[dict]) -> dict[str, dict[str, int]]:
     for r in rows:
         out[r["subset"]][r["gpt_difficulty"]] += 1
     return dict(sorted(out.items()))
+
+
+# -- stage -------------------------------------------------------------------------------------
+
+def kodcode_subset(name: str) -> str:
+    """KodCode-V1 subset spelling: ``data_structure`` -> ``Data_Structure``, ``leetcode`` -> ``Leetcode``."""
+    return "_".join(part.capitalize() for part in str(name).split("_"))
+
+
+def triplet_id(subset: str, question_id: str, style: str = "instruct") -> str:
+    """KodCode-V1 ids look like ``Leetcode_00000012_I`` (instruct) / ``_C`` (complete)."""
+    prefix = f"{subset}_"
+    core = question_id.removeprefix(prefix)
+    return f"{subset}_{core}_{'I' if style == 'instruct' else 'C'}"
+
+
+def question_of(attempt: dict) -> dict:
+    subset = kodcode_subset(attempt["subset"])
+    return {"question_id": attempt["question_id"], "subset": subset, "style": "instruct",
+            "question": attempt["question"], "metadata": attempt.get("metadata") or {}}
+
+
+@dataclass
+class LabelConfig:
+    trial_prefix: str = "trial"  # trials are named <prefix>_<attempt> (KodCode-V1: trial_gpt4o_0..9)
+    ks: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 10])  # pass@k reported (paper Fig. 2)
+
+
+@stage("label", schema=LabelConfig, version="1")
+def label_stage(records: list[dict], ctx) -> list[dict]:
+    """Verified attempts in, one triplet per question with a passing attempt out.
+
+    Failed questions stay in the verify output (a later run's ``solve.previous_attempts``); their
+    counts, difficulty and pass@k go into this stage's manifest for the report.
+    """
+    cfg: LabelConfig = ctx.cfg
+    questions: dict[str, dict] = {}
+    for a in records:
+        questions.setdefault(a["question_id"], question_of(a))
+    verified, failed = label_questions(list(questions.values()), records, cfg.trial_prefix)
+    sandbox_errors = sum(t["n_sandbox_errors"] for t in verified + failed)
+    for t in verified:
+        t["question_id"] = triplet_id(t["subset"], t["question_id"])
+        t.pop("n_sandbox_errors", None)
+    everything = verified + failed
+    ctx.counts.update(
+        questions=len(questions), verified=len(verified), failed=len(failed),
+        sandbox_error_attempts=sandbox_errors,
+        difficulty=difficulty_by_subset(everything),
+        pass_at_k=pass_at_k_by_subset(everything, cfg.ks),
+    )
+    return verified

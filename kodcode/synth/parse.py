@@ -25,6 +25,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from kodcode.synth.runner import stage
+
 # A fence opener: three or more backticks/tildes, then any info string (python, py, Python3, "").
 _FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n`]*$", re.MULTILINE)
 _RESIDUE_RE = re.compile(r"[ \t]*`{1,2}[ \t]*(python|py|python3)?[ \t]*", re.IGNORECASE)
@@ -197,3 +199,22 @@ test_info.__test__ = False  # its name starts with "test"; keep pytest from coll
 def entry_point(info: list[dict] | None) -> str | None:
     """The function tests are expected to call: the first top-level ``def`` of ``test_info``."""
     return info[0]["function_name"] if info else None
+
+
+def parse_record(attempt: dict) -> dict:
+    """One attempt record with ``solution``, ``test``, ``test_info`` and ``parse_error`` added."""
+    p = parse_attempt(attempt["raw"])
+    return {**attempt, "solution": p.solution, "test": p.test,
+            "test_info": test_info(p.solution) if p.ok else None, "parse_error": p.error}
+
+
+@stage("parse", version="1")
+def parse_stage(records: list[dict], ctx) -> list[dict]:
+    """Attempts in, attempts with solution, test, test_info and parse_error out."""
+    out = [a if "verdict" in a else parse_record(a) for a in records]
+    errors: dict[str, int] = {}
+    for a in out:
+        if a.get("parse_error"):
+            errors[a["parse_error"]] = errors.get(a["parse_error"], 0) + 1
+    ctx.counts.update(parsed=sum(not a.get("parse_error") for a in out), parse_errors=errors)
+    return out

@@ -20,9 +20,11 @@ import ast
 import io
 import re
 import tokenize
+from dataclasses import dataclass
 from typing import Any
 
-from kodcode.synth.parse import is_python, entry_point, fenced_blocks, strip_fence_residue
+from kodcode.synth.parse import entry_point, fenced_blocks, is_python, strip_fence_residue
+from kodcode.synth.runner import stage
 
 THINK_END = "</think>"
 
@@ -134,3 +136,64 @@ def response_jobs(triplet: dict, responses: list[dict]) -> list[tuple[int, Any]]
 
     return [(r["index"], PytestJob(solution=r["code"], test=triplet["test"], id=f"{triplet['question_id']}:{r['index']}"))
             for r in responses if r.get("code")]
+
+
+# -- stage -------------------------------------------------------------------------------------
+
+@dataclass
+class RespondConfig:
+    enabled: bool = True
+    k: int = 3  # paper §2.3: 3 R1 responses per question
+    temperature: float = 0.6  # DeepSeek-R1's recommended sampling temperature
+    top_p: float = 0.95
+    max_tokens: int = 16384  # KodCode step 3.3.2 default
+    rename: bool = True  # KodCode --replace_function_name (default True)
+    batch_size: int = 64  # rows per verification batch (checkpoint granularity)
+
+    def check(self) -> list[str]:
+        return [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
+
+
+def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
+    """Per row: its responses with ``passed`` (and the verdict status) after running the tests."""
+    pairs = [(ri, idx, job) for ri, r in enumerate(rows) for idx, job in response_jobs(r, r["_responses"])]
+    verdicts = executor.run([job for _, _, job in pairs], progress=False) if pairs else []
+    status = {(ri, idx): v.status for (ri, idx, _), v in zip(pairs, verdicts)}
+    return [[{**resp, "passed": status.get((ri, resp["index"])) == "pass",
+              "status": status.get((ri, resp["index"]), "no_code")} for resp in r["_responses"]]
+            for ri, r in enumerate(rows)]
+
+
+@stage("respond", schema=RespondConfig, version="1")
+def respond_stage(records: list[dict], ctx) -> list[dict]:
+    """Triplets in; the same rows with r1_* labels and ``conversations`` out (every row kept)."""
+    from kodcode.exec import Executor
+    from kodcode.llm.types import GenerationRequest
+
+    cfg: RespondConfig = ctx.cfg
+    if not cfg.enabled or not records:
+        return list(records)
+    requests = [GenerationRequest(messages=respond_messages(t["question"]), n=1, temperature=cfg.temperature,
+                                  top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=ctx.seed + i)
+                for t in records for i in range(cfg.k)]
+    results = ctx.generate(requests)
+    rows = []
+    renamed = 0
+    for n, t in enumerate(records):
+        responses = []
+        for i in range(cfg.k):
+            text = results[n * cfg.k + i].texts[0]
+            code, did = response_code(text, t.get("test_info"), cfg.rename)
+            renamed += did
+            responses.append({"index": i, "text": text, "code": code})
+        rows.append({**t, "_responses": responses})
+    with Executor(ctx.exec_config()) as ex:
+        checked = ctx.checkpoint(rows, lambda batch: _verify_responses(batch, ex),
+                                 key=lambda r: r["question_id"], batch_size=cfg.batch_size, desc="respond verify")
+    out = [label_responses({k: v for k, v in r.items() if k != "_responses"}, resp) for r, resp in zip(rows, checked)]
+    ctx.counts.update(responses=len(records) * cfg.k, renamed=renamed,
+                      correct_rows=sum(r["r1_correctness"] == "True" for r in out),
+                      passing_responses=sum(r["r1_pass_trial_num"] for r in out),
+                      no_code=sum(x["status"] == "no_code" for resp in checked for x in resp),
+                      sandbox_errors=sum(x["status"] == "sandbox_error" for resp in checked for x in resp))
+    return out

@@ -23,13 +23,14 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from kodcode.llm.types import GenerationRequest
-from kodcode.synth.parse import parse_attempt, test_info
+from kodcode.synth.parse import parse_record
+from kodcode.synth.runner import stage
+from kodcode.synth.templates import load_prompt
 
 MODES = ("all", "first_pass")
 
@@ -47,6 +48,10 @@ class SolveConfig:
     # verify/ output): questions that passed there get nothing new, the others get attempts
     # numbered after the ones they already have.
     previous_attempts: str | None = None
+    # Known-good {question_id, subset, question, solution, test} rows (inline list or a JSONL path)
+    # added as recorded attempts.  For smoke runs, whose tiny model writes noise that never
+    # verifies: they still go through parse, the real sandbox and label.  Empty for real runs.
+    seed_triplets: list[dict] | str | None = None
 
     def check(self) -> list[str]:
         p = []
@@ -61,23 +66,9 @@ class SolveConfig:
         return p
 
 
-@cache
-def _template_text(name: str) -> str:
-    path = resources.files("kodcode.synth") / "prompts" / f"{name}.txt"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"prompt template {name!r} not found (looked for kodcode/synth/prompts/{name}.txt); "
-            "name a file in that folder without its .txt suffix"
-        )
-    return path.read_text()
-
-
 def render(template: str, **fields: str) -> str:
-    """Fill ``{name}`` placeholders by plain replacement (templates hold code with braces)."""
-    text = _template_text(template)
-    for key, value in fields.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    """Fill a prompt file of kodcode/synth/prompts (``{{name}}`` placeholders)."""
+    return load_prompt(template if template.endswith(".txt") else f"{template}.txt").render(**fields)
 
 
 def solve_request(question: str, attempt: int, cfg: SolveConfig) -> GenerationRequest:
@@ -88,31 +79,29 @@ def solve_request(question: str, attempt: int, cfg: SolveConfig) -> GenerationRe
     )
 
 
-def parse_record(attempt: dict) -> dict:
-    """``parse`` stage on one attempt record: solution, test, test_info, parse_error."""
-    p = parse_attempt(attempt["raw"])
-    return {**attempt, "solution": p.solution, "test": p.test,
-            "test_info": test_info(p.solution) if p.ok else None, "parse_error": p.error}
-
-
 def _attempt_record(q: dict, attempt: int, text: str, finish: str, model: str) -> dict:
+    # The question's fields travel with every attempt: label rebuilds the triplet from them.
     return {"question_id": q["question_id"], "subset": q["subset"], "question": q["question"],
-            "attempt": attempt, "raw": text, "finish_reason": finish, "model": model}
+            "metadata": q.get("metadata") or {}, "attempt": attempt, "raw": text,
+            "finish_reason": finish, "model": model}
 
 
-def _generate(llm: Any, todo: list[tuple[dict, int]], cfg: SolveConfig) -> list[dict]:
+Generate = Callable[[list[GenerationRequest]], list[Any]]
+
+
+def _generate(generate: Generate, todo: list[tuple[dict, int]], cfg: SolveConfig, model: str) -> list[dict]:
     requests = [solve_request(q["question"], a, cfg) for q, a in todo]
-    results = llm.generate(requests, desc="solve") if requests else []
-    model = getattr(llm, "model_id", "")
+    results = generate(requests) if requests else []
     return [_attempt_record(q, a, r.texts[0], r.finish_reasons[0], model) for (q, a), r in zip(todo, results)]
 
 
-def solve_attempts(questions: list[dict], llm: Any, cfg: SolveConfig,
+def solve_attempts(questions: list[dict], generate: Generate, cfg: SolveConfig,
                    previous: list[dict] | None = None,
-                   verify: Callable[[list[dict]], list[dict]] | None = None) -> list[dict]:
+                   verify: Callable[[list[dict]], list[dict]] | None = None, model: str = "") -> list[dict]:
     """Attempt records (previous ones first, then new ones) for ``questions``.
 
-    ``verify`` (parsed records -> verified records) is needed in ``first_pass`` mode.
+    ``generate`` maps requests to results (``llm.generate``); ``verify`` (parsed records ->
+    verified records) is needed in ``first_pass`` mode.
     """
     previous = list(previous or [])
     done: dict[str, int] = {}
@@ -125,7 +114,7 @@ def solve_attempts(questions: list[dict], llm: Any, cfg: SolveConfig,
     start = {q["question_id"]: done.get(q["question_id"], -1) + 1 for q in open_qs}
     if cfg.mode == "all":
         todo = [(q, start[q["question_id"]] + i) for q in open_qs for i in range(cfg.n)]
-        return previous + _generate(llm, todo, cfg)
+        return previous + _generate(generate, todo, cfg, model)
     if verify is None:
         raise ValueError("solve.mode=first_pass verifies between rounds and needs an executor (got none)")
     new: list[dict] = []
@@ -133,8 +122,80 @@ def solve_attempts(questions: list[dict], llm: Any, cfg: SolveConfig,
         todo = [(q, start[q["question_id"]] + i) for q in open_qs]
         if not todo:
             break
-        batch = verify([parse_record(a) for a in _generate(llm, todo, cfg)])
+        batch = verify([parse_record(a) for a in _generate(generate, todo, cfg, model)])
         new.extend(batch)
         passed = {a["question_id"] for a in batch if a["passed"]}
         open_qs = [q for q in open_qs if q["question_id"] not in passed]
     return previous + new
+
+
+# -- stages ------------------------------------------------------------------------------------
+
+def question_item(record: dict) -> dict:
+    """The fields of a Step 1 question record that travel with every attempt."""
+    missing = [k for k in ("question_id", "subset", "question") if not record.get(k)]
+    if missing:
+        raise ValueError(
+            f"solve got a question record without {', '.join(missing)} (keys: {sorted(record)}); solve runs "
+            "after the question stages (e.g. stages=[...,dedup,solve,...]) or on input= rows with "
+            "question_id, subset and question"
+        )
+    return {"question_id": str(record["question_id"]), "subset": record["subset"], "question": record["question"],
+            "metadata": record.get("metadata") or {}}
+
+
+def seed_attempts(seeds: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(questions, attempt 0 of each) for known-good ``seed_triplets``, written in the solve format.
+
+    They pass through parse, verify and label like generated attempts; their ``model`` is
+    ``seed_triplets`` so they can always be told apart.
+    """
+    questions, attempts = [], []
+    for s in seeds:
+        q = question_item(s)
+        raw = (f"<|Solution Begin|>\n```python\n{s['solution']}\n```\n<|Solution End|>\n"
+               f"<|Test Begin|>\n```python\n{s['test']}\n```\n<|Test End|>\n")
+        questions.append(q)
+        attempts.append(_attempt_record(q, 0, raw, "stop", "seed_triplets"))
+    return questions, attempts
+
+
+def _load_seed_triplets(value: list[dict] | str | None) -> list[dict]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        from kodcode.synth.runner import load_input
+
+        return load_input(value)
+    return [dict(v) for v in value]
+
+
+@stage("solve", schema=SolveConfig, prompts=("solve_triplet.txt",), version="1")
+def solve_stage(records: list[dict], ctx) -> list[dict]:
+    """Questions in, attempt records out (raw outputs; parse and verify come next)."""
+    from kodcode.synth.runner import load_input
+
+    cfg: SolveConfig = ctx.cfg
+    questions = [question_item(r) for r in records]
+    seed_qs, seeded = seed_attempts(_load_seed_triplets(cfg.seed_triplets))
+    seed_ids = {q["question_id"] for q in seed_qs}
+    questions = [q for q in questions if q["question_id"] not in seed_ids]
+    previous = load_input(cfg.previous_attempts) if cfg.previous_attempts else []
+    llm = ctx.llm()
+    verify = None
+    executor = None
+    if cfg.mode == "first_pass":
+        from kodcode.exec import Executor
+        from kodcode.synth.verify import verify_attempts
+
+        executor = Executor(ctx.exec_config()).__enter__()
+        verify = lambda batch: verify_attempts(batch, executor)
+    try:
+        attempts = solve_attempts(questions, ctx.generate, cfg, previous, verify, model=llm.model_id)
+    finally:
+        if executor is not None:
+            executor.__exit__(None, None, None)
+    ctx.counts.update(questions=len(questions), seed_triplets=len(seeded), previous_attempts=len(previous),
+                      new_attempts=len(attempts) - len(previous),
+                      truncated=sum(a.get("finish_reason") == "length" for a in attempts))
+    return seeded + attempts

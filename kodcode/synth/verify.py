@@ -18,7 +18,10 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from kodcode.synth.runner import stage
 
 
 class SandboxFailure(RuntimeError):
@@ -87,3 +90,45 @@ def verify_attempts(attempts: Iterable[dict], executor: Any, *, batch_size: int 
             a["verdict"] = parse_failure(a.get(error_key) or "missing solution or test")
         a["passed"] = a["verdict"]["status"] == "pass"
     return attempts
+
+
+@dataclass
+class VerifyConfig:
+    batch_size: int = 64  # attempts per executor call; also the checkpoint granularity
+    max_sandbox_error_rate: float = 0.5  # per batch; above it the stage aborts (STYLE.md §6)
+
+    def check(self) -> list[str]:
+        p = []
+        if self.batch_size < 1:
+            p.append(f"batch_size must be >= 1 (got {self.batch_size}); set stage.verify.batch_size=64")
+        if not 0 < self.max_sandbox_error_rate <= 1:
+            p.append(f"max_sandbox_error_rate must be in (0, 1] (got {self.max_sandbox_error_rate}); set 0.5")
+        return p
+
+
+def attempt_key(a: dict) -> str:
+    return f"{a['question_id']}#{a['attempt']}"
+
+
+@stage("verify", schema=VerifyConfig, version="1")
+def verify_stage(records: list[dict], ctx) -> list[dict]:
+    """Parsed attempts in, attempts with ``verdict`` and ``passed`` out (checkpointed per batch)."""
+    from kodcode.exec import Executor
+
+    cfg: VerifyConfig = ctx.cfg
+    todo = [a for a in records if "verdict" not in a]  # first_pass solve verified some already
+    if todo:
+        with Executor(ctx.exec_config()) as ex:
+            done = ctx.checkpoint(
+                todo, lambda batch: verify_attempts(batch, ex, batch_size=cfg.batch_size,
+                                                    max_sandbox_error_rate=cfg.max_sandbox_error_rate),
+                key=attempt_key, batch_size=cfg.batch_size, desc="verify")
+    else:
+        done = []
+    by_key = {attempt_key(a): a for a in done}
+    out = [by_key.get(attempt_key(a), a) for a in records]
+    statuses: dict[str, int] = {}
+    for a in out:
+        statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
+    ctx.counts.update(passed=sum(a["passed"] for a in out), statuses=statuses)
+    return out

@@ -1,0 +1,167 @@
+"""Export: the dataset in the published KodCode layouts, as Hugging Face ``datasets`` and Parquet.
+
+Three sets, written under ``<out>/``:
+
+* ``kodcode_v1/``: exactly the KodCode-V1 columns (``KODCODE_V1_COLUMNS``), one row per verified
+  triplet (instruct and complete styles), the RL / verification set.
+* ``sft_r1/``: KodCode-V1-SFT-R1 style (``SFT_R1_COLUMNS``): question, triplet labels, the r1_*
+  correctness labels and ``conversations`` ([{from: human}, {from: gpt}]); split ``train`` holds
+  rows with a passing response, ``incorrect`` the rest (as on the Hub).
+* ``rl_prompts/``: what GRPO needs, ``question_id, subset, style, question, test, test_info,
+  gpt_difficulty``.
+
+Each is saved with ``save_to_disk`` (load with ``datasets.load_from_disk``) and as Parquet files under
+``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.
+
+Usage::
+
+    from kodcode.synth.export import export_all
+    paths = export_all(triplets, sft_rows, out_dir)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kodcode.synth.runner import stage
+
+# KodCode/KodCode-V1 dataset card (reference note A.10), in card order; chosen_trial is written by
+# KodCode's pipeline (step 3.2) and present in its combined demo files.
+KODCODE_V1_COLUMNS = (
+    "version", "style", "subset", "question_id", "question", "solution", "test", "test_info",
+    "gpt_pass_sequence", "gpt_pass_trial_num", "gpt_difficulty", "gpt_pass_percentage",
+    "trials", "chosen_trial", "metadata",
+)
+# KodCode/KodCode-V1-SFT-R1 card, revision ae0c720 (reference note A.10).
+SFT_R1_COLUMNS = (
+    "style", "subset", "question_id", "question", "solution", "test_code", "test_info",
+    "gpt_pass_sequence", "gpt_pass_trial_num", "gpt_difficulty", "gpt_pass_percentage",
+    "r1_pass_sequence", "r1_pass_trial_num", "r1_correctness", "r1_solution", "metadata", "conversations",
+)
+RL_PROMPT_COLUMNS = ("question_id", "subset", "style", "question", "test", "test_info", "gpt_difficulty")
+METADATA_KEYS = ("original_instruction", "prompt_id", "row_id", "seed_ids")
+TRIAL_KEYS = ("file_source", "solution_code", "test_code", "test_coverage", "test_result")
+
+
+def _metadata(meta: dict | None) -> dict:
+    """KodCode-V1's metadata struct, same keys and types on every row (Arrow needs one schema)."""
+    meta = meta or {}
+    row_id = meta.get("row_id")
+    return {
+        "original_instruction": str(meta.get("original_instruction") or ""),
+        # KodCode-V1 prompt ids are zero-padded strings ("00000003").
+        "prompt_id": f"{meta['prompt_id']:08d}" if isinstance(meta.get("prompt_id"), int) else str(meta.get("prompt_id") or ""),
+        "row_id": int(row_id) if isinstance(row_id, (int, float)) or (isinstance(row_id, str) and row_id.isdigit()) else -1,
+        "seed_ids": [str(s) for s in (meta.get("seed_ids") or [])],
+    }
+
+
+def _trials(rows: list[dict]) -> list[dict]:
+    """Every row's trials with the union of trial names, absent ones null (one Arrow struct type)."""
+    names = sorted({k for r in rows for k in (r.get("trials") or {})},
+                   key=lambda k: (k.rsplit("_", 1)[0], int(k.rsplit("_", 1)[1]) if k.rsplit("_", 1)[1].isdigit() else 0))
+    out = []
+    for r in rows:
+        t = r.get("trials") or {}
+        out.append({n: ({k: t[n].get(k) for k in TRIAL_KEYS} if n in t else None) for n in names})
+    return out
+
+
+def _test_info(info: list[dict] | None) -> list[dict] | None:
+    if info is None:
+        return None
+    return [{"docstring": i.get("docstring"), "function_declaration": i["function_declaration"],
+             "function_name": i["function_name"], "parameter_list": i["parameter_list"]} for i in info]
+
+
+def kodcode_v1_rows(triplets: list[dict], version: str = "V1") -> list[dict]:
+    trials = _trials(triplets)
+    return [{
+        "version": version, "style": t["style"], "subset": t["subset"], "question_id": t["question_id"],
+        "question": t["question"], "solution": t["solution"], "test": t["test"],
+        "test_info": _test_info(t.get("test_info")), "gpt_pass_sequence": [int(x) for x in t["gpt_pass_sequence"]],
+        "gpt_pass_trial_num": int(t["gpt_pass_trial_num"]), "gpt_difficulty": t["gpt_difficulty"],
+        "gpt_pass_percentage": float(t["gpt_pass_percentage"]), "trials": tr,
+        "chosen_trial": t.get("chosen_trial"), "metadata": _metadata(t.get("metadata")),
+    } for t, tr in zip(triplets, trials)]
+
+
+def sft_r1_rows(rows: list[dict]) -> list[dict]:
+    return [{
+        "style": r["style"], "subset": r["subset"], "question_id": r["question_id"], "question": r["question"],
+        "solution": r["solution"], "test_code": r["test"], "test_info": _test_info(r.get("test_info")),
+        "gpt_pass_sequence": [int(x) for x in r["gpt_pass_sequence"]], "gpt_pass_trial_num": int(r["gpt_pass_trial_num"]),
+        "gpt_difficulty": r["gpt_difficulty"], "gpt_pass_percentage": float(r["gpt_pass_percentage"]),
+        "r1_pass_sequence": [int(x) for x in r["r1_pass_sequence"]], "r1_pass_trial_num": int(r["r1_pass_trial_num"]),
+        "r1_correctness": r["r1_correctness"], "r1_solution": r["r1_solution"], "metadata": _metadata(r.get("metadata")),
+        "conversations": [{"from": c["from"], "value": c["value"]} for c in r["conversations"]],
+    } for r in rows]
+
+
+def rl_prompt_rows(triplets: list[dict]) -> list[dict]:
+    return [{k: (_test_info(t.get("test_info")) if k == "test_info" else t[k]) for k in RL_PROMPT_COLUMNS}
+            for t in triplets]
+
+
+def _dataset(rows: list[dict], columns: tuple[str, ...]):
+    from datasets import Dataset
+
+    if rows:
+        return Dataset.from_list(rows).select_columns(list(columns))
+    return Dataset.from_dict({c: [] for c in columns})
+
+
+def export_all(triplets: list[dict], sft_rows: list[dict], out_dir: str | Path, *, version: str = "V1",
+               push_to_hub: str | None = None, private: bool = True) -> dict[str, str]:
+    """Write the three sets (save_to_disk + Parquet); returns their paths by name."""
+    from datasets import DatasetDict
+
+    out = Path(out_dir)
+    (out / "parquet").mkdir(parents=True, exist_ok=True)
+    v1 = _dataset(kodcode_v1_rows(triplets, version), KODCODE_V1_COLUMNS)
+    sft = sft_r1_rows(sft_rows)
+    sft_dd = DatasetDict({
+        "train": _dataset([r for r in sft if r["r1_correctness"] == "True"], SFT_R1_COLUMNS),
+        "incorrect": _dataset([r for r in sft if r["r1_correctness"] != "True"], SFT_R1_COLUMNS),
+    })
+    rl = _dataset(rl_prompt_rows(triplets), RL_PROMPT_COLUMNS)
+    paths = {}
+    for name, ds in (("kodcode_v1", v1), ("sft_r1", sft_dd), ("rl_prompts", rl)):
+        # An empty set still gets one shard: datasets cannot load a dataset saved with zero shards.
+        if isinstance(ds, DatasetDict):
+            ds.save_to_disk(str(out / name), num_shards={k: 1 for k, v in ds.items() if v.num_rows == 0} or None)
+        else:
+            ds.save_to_disk(str(out / name), num_shards=1 if ds.num_rows == 0 else None)
+        paths[name] = str(out / name)
+        if isinstance(ds, DatasetDict):
+            for split, part in ds.items():
+                part.to_parquet(str(out / "parquet" / f"{name}-{split}.parquet"))
+        else:
+            ds.to_parquet(str(out / "parquet" / f"{name}.parquet"))
+        if push_to_hub:
+            ds.push_to_hub(f"{push_to_hub}-{name.replace('_', '-')}", private=private)
+    return paths
+
+
+# -- stage -------------------------------------------------------------------------------------
+
+@dataclass
+class ExportConfig:
+    out_dir: str | None = None  # None: <run_dir>/export/datasets
+    version: str = "V1"  # the `version` column (KodCode-V1 uses V1 / V1.1)
+    push_to_hub: str | None = None  # repo id prefix, e.g. me/kodcode-run1 -> me/kodcode-run1-kodcode-v1
+    private: bool = True
+
+
+@stage("export", schema=ExportConfig, version="1")
+def export_stage(records: list[dict], ctx) -> list[dict]:
+    """Rows in; datasets written (see module docstring); the same rows out for the report."""
+    cfg: ExportConfig = ctx.cfg
+    out = Path(cfg.out_dir) if cfg.out_dir else ctx.stage_dir / "datasets"
+    sft = [r for r in records if "conversations" in r]
+    paths = export_all(records, sft, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private)
+    ctx.counts.update(kodcode_v1=len(records), sft_train=sum(r["r1_correctness"] == "True" for r in sft),
+                      sft_incorrect=sum(r["r1_correctness"] != "True" for r in sft), rl_prompts=len(records),
+                      paths=paths)
+    return list(records)
