@@ -1,0 +1,65 @@
+"""One generation interface over three backends: ``hf`` (transformers, CPU/tests), ``openai`` (any
+OpenAI-compatible server) and ``vllm`` (offline GPU engine), plus ``scripted`` for tests.
+
+    from kodcode.llm import build_llm, GenerationRequest
+    llm = build_llm(cfg)                       # cfg has `llm` and `model` (the entry point's config)
+    llm = build_llm({"llm": {"backend": "hf"}, "model": {"name_or_path": "tiny"}})
+    [res] = llm.generate([GenerationRequest(messages=[{"role": "user", "content": "hi"}], n=2)])
+    res.texts, res.finish_reasons
+
+Backends are imported only when chosen (no vllm/httpx/torch import for a backend you don't use).
+Every backend sits behind the per-request cache (``kodcode/llm/cache.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kodcode.llm.base import LLM, LLMError, LLMStats
+from kodcode.llm.config import LLMConfig, ModelConfig
+from kodcode.llm.types import GenerationRequest, GenerationResult
+
+__all__ = [
+    "LLM",
+    "LLMConfig",
+    "LLMError",
+    "LLMStats",
+    "ModelConfig",
+    "GenerationRequest",
+    "GenerationResult",
+    "build_llm",
+]
+
+
+def _typed(value: Any, schema: type):
+    if isinstance(value, schema):
+        return value
+    from kodcode.config import validate
+
+    return validate(value if value is not None else {}, schema)
+
+
+def build_llm(cfg: Any = None, *, llm: Any = None, model: Any = None, cache_dir: str | Path | None = None) -> LLM:
+    """Build the backend named by ``cfg.llm.backend`` for ``cfg.model``.
+
+    ``cfg`` is any mapping with ``llm`` and ``model`` entries (an entry point's composed config);
+    ``llm=``/``model=`` pass them separately (dicts, DictConfigs or the dataclasses).  Both are
+    validated; every problem is reported at once.
+    """
+    if cfg is not None:
+        llm = cfg["llm"] if llm is None else llm
+        model = cfg["model"] if model is None else model
+    llm_cfg: LLMConfig = _typed(llm, LLMConfig)
+    model_cfg: ModelConfig = _typed(model, ModelConfig)
+    if llm_cfg.backend == "hf":
+        from kodcode.llm.hf import HFLLM as Backend
+    elif llm_cfg.backend == "openai":
+        from kodcode.llm.openai_api import OpenAILLM as Backend
+    elif llm_cfg.backend == "vllm":
+        from kodcode.llm.vllm_engine import VLLMEngine as Backend
+    else:
+        from kodcode.llm.scripted import ScriptedLLM
+
+        return ScriptedLLM(None, llm_cfg, model_cfg, cache_dir)
+    return Backend(llm_cfg, model_cfg, cache_dir)

@@ -1,0 +1,77 @@
+"""Typed schema of ``conf/synth/synth.yaml`` (validated once at startup, every problem at once).
+
+Stage settings live under ``stage.<name>`` and are validated by the schema each stage registers
+(``@stage(name, schema=...)``, see ``kodcode/synth/runner.py``); subset definitions live under
+``subsets.<name>`` (``kodcode/synth/questions.py``).  ``roles.<role>`` overrides ``llm``/``model`` for
+one role (a stage name such as ``prefill`` or a shared role such as ``annotator``): the paper uses
+an open model for prefill, a strong model for questions and solutions, a reasoning model for
+responses and a small model as annotator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kodcode.llm.config import LLMConfig, ModelConfig
+from kodcode.tracking import WandbConfig
+
+_SHARD_RE = re.compile(r"^(\d+)/(\d+)$")
+
+
+def parse_shard(value: str | None) -> tuple[int, int]:
+    if value is None:
+        return (0, 1)
+    m = _SHARD_RE.match(str(value).strip())
+    if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
+        raise ValueError(
+            f"shard must look like i/n with 0 <= i < n (got {value!r}): it runs slice i of n; e.g. shard=0/8"
+        )
+    return int(m.group(1)), int(m.group(2))
+
+
+@dataclass
+class RoleConfig:
+    llm: dict[str, Any] | None = None  # keys of LLMConfig, merged over the top-level llm
+    model: dict[str, Any] | None = None  # keys of ModelConfig, replacing the top-level model
+
+
+@dataclass
+class SynthConfig:
+    run_dir: str
+    stages: list[str]
+    llm: LLMConfig
+    model: ModelConfig
+    name: str = "synth"
+    seed: int = 0
+    input: str | None = None  # JSONL/Parquet file or a stage directory of an earlier run
+    shard: str | None = None  # "i/n": run slice i of n (a Slurm array task)
+    force: list[str] = field(default_factory=list)  # stages to rerun although their manifest matches
+    progress: bool = True
+    log_samples: int = 8  # output records per stage logged to W&B as a table
+    roles: dict[str, Any] = field(default_factory=dict)  # role -> RoleConfig keys
+    exec: dict[str, Any] = field(default_factory=dict)  # kodcode.exec.ExecConfig keys
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    stage: dict[str, Any] = field(default_factory=dict)
+    subsets: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> list[str]:
+        p = []
+        if not self.stages:
+            p.append("stages must name at least one stage (got an empty list); e.g. stages=[prefill,dedup]")
+        try:
+            parse_shard(self.shard)
+        except ValueError as e:
+            p.append(str(e))
+        unknown = [s for s in self.force if s not in self.stages]
+        if unknown:
+            p.append(f"force names stages that are not in stages ({unknown}); stages are {self.stages}")
+        from kodcode.config import ConfigError, validate
+
+        for role, rc in self.roles.items():
+            try:
+                validate(rc if rc is not None else {}, RoleConfig)
+            except ConfigError as e:
+                p += [f"roles.{role}.{msg}" for msg in e.problems]
+        return p

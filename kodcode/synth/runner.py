@@ -1,0 +1,462 @@
+"""The synth runner: runs the stages named in config, in order, with manifests, resume and shards.
+
+    python -m kodcode.synth +experiment=smoke              # CPU, tiny model, offline
+    python -m kodcode.synth stages=[seeded,dedup] subsets=...   (see conf/synth/synth.yaml)
+    python -m kodcode.synth shard=3/8 stages=[prefill]     # one slice (a Slurm array task)
+
+Stage contract (how a stage module plugs in)
+--------------------------------------------
+A stage is a plain function over records, registered by name::
+
+    from kodcode.synth.runner import stage, StageContext
+
+    @dataclass
+    class SolveConfig:            # validated at startup from cfg.stage.solve (every problem at once)
+        attempts: int = 10
+
+    @stage("solve", schema=SolveConfig, prompts=("solve_triplet.txt",), version="1")
+    def solve(records: list[dict], ctx: StageContext) -> list[dict]:
+        reqs = [...]                                   # build prompts
+        results = ctx.generate(reqs)                   # cached + checkpointed per request
+        verdicts = ctx.checkpoint(records, fn, key=lambda r: r["question_id"])  # non-LLM work
+        ctx.counts["dropped_no_code"] = ...            # extra counts go into the manifest
+        return out_records
+
+* ``records`` is the previous stage's output (the first stage gets ``cfg.input`` or ``[]``);
+  question stages append their new rows to what they receive, map/filter stages return a new list.
+  Records are JSON-serialisable dicts; the runner owns every path (stages never read or write
+  files of other stages).
+* ``ctx.cfg`` is the typed stage config (``cfg.stage.<name>`` built into ``schema``; a plain dict
+  without a schema).  ``ctx.full_cfg`` is the whole validated ``SynthConfig``.
+* ``ctx.llm(role=None)`` returns the generation backend for ``role`` (default: the stage's own
+  name); ``cfg.roles.<role>`` overrides ``llm``/``model``.  Engines are built once and shared.
+  ``ctx.generate(requests, role=None)`` is ``ctx.llm(role).generate(...)``.
+* ``ctx.checkpoint(items, fn, key=..., batch_size=...)`` runs ``fn(batch) -> list`` with per-item
+  results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.
+* ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
+  create work from seeds slice their own prompt list; input records already arrive sliced).
+* ``ctx.rng`` is a ``random.Random`` seeded from ``(cfg.seed, stage name)``; ``ctx.seed`` the int.
+* ``ctx.exec_config()`` builds ``kodcode.exec.ExecConfig`` from ``cfg.exec``;
+  ``ctx.progress(iterable, total=, desc=)`` a progress bar; ``ctx.log(**scalars)`` to W&B.
+
+A stage is found by name in the registry; if missing, the runner imports
+``kodcode.synth.<name>`` (so ``solve`` lives in ``kodcode/synth/solve.py``), then every module in
+``kodcode.synth``.
+
+Skipping and resume: each stage's output goes to ``<run_dir>/<stage>/part-*.jsonl`` with a
+manifest written last (``kodcode/synth/store.py``).  A stage is skipped when its manifest records
+the same config hash (stage config, llm/model/roles, seed, prompt files), code version (stage
+version + source hash of its module) and input hash.  A stage run as ``shard=i/n`` on every ``i``
+counts as done for the unsharded run that follows (its parts are concatenated in order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import inspect
+import pkgutil
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kodcode import __version__
+from kodcode.synth import store
+from kodcode.synth.config import RoleConfig, SynthConfig, parse_shard
+
+StageFn = Callable[[list[dict], "StageContext"], list[dict]]
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+# llm keys that never change what a request returns: left out of stage config hashes.
+_OPERATIONAL_LLM_KEYS = {"progress", "cache", "cache_dir", "concurrency", "timeout_s", "max_retries", "backoff_s"}
+
+
+@dataclass
+class StageSpec:
+    name: str
+    fn: StageFn
+    schema: type | None = None
+    prompts: tuple[str, ...] = ()  # file names under kodcode/synth/prompts hashed into the config
+    version: str = "1"  # bump when the stage's output changes for the same input and config
+    # Optional startup check beyond the schema: fn(stage_cfg, full_cfg) -> problems (e.g. that the
+    # subsets a stage names exist and their seed files are there), reported with config problems.
+    precheck: Callable[[Any, SynthConfig], list[str]] | None = None
+
+    def code_version(self) -> str:
+        module = inspect.getmodule(self.fn)
+        try:
+            src = inspect.getsource(module) if module else ""
+        except (OSError, TypeError):
+            src = ""
+        return f"{self.version}:{hashlib.sha256(src.encode()).hexdigest()[:16]}"
+
+    def prompt_hashes(self) -> dict[str, str]:
+        out = {}
+        for name in self.prompts:
+            path = PROMPTS_DIR / name
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
+        return out
+
+
+STAGES: dict[str, StageSpec] = {}
+
+
+def stage(name: str, *, schema: type | None = None, prompts: Iterable[str] = (), version: str = "1",
+          precheck: Callable[[Any, SynthConfig], list[str]] | None = None):
+    """Register ``fn(records, ctx) -> records`` as stage ``name`` (see the module docstring)."""
+
+    def register(fn: StageFn) -> StageFn:
+        STAGES[name] = StageSpec(name, fn, schema, tuple(prompts), version, precheck)
+        return fn
+
+    return register
+
+
+# Stages whose module is not named after them.
+_STAGE_MODULES = {"prefill": "questions", "seeded": "questions", "snippets": "questions", "docs": "questions",
+                  "filter": "annotate"}
+
+
+def resolve_stage(name: str) -> StageSpec:
+    if name not in STAGES:
+        try:
+            importlib.import_module(f"kodcode.synth.{_STAGE_MODULES.get(name, name)}")
+        except ModuleNotFoundError as e:
+            if e.name != f"kodcode.synth.{_STAGE_MODULES.get(name, name)}":
+                raise
+    if name not in STAGES:
+        import kodcode.synth as pkg
+
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if info.name not in ("__main__",):
+                try:
+                    importlib.import_module(f"kodcode.synth.{info.name}")
+                except ImportError:
+                    continue  # a module whose optional dependency is missing registers nothing
+    if name not in STAGES:
+        raise KeyError(
+            f"unknown stage {name!r} in stages: no @stage({name!r}) is registered in kodcode.synth. "
+            f"Known stages: {', '.join(sorted(STAGES))}. Fix the name in stages=[...]"
+        )
+    return STAGES[name]
+
+
+class RunState:
+    """What stages share during one run: the config, built LLMs, the W&B run."""
+
+    def __init__(self, cfg: SynthConfig, run_dir: Path, shard: tuple[int, int], tracker=None, llm_factory=None):
+        self.cfg, self.run_dir, self.shard, self.tracker = cfg, run_dir, shard, tracker
+        self._llms: dict[str, Any] = {}
+        self._llm_factory = llm_factory
+
+    def role_config(self, role: str) -> tuple[dict, dict]:
+        from kodcode.config import validate
+
+        llm = dataclasses.asdict(self.cfg.llm)
+        model = dataclasses.asdict(self.cfg.model)
+        if role in self.cfg.roles:
+            rc = validate(self.cfg.roles[role] or {}, RoleConfig)
+            llm.update(rc.llm or {})
+            if rc.model is not None:
+                model = {**dataclasses.asdict(type(self.cfg.model)()), **rc.model}
+        return llm, model
+
+    def llm(self, role: str):
+        from kodcode.llm import build_llm
+
+        llm_cfg, model_cfg = self.role_config(role)
+        key = store.hash_obj([llm_cfg, model_cfg])
+        if key not in self._llms:
+            if self._llm_factory is not None:
+                self._llms[key] = self._llm_factory(llm_cfg, model_cfg)
+            else:
+                cache_dir = llm_cfg.get("cache_dir") or self.run_dir / "llm_cache"
+                self._llms[key] = build_llm(llm=llm_cfg, model=model_cfg, cache_dir=cache_dir)
+        return self._llms[key]
+
+    def close(self) -> None:
+        for llm in self._llms.values():
+            llm.close()
+        self._llms.clear()
+
+
+@dataclass
+class StageContext:
+    name: str
+    cfg: Any
+    state: RunState
+    stage_dir: Path
+    shard: tuple[int, int]
+    seed: int
+    rng: random.Random
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_cfg(self) -> SynthConfig:
+        return self.state.cfg
+
+    def llm(self, role: str | None = None):
+        return self.state.llm(role or self.name)
+
+    def generate(self, requests, role: str | None = None):
+        return self.llm(role).generate(requests, desc=self.name, progress=self.full_cfg.progress)
+
+    def shard_slice(self, items: list) -> list:
+        i, n = self.shard
+        lo, hi = len(items) * i // n, len(items) * (i + 1) // n
+        return items[lo:hi]
+
+    def progress(self, iterable, total: int | None = None, desc: str | None = None):
+        if not self.full_cfg.progress:
+            return iterable
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, total=total, desc=desc or self.name, leave=False)
+
+    def checkpoint(self, items: list, fn: Callable[[list], list], *, key: Callable[[Any], str],
+                   batch_size: int = 32, desc: str | None = None) -> list:
+        """``fn`` over ``items`` in batches, resuming from per-item results kept on disk."""
+        ck = store.Checkpoint(store.checkpoint_path(self.stage_dir, self.shard))
+        keys = [key(x) for x in items]
+        todo = [i for i, k in enumerate(keys) if k not in ck.done]
+        batches = [todo[j : j + batch_size] for j in range(0, len(todo), batch_size)]
+        for batch in self.progress(batches, total=len(batches), desc=desc):
+            values = fn([items[i] for i in batch])
+            if len(values) != len(batch):
+                raise ValueError(f"stage {self.name}: checkpointed fn returned {len(values)} results for {len(batch)} items")
+            ck.add([(keys[i], v) for i, v in zip(batch, values)])
+        return [ck.done[k] for k in keys]
+
+    def exec_config(self):
+        from kodcode.config import validate
+        from kodcode.exec import ExecConfig
+
+        return validate(self.full_cfg.exec, ExecConfig)
+
+    def log(self, **scalars) -> None:
+        from kodcode.tracking import log_scalars
+
+        log_scalars(self.state.tracker, {f"{self.name}/{k}": v for k, v in scalars.items()})
+
+
+def stage_config(spec: StageSpec, cfg: SynthConfig) -> Any:
+    from kodcode.config import validate
+
+    raw = cfg.stage.get(spec.name) or {}
+    return validate(raw, spec.schema) if spec.schema is not None else raw
+
+
+def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
+    roles = {}
+    for role, rc in sorted(cfg.roles.items()):
+        roles[role] = rc
+    llm = {k: v for k, v in dataclasses.asdict(cfg.llm).items() if k not in _OPERATIONAL_LLM_KEYS}
+    stage_data = dataclasses.asdict(stage_cfg) if dataclasses.is_dataclass(stage_cfg) else stage_cfg
+    return store.hash_obj(
+        {
+            "stage": stage_data,
+            "llm": llm,
+            "model": dataclasses.asdict(cfg.model),
+            "roles": roles,
+            "subsets": cfg.subsets,
+            "seed": cfg.seed,
+            "exec": cfg.exec,
+            "prompts": spec.prompt_hashes(),
+        }
+    )
+
+
+def load_input(path: str | None) -> list[dict]:
+    """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run."""
+    if not path:
+        return []
+    p = Path(path)
+    if p.is_dir():
+        sets = store.shard_sets(p)
+        if not sets:
+            raise FileNotFoundError(
+                f"input={path} is a directory without stage manifests: it is not a finished stage output. "
+                "Point input at a JSONL/Parquet file or at <run_dir>/<stage> of a finished run"
+            )
+        n = 1 if 1 in sets else max(sets)
+        if len(sets[n]) != n:
+            raise FileNotFoundError(f"input={path} has {len(sets[n])} of {n} shard manifests; finish the other shards first")
+        return [r for i in range(n) for r in store.read_jsonl(store.part_path(p, (i, n)))]
+    if not p.is_file():
+        raise FileNotFoundError(f"input={path} does not exist; give a JSONL/Parquet file or a stage directory")
+    if p.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(p).to_pylist()
+    return store.read_jsonl(p)
+
+
+def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | None) -> bool:
+    return (
+        manifest is not None
+        and manifest.get("config_hash") == cfg_hash
+        and manifest.get("code_version") == code
+        and (input_hash is None or manifest.get("input_hash") == input_hash)
+    )
+
+
+def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, prev_parts: list[str] | None):
+    """A complete set of shard manifests whose inputs chain to the previous stage's parts."""
+    for n, paths in sorted(store.shard_sets(stage_dir).items()):
+        if n == 1 or len(paths) != n:
+            continue
+        manifests = [store.read_manifest(stage_dir, (i, n)) for i in range(n)]
+        if not all(_matches(m, cfg_hash, code, None) for m in manifests):
+            continue
+        if prev_parts is not None and (len(prev_parts) != n or any(
+            m["input_hash"] != h for m, h in zip(manifests, prev_parts)
+        )):
+            continue
+        return n, manifests
+    return None
+
+
+def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
+    """Run ``cfg.stages`` in order; return a summary ``{stage: {status, counts, seconds}}``."""
+    specs = [resolve_stage(name) for name in cfg.stages]
+    # Validate every stage's settings before any stage runs (one error listing every problem).
+    from kodcode.config import ConfigError
+
+    stage_cfgs, problems = {}, []
+    for spec in specs:
+        try:
+            stage_cfgs[spec.name] = stage_config(spec, cfg)
+        except ConfigError as e:
+            problems += [f"stage.{spec.name}.{m}" for m in e.problems]
+            continue
+        if spec.precheck is not None:
+            problems += spec.precheck(stage_cfgs[spec.name], cfg)
+    if problems:
+        raise ConfigError(problems)
+
+    shard = parse_shard(cfg.shard)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = RunState(cfg, run_dir, shard, tracker, llm_factory)
+    records = load_input(cfg.input)
+    if shard[1] > 1:
+        i, n = shard
+        records = records[len(records) * i // n : len(records) * (i + 1) // n]
+    # Hashes of the previous stage's shard parts, when it was finished as a shard set (lets the
+    # unsharded run accept a sharded next stage too).
+    prev_parts: list[str] | None = None
+    summary: dict[str, Any] = {"run_dir": str(run_dir), "shard": list(shard), "stages": {}}
+    try:
+        for spec in specs:
+            stage_dir = run_dir / spec.name
+            stage_cfg = stage_cfgs[spec.name]
+            cfg_hash, code = config_hash(spec, cfg, stage_cfg), spec.code_version()
+            input_hash = store.hash_records(records)
+            forced = spec.name in cfg.force
+            manifest = store.read_manifest(stage_dir, shard)
+            if not forced and _matches(manifest, cfg_hash, code, input_hash):
+                records = store.read_jsonl(store.part_path(stage_dir, shard))
+                summary["stages"][spec.name] = {"status": "skipped", "counts": manifest["counts"]}
+                prev_parts = None
+                continue
+            found = None if forced or shard[1] > 1 else _finished_shard_set(stage_dir, cfg_hash, code, prev_parts)
+            if found is not None:
+                n, manifests = found
+                records = [r for i in range(n) for r in store.read_jsonl(store.part_path(stage_dir, (i, n)))]
+                prev_parts = [m["output_hash"] for m in manifests]
+                summary["stages"][spec.name] = {"status": "skipped", "counts": {"output": len(records), "shards": n}}
+                continue
+            prev_parts = None
+            records = _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state, stage_dir)
+            summary["stages"][spec.name] = {
+                "status": "ran",
+                "counts": store.read_manifest(stage_dir, shard)["counts"],
+                "seconds": store.read_manifest(stage_dir, shard)["timings"]["seconds"],
+            }
+    finally:
+        state.close()
+    summary["output"] = len(records)
+    return summary
+
+
+def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunState, stage_dir: Path) -> list[dict]:
+    cfg, shard = state.cfg, state.shard
+    seed = int(hashlib.sha256(f"{cfg.seed}:{spec.name}".encode()).hexdigest()[:8], 16)
+    ctx = StageContext(spec.name, stage_cfg, state, stage_dir, shard, seed, random.Random(seed))
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    stats_before = {k: dataclasses.asdict(v.stats) for k, v in state._llms.items()}
+    started = time.time()
+    out = spec.fn(list(records), ctx)
+    seconds = time.time() - started
+    if not isinstance(out, list):
+        raise TypeError(f"stage {spec.name} returned {type(out).__name__}; a stage must return a list of records")
+    llm_stats = {}
+    for key, llm in state._llms.items():
+        now, before = dataclasses.asdict(llm.stats), stats_before.get(key, {})
+        delta = {k: v - before.get(k, 0) for k, v in now.items()}
+        if any(delta.values()):
+            llm_stats[f"{llm.backend}:{llm.model_id}"] = delta
+    store.write_part(stage_dir, shard, out)
+    counts = {"input": len(records), "output": len(out), **ctx.counts}
+    manifest = {
+        "stage": spec.name,
+        "shard": list(shard),
+        "config_hash": cfg_hash,
+        "code_version": code,
+        "input_hash": input_hash,
+        "output_hash": store.hash_records(out),
+        "counts": counts,
+        "llm": llm_stats,
+        "timings": {"started": started, "seconds": round(seconds, 3)},
+        "kodcode_version": __version__,
+        "git_commit": store.git_commit(),
+    }
+    store.write_manifest(stage_dir, shard, manifest)  # last: the stage is now finished
+    ck = store.checkpoint_path(stage_dir, shard)
+    if ck.exists():
+        ck.unlink()
+    _log_stage(state, spec.name, counts, seconds, out)
+    return out
+
+
+def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: list[dict]) -> None:
+    if state.tracker is None:
+        return
+    from kodcode.tracking import log_scalars, log_table
+
+    scalars = {f"{name}/{k}": v for k, v in counts.items() if isinstance(v, (int, float))}
+    log_scalars(state.tracker, {**scalars, f"{name}/seconds": seconds})
+    k = state.cfg.log_samples
+    if k and out:
+        cols = [c for c in ("question_id", "subset", "question") if c in out[0]] or ["record"]
+        rows = [[str(r.get(c, ""))[:2000] for c in cols] if cols != ["record"] else [store.canonical(r)[:2000]]
+                for r in out[:k]]
+        log_table(state.tracker, f"{name}/samples", cols, rows)
+
+
+def run(cfg, *, llm_factory=None) -> dict:
+    """Entry point behind ``python -m kodcode.synth``: validate ``cfg``, open W&B, run the stages."""
+    from omegaconf import OmegaConf
+
+    from kodcode.config import validate
+    from kodcode.tracking import init_run
+
+    typed: SynthConfig = validate(cfg, SynthConfig)
+    tracker = None
+    if typed.wandb.mode != "disabled":
+        wb = dataclasses.replace(typed.wandb, group=typed.wandb.group or typed.name,
+                                 dir=typed.wandb.dir or typed.run_dir)
+        resolved = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else cfg
+        tracker = init_run(wb, config=resolved, job_type="synth")
+    try:
+        summary = run_stages(typed, tracker=tracker, llm_factory=llm_factory)
+    finally:
+        if tracker is not None:
+            tracker.finish()
+    for name, info in summary["stages"].items():
+        print(f"[synth] {name}: {info['status']} {info['counts']}")
+    print(f"[synth] {summary['output']} records -> {summary['run_dir']}")
+    return summary

@@ -1,0 +1,153 @@
+"""Seed sources for Step 1: local JSONL/JSON/Parquet files (optionally .gz) or Hugging Face datasets.
+
+``SeedSource`` is the ``seeds`` block of a subset (``conf/synth/subset/<name>.yaml``)::
+
+    seeds: {path: kodcode/synth/seeds/leetcode.jsonl, field: description, id_field: id}
+    seeds: {hf_name: some/dataset, split: train, field: question}
+
+``load_seeds`` returns ``Seed(id, text, extra)`` rows; ``extra`` keeps the named ``extra_fields``
+(docs: the package name).  Relative paths are resolved against the repository root first, then
+the working directory, so configs work from any directory.  Every problem is a ``SeedError``
+naming the subset, what was found and the fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Any
+
+from kodcode import CONF_DIR
+
+REPO_ROOT = CONF_DIR.parent
+
+
+class SeedError(ValueError):
+    """Seeds could not be loaded (missing or malformed file, unknown column, empty source)."""
+
+
+@dataclass
+class SeedSource:
+    path: str | None = None
+    hf_name: str | None = None
+    hf_config: str | None = None
+    split: str = "train"
+    field: str = "question"  # the text column: a question, a code snippet, a documentation page
+    id_field: str | None = None  # None: the row number
+    extra_fields: list[str] = dc_field(default_factory=list)
+    limit: int | None = None  # first N rows only
+
+    def check(self) -> list[str]:
+        if (self.path is None) == (self.hf_name is None):
+            return [
+                f"exactly one of path or hf_name must be set (got path={self.path!r}, hf_name={self.hf_name!r}); "
+                "point path at a local JSONL/Parquet file or hf_name at a dataset"
+            ]
+        return []
+
+
+@dataclass
+class Seed:
+    id: str
+    text: str
+    extra: dict[str, Any] = dc_field(default_factory=dict)
+
+
+def resolve_path(path: str) -> Path:
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    for base in (REPO_ROOT, Path.cwd()):
+        if (base / p).exists():
+            return base / p
+    return Path.cwd() / p
+
+
+def _read_rows(p: Path, subset: str) -> list[dict]:
+    name = p.name[:-3] if p.name.endswith(".gz") else p.name
+    opener = gzip.open if p.name.endswith(".gz") else open
+    try:
+        if name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return pq.read_table(p).to_pylist()
+        with opener(p, "rt", encoding="utf-8") as f:
+            if name.endswith(".json"):
+                data = json.load(f)
+                if isinstance(data, dict):  # {"rows": [...]} or {id: row}
+                    data = next((v for v in data.values() if isinstance(v, list)), list(data.values()))
+                return list(data)
+            rows = []
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as e:
+                        raise SeedError(
+                            f"subset {subset}: seed file {p} line {n} is not valid JSON ({e.msg}); each line of "
+                            "a .jsonl seed file must be one JSON object. Fix that line or the file"
+                        ) from e
+            return rows
+    except SeedError:
+        raise
+    except (OSError, ValueError, json.JSONDecodeError) as e:
+        raise SeedError(
+            f"subset {subset}: could not read seed file {p} ({type(e).__name__}: {e}); seed files must be "
+            ".jsonl, .json (a list of objects) or .parquet, optionally .gz"
+        ) from e
+
+
+def _hf_rows(src: SeedSource, subset: str) -> list[dict]:
+    try:
+        import datasets
+
+        ds = datasets.load_dataset(src.hf_name, src.hf_config, split=src.split)
+    except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear message
+        raise SeedError(
+            f"subset {subset}: could not load Hugging Face dataset {src.hf_name!r} (config {src.hf_config!r}, "
+            f"split {src.split!r}): {type(e).__name__}: {e}. On an offline machine download it elsewhere and "
+            f"set subsets.{subset}.seeds.path to a local file instead"
+        ) from e
+    if src.limit is not None:
+        ds = ds.select(range(min(src.limit, len(ds))))
+    return ds.to_list()
+
+
+def load_seeds(src: SeedSource, subset: str) -> list[Seed]:
+    if src.path is not None:
+        p = resolve_path(src.path)
+        if not p.is_file():
+            raise SeedError(
+                f"subset {subset}: seed file {src.path} does not exist (looked in {REPO_ROOT} and {Path.cwd()}); "
+                f"set subsets.{subset}.seeds.path to an existing JSONL/Parquet file"
+            )
+        rows = _read_rows(p, subset)
+        where = str(p)
+    else:
+        rows = _hf_rows(src, subset)
+        where = f"dataset {src.hf_name}"
+    if src.limit is not None:
+        rows = rows[: src.limit]
+    if not rows:
+        raise SeedError(f"subset {subset}: {where} has no rows; a subset needs at least one seed")
+    seeds = []
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise SeedError(f"subset {subset}: row {n} of {where} is a {type(row).__name__}, not an object")
+        missing = [c for c in [src.field, *src.extra_fields, *([src.id_field] if src.id_field else [])] if c not in row]
+        if missing:
+            raise SeedError(
+                f"subset {subset}: row {n} of {where} has no column {missing[0]!r} (columns: {', '.join(sorted(row))}); "
+                f"set subsets.{subset}.seeds.field (or id_field/extra_fields) to one of them"
+            )
+        text = row[src.field]
+        if not isinstance(text, str) or not text.strip():
+            continue  # an empty seed cannot inspire anything
+        sid = str(row[src.id_field]) if src.id_field else str(n)
+        seeds.append(Seed(sid, text, {k: row[k] for k in src.extra_fields}))
+    if not seeds:
+        raise SeedError(f"subset {subset}: every {src.field!r} value in {where} is empty")
+    return seeds
