@@ -1,0 +1,208 @@
+"""Training data adapters: our synth exports and the published KodCode sets, as TRL-ready datasets.
+
+Formats (``data.format``):
+
+* ``synth_sft`` / ``kodcode_sft_r1``: rows with ``conversations`` (``from``/``value``, ShareGPT style as
+  in KodCode-V1-SFT-R1) or ``messages`` (``role``/``content``) become ``messages`` with a system turn
+  (paper Fig. 13 by default). KodCode-V1-SFT-R1 gets the paper's §4.1 filters: incorrect responses,
+  responses too long or too short, and class-based solutions are dropped.
+* ``synth_rl`` / ``kodcode_rl``: KodCode-V1 / KodCode-Light-RL-10K columns become a conversational
+  ``prompt`` (the question plus the function declaration from ``test_info``, as Code-R1 builds it, so
+  the entry point matches the tests' imports) and a ``test`` column the unit-test reward runs.
+
+``data.path`` is a local ``.jsonl`` / ``.json`` / ``.parquet`` file, a ``save_to_disk`` directory, a
+directory of such files, or a hub dataset name (``KodCode/KodCode-Light-RL-10K``; network needed).
+
+    from kodcode.train.data import load_dataset_for
+    ds = load_dataset_for(cfg.data, kind="sft", tokenizer=tok)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from kodcode.train.config import DataConfig
+
+# Paper Fig. 13 (verbatim, including its spelling), used at fine-tuning time only (paper §4.1).
+SFT_SYSTEM_PROMPT = (
+    "Your role as an assistant involves thoroughly exploring questions through a systematic long thinking "
+    "process before providing the final precise and accurate solutions. This requires engaging in a "
+    "comprehensive cycle of analysis, summarizing, exploration, reassessment, reflection, backtracing, and "
+    "iteration to develop well-considered thinking process. Please structure your response into two main "
+    "sections: Thought and Solution. In the Thought section, detail your reasoning process using the "
+    "specified format: <think> thought with steps </think>. Each step should include detailed considerations "
+    "such as analisying questions, summarizing relevant findings, brainstorming new ideas, verifying the "
+    "accuracy of the current steps, refining any errors, and revisiting previous steps. In the Solution "
+    "section after </think>, synthesize your analysis from the Thought section to present a clear, "
+    "well-structured solution. Your final answer should be logically organized, precise, and include all "
+    "essential implementation steps while maintaining conciseness."
+)
+
+RL_SYSTEM_PROMPT = (
+    "You are a careful Python programmer. First reason about the task inside <think> </think> tags, then "
+    "give your final solution as a single Python markdown code block (```python ... ```) after </think>."
+)
+
+RL_USER_TEMPLATE = "Please solve the programming task below in Python.\n\n{question}"
+# Code-R1 (examples/data_preprocess/kodcode.py): naming the declaration keeps the entry point the
+# tests import (`from solution import <name>`) from being renamed by the model.
+RL_DECLARATION_NOTE = (
+    "\n\nNote that the function declaration is {declaration}. Your code should be wrapped in a markdown code block."
+)
+
+# `builtin:<name>`: the few rows shipped for smoke runs (kodcode/train/fixtures/<name>.jsonl).
+BUILTIN = "builtin:"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+_CLASS_DEF = re.compile(r"^class\s+\w+", re.MULTILINE)
+_CODE_BLOCK = re.compile(r"```(?:[\w+-]*)\n(.*?)```", re.DOTALL)
+
+
+def read_rows(path: str, split: str = "train", revision: str | None = None):
+    """Load ``path`` (file, save_to_disk dir, dir of files, or hub name) as a ``datasets.Dataset``."""
+    import datasets
+
+    if path.startswith(BUILTIN):
+        p = FIXTURES / f"{path[len(BUILTIN):]}.jsonl"
+        if not p.is_file():
+            known = ", ".join(BUILTIN + f.stem for f in sorted(FIXTURES.glob("*.jsonl")))
+            raise FileNotFoundError(f"data.path={path} is not a built-in dataset (known: {known})")
+    p = Path(path) if not path.startswith(BUILTIN) else p
+    builders = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+    if p.is_file():
+        if p.suffix not in builders:
+            raise ValueError(
+                f"data.path={path} has suffix {p.suffix!r}; readable files are .jsonl, .json and .parquet "
+                "(or a save_to_disk directory); convert it or point data.path at one of those"
+            )
+        return datasets.load_dataset(builders[p.suffix], data_files=str(p), split="train")
+    if p.is_dir():
+        if (p / "dataset_dict.json").is_file() or (p / "state.json").is_file():
+            ds = datasets.load_from_disk(str(p))
+            if isinstance(ds, datasets.DatasetDict):
+                if split not in ds:
+                    raise ValueError(f"data.split={split} is not in {path} (splits: {', '.join(ds)}); set data.split")
+                ds = ds[split]
+            return ds
+        return datasets.load_dataset(str(p), split=split)
+    if p.is_absolute() or path.startswith("."):
+        raise FileNotFoundError(f"data.path={path} does not exist; build it with `python -m kodcode.synth` or fix the path")
+    return datasets.load_dataset(path, split=split, revision=revision)  # hub name
+
+
+def to_messages(row: dict[str, Any], system_prompt: str | None) -> list[dict[str, str]]:
+    """``conversations`` (from/value) or ``messages`` (role/content) as chat messages with a system turn."""
+    if row.get("messages"):
+        turns = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
+    elif row.get("conversations"):
+        turns = []
+        for t in row["conversations"]:
+            role = ROLES.get(t["from"])
+            if role is None:
+                raise ValueError(
+                    f"conversation turn has from={t['from']!r}; known speakers are {', '.join(ROLES)}. "
+                    "Map it to one of those before training"
+                )
+            turns.append({"role": role, "content": t["value"]})
+    else:
+        raise ValueError(
+            f"row {row.get('question_id', '?')} has neither `messages` nor `conversations` "
+            f"(columns: {', '.join(sorted(row))}); SFT formats need one of them"
+        )
+    if system_prompt and turns[0]["role"] != "system":
+        turns = [{"role": "system", "content": system_prompt}] + turns
+    return turns
+
+
+def final_code(response: str) -> str:
+    """The last fenced code block after ``</think>`` (or in the whole text), or '' when there is none."""
+    tail = response.rsplit("</think>", 1)[-1]
+    blocks = _CODE_BLOCK.findall(tail)
+    return blocks[-1] if blocks else ""
+
+
+def keep_sft_row(row: dict[str, Any], filters, tokenizer=None) -> bool:
+    """Paper §4.1: only correct R1 responses, neither too long nor too short, no class-based solutions."""
+    if filters.require_correct and "r1_correctness" in row and str(row["r1_correctness"]) != "True":
+        return False
+    messages = to_messages(row, None)
+    response = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
+    if len(response) < filters.min_response_chars:
+        return False
+    if filters.max_response_tokens is not None:
+        if tokenizer is None:
+            raise ValueError("data.filters.max_response_tokens needs the model's tokenizer to count tokens")
+        if len(tokenizer(response, add_special_tokens=False).input_ids) > filters.max_response_tokens:
+            return False
+    if filters.drop_class_solutions and _CLASS_DEF.search(final_code(response) or response.rsplit("</think>", 1)[-1]):
+        return False
+    return True
+
+
+def rl_prompt(row: dict[str, Any], system_prompt: str | None) -> list[dict[str, str]]:
+    user = RL_USER_TEMPLATE.format(question=row["question"].strip())
+    info = row.get("test_info") or []
+    declaration = info[0].get("function_declaration") if info and isinstance(info[0], dict) else None
+    if declaration:
+        user += RL_DECLARATION_NOTE.format(declaration=declaration.strip())
+    messages = [{"role": "user", "content": user}]
+    if system_prompt:
+        messages.insert(0, {"role": "system", "content": system_prompt})
+    return messages
+
+
+def _test_code(row: dict[str, Any]) -> str:
+    # KodCode-V1's current card calls it `test`; an older revision and SFT-R1 call it `test_code`.
+    test = row.get("test") or row.get("test_code")
+    if not test:
+        raise ValueError(
+            f"row {row.get('question_id', '?')} has no `test` or `test_code` column (columns: "
+            f"{', '.join(sorted(row))}); RL formats need pytest code to reward against"
+        )
+    return test
+
+
+def _uses_blocked(row: dict[str, Any], blocked: list[str]) -> bool:
+    text = (row.get("solution") or "") + "\n" + (row.get("test") or row.get("test_code") or "")
+    return any(re.search(rf"\b{re.escape(lib)}\b", text) for lib in blocked)
+
+
+def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None):
+    """Read ``cfg.path`` and return the dataset the ``kind`` trainer (sft | grpo) consumes."""
+    ds = read_rows(cfg.path, cfg.split, cfg.revision)
+    for column, allowed in cfg.where.items():
+        if column not in ds.column_names:
+            raise ValueError(
+                f"data.where filters on column {column!r}, which {cfg.path} lacks (columns: "
+                f"{', '.join(ds.column_names)}); fix the column name"
+            )
+        keep = {str(a) for a in allowed}
+        ds = ds.filter(lambda r: str(r[column]) in keep)
+    if kind == "sft":
+        system = SFT_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
+        if cfg.format == "kodcode_sft_r1" or cfg.filters != type(cfg.filters)():
+            ds = ds.filter(lambda r: keep_sft_row(r, cfg.filters, tokenizer))
+        ds = ds.map(lambda r: {"messages": to_messages(r, system)}, remove_columns=ds.column_names)
+    else:
+        system = RL_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
+        if cfg.blocked_libraries:
+            ds = ds.filter(lambda r: not _uses_blocked(r, list(cfg.blocked_libraries)))
+        ds = ds.map(
+            lambda r: {
+                "prompt": rl_prompt(r, system),
+                "test": _test_code(r),
+                "question_id": str(r.get("question_id") or ""),
+            },
+            remove_columns=ds.column_names,
+        )
+    if len(ds) == 0:
+        raise ValueError(
+            f"no rows left from {cfg.path} (format {cfg.format}) after filtering; loosen data.filters or "
+            "check the path"
+        )
+    if cfg.max_rows is not None and cfg.max_rows < len(ds):
+        ds = ds.shuffle(seed=cfg.seed).select(range(cfg.max_rows))
+    return ds

@@ -1,0 +1,228 @@
+"""GRPO rewards in TRL's contract ``reward(completions, **columns) -> list[float | None]``, backed by kodcode.exec.
+
+* ``unit_test``: the last Python code block of the completion (after ``</think>``) is run as module
+  ``solution`` against the row's pytest ``test`` on the execution engine. Pass = 1.0, anything else
+  0.0, or the fraction of tests passed with ``reward.partial_credit``. A ``sandbox_error`` (the
+  engine failed, not the code) is ``None``: TRL leaves it out of the reward instead of scoring an
+  outage as a wrong answer, it is counted in ``unit_test/sandbox_error_rate``, and a batch above
+  ``reward.max_sandbox_error_rate`` aborts the run.
+* ``format``: 1.0 when the completion has ``<think>...</think>`` (if ``reward.think_tags``) followed
+  by a fenced Python block, else 0.0.
+
+Both log tripwires: source patterns typical of reward hacking (leaving the process early, patching
+the test framework, ``__eq__`` that always agrees, writing a conftest, ...). They do not change the
+reward (the verdict protocol in kodcode.exec is what defeats them); they are counted per batch
+(``tripwire/<name>``) and shown in the completions table so a drifting policy is visible.
+
+Where jobs run: ``reward.exec_socket`` names a ``python -m kodcode.exec serve --socket P`` server that
+all ranks of a node share (slurm/train.sh starts one per node). Without it, a single process runs an
+in-process ``Executor``, and several ranks on one node start a shared server on the first local rank.
+
+    funcs = build_reward_funcs(cfg.reward)         # pass to GRPOTrainer(reward_funcs=funcs)
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kodcode.train.config import RewardConfig
+from kodcode.train.data import final_code
+
+log = logging.getLogger(__name__)
+
+# Patterns seen in reward-hacking reports against pytest-based rewards (see
+# reference/execution-sandboxes.md); a hit is logged, never scored.
+TRIPWIRES: dict[str, re.Pattern] = {
+    "early_exit": re.compile(r"\bos\._exit\s*\(|\bsys\.exit\s*\(|(?<![\w.])(?:exit|quit)\s*\(|\bos\.kill\s*\("),
+    "test_framework_patch": re.compile(
+        r"\bimport\s+(?:pytest|_pytest|unittest)\b|\bfrom\s+(?:pytest|_pytest|unittest)\b|\bpytest\.|\bunittest\."
+    ),
+    "always_equal": re.compile(
+        r"def\s+__(?:eq|ne)__\s*\([^)]*\)\s*(?:->\s*\w+\s*)?:\s*(?:#[^\n]*)?\s*return\s+(?:True|False|1|0)\b"
+    ),
+    "conftest": re.compile(r"conftest"),
+    "builtins_patch": re.compile(r"\bbuiltins\.\w+\s*=|__builtins__"),
+    "frame_inspection": re.compile(r"\bsys\._getframe\b|\binspect\.(?:stack|currentframe)\b|\bgc\.get_objects\b"),
+    "exit_hooks": re.compile(r"\batexit\.register\b|\bsignal\.(?:signal|alarm)\b"),
+}
+
+_FORMAT_THINK = re.compile(r"^\s*<think>.+?</think>.*?```python\n.+?```", re.DOTALL)
+_FORMAT_CODE = re.compile(r"```python\n.+?```", re.DOTALL)
+
+
+def completion_text(completion: Any) -> str:
+    """TRL passes strings, or for conversational prompts ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):
+        return "".join(m.get("content") or "" for m in completion if m.get("role", "assistant") == "assistant")
+    raise TypeError(f"completion must be a string or a list of messages (got {type(completion).__name__})")
+
+
+def tripwires(code: str) -> list[str]:
+    return [name for name, pattern in TRIPWIRES.items() if pattern.search(code)]
+
+
+class ExecBackend:
+    """Runs PytestJobs on an exec server (``socket``) or an in-process Executor, started on first use."""
+
+    def __init__(self, cfg: RewardConfig):
+        self.cfg = cfg
+        self._executor = None
+        self._client = None
+        self._server = None
+
+    def _exec_config(self):
+        from kodcode.exec import ExecConfig
+
+        return ExecConfig(
+            **{"workers": self.cfg.workers, "timeout_s": self.cfg.timeout_s, "memory_mb": self.cfg.memory_mb,
+               **self.cfg.exec}
+        )
+
+    def _connect(self):
+        socket = self.cfg.exec_socket or _shared_socket_path()
+        if socket is None:  # one process: no server needed
+            from kodcode.exec import Executor
+
+            self._executor = Executor(self._exec_config())
+            self._executor.__enter__()
+        else:
+            if not Path(socket).exists() and self.cfg.exec_socket is None:
+                self._server = _start_or_wait_for_server(socket, self.cfg)
+            from kodcode.exec import ExecClient
+
+            self._client = ExecClient(socket)
+        atexit.register(self.close)
+
+    def run(self, jobs: list) -> list:
+        if not jobs:
+            return []
+        if self._executor is None and self._client is None:
+            self._connect()
+        if self._executor is not None:
+            return self._executor.run(jobs, progress=False)
+        return self._client.run(jobs)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.__exit__(None, None, None)
+            self._executor = None
+        if self._server is not None:
+            self._server.terminate()
+            self._server.wait(timeout=30)
+            self._server = None
+
+
+def _shared_socket_path() -> str | None:
+    """A per-node socket path when several ranks run on this node, else None (in-process executor)."""
+    if int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1"))) <= 1:
+        return None
+    tag = os.environ.get("SLURM_JOB_ID") or os.environ.get("MASTER_PORT") or "local"
+    return f"/tmp/kodcode-exec-{tag}.sock"
+
+
+def _start_or_wait_for_server(socket: str, cfg: RewardConfig, wait_s: float = 120.0):
+    """Local rank 0 starts the node's exec server; the other ranks wait for its socket."""
+    proc = None
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        cmd = [sys.executable, "-m", "kodcode.exec", "serve", "--socket", socket,
+               "--workers", str(cfg.workers * int(os.environ.get("LOCAL_WORLD_SIZE", "1")))]
+        proc = subprocess.Popen(cmd)
+    deadline = time.monotonic() + wait_s
+    while not Path(socket).exists():
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the exec server exited with code {proc.returncode} before listening on {socket}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"no exec server listening on {socket} after {wait_s:.0f}s; start one with "
+                f"`python -m kodcode.exec serve --socket {socket}` and set reward.exec_socket={socket}"
+            )
+        time.sleep(0.2)
+    return proc
+
+
+class UnitTestReward:
+    """1.0 when every test passes (or the passed fraction), 0.0 otherwise, None on sandbox errors."""
+
+    __name__ = "unit_test"  # TRL names the logged reward columns after it
+
+    def __init__(self, cfg: RewardConfig, backend: ExecBackend | None = None):
+        self.cfg = cfg
+        self.backend = backend or ExecBackend(cfg)
+        self.totals = {"completions": 0, "sandbox_error": 0, "no_code": 0, "pass": 0}
+
+    def score(self, verdict) -> float | None:
+        if verdict.status == "sandbox_error":
+            return None
+        if verdict.passed:
+            return 1.0
+        if self.cfg.partial_credit and verdict.n_tests:
+            return verdict.n_passed / verdict.n_tests
+        return 0.0
+
+    def __call__(self, completions, test, log_metric=None, log_extra=None, **_: Any) -> list[float | None]:
+        from kodcode.exec import PytestJob
+
+        codes = [final_code(completion_text(c)) for c in completions]
+        todo = [i for i, code in enumerate(codes) if code.strip()]
+        jobs = [PytestJob(solution=codes[i], test=test[i], id=str(i), timeout_s=self.cfg.timeout_s) for i in todo]
+        verdicts = dict(zip(todo, self.backend.run(jobs)))
+        rewards: list[float | None] = []
+        statuses, wires = [], []
+        for i, code in enumerate(codes):
+            v = verdicts.get(i)
+            # No code block at all is the model's failure, not the sandbox's.
+            rewards.append(0.0 if v is None else self.score(v))
+            statuses.append("no_code" if v is None else v.status)
+            wires.append(",".join(sorted(set(tripwires(code)) | set(v.flags if v is not None else []))))
+        n = len(codes)
+        errors = statuses.count("sandbox_error")
+        self.totals["completions"] += n
+        self.totals["sandbox_error"] += errors
+        self.totals["no_code"] += statuses.count("no_code")
+        self.totals["pass"] += statuses.count("pass")
+        if log_metric is not None and n:
+            log_metric("unit_test/pass_rate", statuses.count("pass") / n)
+            log_metric("unit_test/sandbox_error_rate", errors / n)
+            log_metric("unit_test/no_code_rate", statuses.count("no_code") / n)
+            for name in TRIPWIRES:
+                log_metric(f"tripwire/{name}", sum(name in w.split(",") for w in wires) / n)
+        if log_extra is not None:
+            log_extra("verdict", statuses)
+            log_extra("tripwires", wires)
+        if n and errors / n > self.cfg.max_sandbox_error_rate:
+            raise RuntimeError(
+                f"{errors} of {n} reward jobs ended in sandbox_error (> reward.max_sandbox_error_rate="
+                f"{self.cfg.max_sandbox_error_rate}): the execution engine is failing, not the policy; check the "
+                "exec server's log (or run `python -m kodcode.exec verify` on a few rows) before resuming"
+            )
+        for w in wires:
+            if w:
+                log.info("reward tripwires: %s", w)
+        return rewards
+
+
+class FormatReward:
+    """1.0 for ``<think>...</think>`` then a ```python block (or just the block without think tags)."""
+
+    __name__ = "format"
+
+    def __init__(self, cfg: RewardConfig):
+        self.pattern = _FORMAT_THINK if cfg.think_tags else _FORMAT_CODE
+
+    def __call__(self, completions, **_: Any) -> list[float]:
+        return [1.0 if self.pattern.search(completion_text(c)) else 0.0 for c in completions]
+
+
+def build_reward_funcs(cfg: RewardConfig, backend: ExecBackend | None = None) -> list:
+    funcs = {"unit_test": lambda: UnitTestReward(cfg, backend), "format": lambda: FormatReward(cfg)}
+    return [funcs[name]() for name in cfg.funcs]

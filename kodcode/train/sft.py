@@ -1,0 +1,63 @@
+"""Supervised fine-tuning with TRL's SFTTrainer; ``trainer.*`` maps 1:1 onto ``trl.SFTConfig``.
+
+Run through the entry point (``python -m kodcode.train trainer=sft +experiment=smoke_sft``) or build
+the trainer directly (the throughput bench does, on its own token data):
+
+    trainer = build_sft_trainer(cfg, train_dataset=ds)
+    trainer.train()
+
+``attention: varlen`` swaps in document-respecting packed attention (``kodcode.train.attention``),
+which needs padding-free batches (``packing: true, packing_strategy: bfd``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kodcode.tiny import ensure_model
+from kodcode.train.config import TrainConfig
+
+
+def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    """``trainer.model_init_kwargs`` plus what the rest of the config implies (revision, attention)."""
+    kwargs = dict(cfg.trainer.get("model_init_kwargs") or {})
+    if cfg.model.revision:
+        kwargs.setdefault("revision", cfg.model.revision)
+    if cfg.attention == "varlen":
+        from kodcode.train.attention import register_varlen_attention
+
+        kwargs["attn_implementation"] = register_varlen_attention()
+    return kwargs
+
+
+def load_tokenizer(cfg: TrainConfig):
+    from transformers import AutoTokenizer
+
+    source = ensure_model(cfg.model.tokenizer or cfg.model.name_or_path)
+    return AutoTokenizer.from_pretrained(source, revision=cfg.model.revision)
+
+
+def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, callbacks=None):
+    """An ``SFTTrainer`` for ``cfg``; reads ``cfg.data`` unless ``train_dataset`` is given."""
+    from trl import SFTConfig, SFTTrainer
+
+    from kodcode.train.data import load_dataset_for
+
+    tokenizer = tokenizer or load_tokenizer(cfg)
+    if train_dataset is None:
+        train_dataset = load_dataset_for(cfg.data, kind="sft", tokenizer=tokenizer)
+    args = SFTConfig(**{**cfg.trl_args(), "model_init_kwargs": model_init_kwargs(cfg) or None})
+    trainer = SFTTrainer(
+        model=ensure_model(cfg.model.name_or_path),
+        args=args,
+        train_dataset=train_dataset,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    if len(trainer.train_dataset) == 0:
+        raise ValueError(
+            f"no training sequences left after tokenization ({len(train_dataset)} rows in): TRL drops rows whose "
+            f"response falls entirely beyond trainer.max_length={args.max_length} (system prompt + question "
+            "fill it); raise trainer.max_length or shorten data.system_prompt"
+        )
+    return trainer
