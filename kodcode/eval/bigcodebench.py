@@ -10,7 +10,7 @@ Semantics follow bigcodebench 0.2.5 ``bigcodebench/eval/__init__.py::unsafe_exec
 bigcode-project/bigcodebench@47eff25):
 * the program is ``solution + "\\n" + test`` in **one** module (so tests see every name the solution
   defines), with ``sys``, ``os`` and ``environ`` pre-bound in that module, ``TZ=UTC``,
-  ``OMP_NUM_THREADS=1``, ``exit``/``quit`` disabled and stdin unreadable;
+  ``OMP_NUM_THREADS=1`` and stdin unreadable;
 * the verdict is the task's ``TestCases`` run under unittest: pass iff no failure and no error;
 * calibrated scoring (the leaderboard's): ``code_prompt + "\\n    pass\\n" + solution``;
 * the canonical solution is ``complete_prompt + "\\n" + canonical_solution``;
@@ -56,14 +56,15 @@ RESPONSE_PREFIX = (
     "corresponding tests:"
 )
 
-# What unsafe_execute/reliability_guard set up around the module (see the docstring).  Names the
-# official harness does not bind (time, builtins) are reached through __import__ so they stay unbound.
+# What unsafe_execute/reliability_guard set up around the module (see the docstring).  `time` is reached
+# through __import__ so it stays unbound, as there.  The official guard also sets builtins.exit/quit to
+# None; we leave builtins alone (the engine treats patched builtins as tampering) and a call to exit()
+# fails the test either way (TypeError there, SystemExit inside a test here).
 PRELUDE = (
     "import os\nimport sys\nenviron = os.environ\n"
     "os.environ['TZ'] = 'UTC'\n__import__('time').tzset()\n"
     "os.environ['OMP_NUM_THREADS'] = '1'\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
     "os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'\nos.environ.setdefault('MPLBACKEND', 'Agg')\n"
-    "__import__('builtins').exit = None\n__import__('builtins').quit = None\n"
 )
 
 

@@ -19,8 +19,10 @@ Documented differences from the official harness (all in the direction of runnin
 a judge does, none changes a verdict on well-behaved code):
 * programs run as real processes with real pipes, so ``sys.stdin.buffer``, ``sys.stdout.buffer``
   and ``open(0)`` work (LCB's in-process capture had no ``stdout.buffer``);
-* call-based return values cross the sandbox boundary as JSON, so nested tuples become lists and
-  dict keys become strings before the comparison (LCB compares the live objects);
+* call-based return values cross the sandbox boundary in the engine's tagged encoding
+  (``decode_value``), so nested tuples become lists before the comparison (LCB turns only a
+  top-level tuple into a list); objects of other types arrive as descriptions that equal nothing
+  (LCB would call their ``__eq__``, which is how an always-equal object fakes a pass there);
 * a stdio program that ends with ``sys.exit(n)`` has its output graded like LCB (which swallows
   ``SystemExit``); one that dies with a traceback is a runtime error.
 """
@@ -57,6 +59,50 @@ def stdio_output_matches(got: str, expected: str) -> bool:
         if dg is None or de is None or dg != de:
             return False
     return True
+
+
+class Opaque:
+    """A returned object the sandbox could only describe (``__repr__``/``__type__``): equal to nothing."""
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name, self.text = type_name, text
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(_hashable(x) for x in v) if isinstance(v, list) else v
+
+
+def decode_value(v: Any) -> Any:
+    """Undo the engine's tagged encoding of call results (``kodcode/exec`` ``_encode``) in the parent.
+
+    Tuples arrive as lists (the engine encodes both as lists); dicts, sets, bytes and non-finite
+    floats are tagged; anything else arrives as an ``Opaque`` description that equals nothing.
+    """
+    if isinstance(v, list):
+        return [decode_value(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if "__dict__" in v:
+        return {k: decode_value(x) for k, x in v["__dict__"].items()}
+    if "__pairs__" in v:
+        return {_hashable(decode_value(k)): decode_value(x) for k, x in v["__pairs__"]}
+    if "__set__" in v:
+        return {_hashable(decode_value(x)) for x in v["__set__"]}
+    if "__bytes__" in v:
+        import base64
+
+        return base64.b64decode(v["__bytes__"])
+    if "__float__" in v:
+        return float(v["__float__"])
+    return Opaque(str(v.get("__type__", "?")), str(v.get("__repr__", "")))
 
 
 def call_output_matches(got: Any, expected: Any) -> bool:
@@ -114,7 +160,7 @@ def grade_call_outputs(outputs: list, expected: list[Any]) -> tuple[bool, dict]:
         if code is not None:
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _msg(out)}
-        if not call_output_matches(out.value, exp):
+        if not call_output_matches(decode_value(out.value), exp):
             results.append(WRONG_ANSWER)
             return False, {"results": results, "error_code": WRONG_ANSWER, "case": i,
                            "message": f"wrong answer: got {_trunc(out.value)!r}, expected {_trunc(exp)!r}"}

@@ -1,0 +1,116 @@
+"""LiveCodeBench: compressed private tests, release window, official prompt, extraction, and scoring on
+the real sandbox with fixture problems written here (stdin and call-based)."""
+
+import base64
+import json
+import pickle
+import zlib
+
+import pytest
+
+from kodcode.eval import livecodebench as lcb
+from kodcode.eval.fixtures import LIVECODEBENCH, write_fixtures
+from kodcode.exec import ExecConfig, Executor
+
+
+@pytest.fixture(scope="module")
+def executor():
+    with Executor(ExecConfig(workers=2, timeout_s=4.0)) as ex:
+        yield ex
+
+
+@pytest.fixture(scope="module")
+def problems(tmp_path_factory):
+    path = write_fixtures(tmp_path_factory.mktemp("lcb"))["livecodebench"]
+    return {p.question_id: p for p in lcb.load_problems(path)}
+
+
+def test_private_tests_roundtrip_through_lcb_compression():
+    tests = [{"input": "1\n", "output": "2\n", "testtype": "stdin"}]
+    blob = lcb.encode_private_tests(tests)
+    assert json.loads(pickle.loads(zlib.decompress(base64.b64decode(blob)))) == tests  # LCB's own decode
+    assert lcb.decode_private_tests(blob) == tests
+    assert lcb.decode_private_tests(json.dumps(tests)) == tests  # plain JSON is accepted too
+
+
+def test_a_pickle_that_references_code_is_refused():
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    blob = base64.b64encode(zlib.compress(pickle.dumps(Evil()))).decode()
+    with pytest.raises(pickle.UnpicklingError, match="refused"):
+        lcb.decode_private_tests(blob)
+
+
+def test_release_window_and_difficulty_filter(tmp_path, problems):
+    assert sorted(problems) == ["fx001", "fx002", "fx003"]  # fx000 predates release_v5
+    p = write_fixtures(tmp_path)["livecodebench"]
+    assert [x.question_id for x in lcb.load_problems(p, difficulties=["medium"])] == ["fx002"]
+    assert [x.question_id for x in lcb.load_problems(p, end_date="2024-07-01")] == ["fx001"]
+
+
+def test_parquet_export_loads_like_jsonl(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "lcb.parquet"
+    pq.write_table(pa.Table.from_pylist(LIVECODEBENCH), path)
+    got = lcb.load_problems(str(path))
+    assert [p.question_id for p in got] == ["fx001", "fx002", "fx003"]
+    assert len(got[0].tests) == 3 and got[1].fn_name == "twoSum"
+
+
+def test_official_prompt_with_and_without_starter_code(problems):
+    sys_msg, user = lcb.make_messages(problems["fx002"])
+    assert sys_msg["role"] == "system" and sys_msg["content"].startswith("You are an expert Python programmer.")
+    assert user["content"].startswith("### Question:\nReturn the indices")
+    assert "### Format: You will use the following starter code" in user["content"]
+    assert "```python\nclass Solution:" in user["content"]
+    assert user["content"].endswith("### Answer: (use the provided format with backticks)\n\n")
+    _, user = lcb.make_messages(problems["fx001"])
+    assert "Read the inputs from stdin solve the problem" in user["content"]
+    assert "```python\n# YOUR CODE HERE\n```" in user["content"]
+    [sky] = lcb.make_messages(problems["fx001"], style="skythought")
+    assert sky["content"].endswith("take stdin as input and print the output. Simply call the function after "
+                                   "the definition. Read two integers A and B and print A+B.")
+
+
+def test_extract_code_takes_the_last_fenced_block():
+    text = "plan\n```python\nprint(1)\n```\nbetter:\n```python\nprint(2)\n```\n"
+    assert lcb.extract_code(text) == "print(2)"
+    assert lcb.extract_code("no code here") == ""
+
+
+STDIN_OK = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(f'{a + b}\\n'.encode())\n"
+MEAN_OK = "n = int(input())\nxs = list(map(int, input().split()))\nprint(f'{sum(xs) / n:.2f}')\n"
+CALL_OK = ("class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
+           "        seen = {}\n        for i, x in enumerate(nums):\n"
+           "            if target - x in seen:\n                return (seen[target - x], i)\n"
+           "            seen[x] = i\n")
+
+
+def test_correct_programs_pass_on_every_public_and_private_test(problems, executor):
+    recs = lcb.score(list(problems.values()), {"fx001": STDIN_OK, "fx002": CALL_OK, "fx003": MEAN_OK}, executor)
+    assert [(r["task_id"], r["status"]) for r in recs] == [("fx001", "pass"), ("fx002", "pass"), ("fx003", "pass")]
+    assert recs[0]["detail"]["results"] == [True, True, True]  # 1 public + 2 decoded private tests
+    assert lcb.pass_at_1(recs)["all"] == 100.0
+
+
+def test_wrong_crashing_and_looping_programs_fail_with_lcb_codes(problems, executor):
+    ps = [problems["fx001"], problems["fx002"], problems["fx003"]]
+    sols = {"fx001": "print(3)\n",  # right on the public test only
+            "fx002": "class Solution:\n    def twoSum(self, nums, target):\n        return nums[10]\n",
+            "fx003": "while True:\n    pass\n"}
+    recs = lcb.score(ps, sols, executor, timeout_s=1.0)
+    assert [r["status"] for r in recs] == ["fail", "fail", "fail"]
+    assert recs[0]["detail"]["results"] == [True, -2]
+    assert recs[1]["detail"]["error_code"] == -4
+    assert recs[2]["detail"]["error_code"] == -3
+    p1 = lcb.pass_at_1(recs)
+    assert (p1["easy"], p1["medium"], p1["hard"]) == (0.0, 0.0, 0.0)
+
+
+def test_empty_answer_fails_without_running(problems, executor):
+    [rec] = lcb.score([problems["fx001"]], {"fx001": ""}, executor)
+    assert rec["status"] == "fail" and rec["detail"]["message"] == "no code extracted"
