@@ -16,10 +16,10 @@ bigcode-project/bigcodebench@47eff25):
 * the canonical solution is ``complete_prompt + "\\n" + canonical_solution``;
 * time limit 240 s per sample (``TIMEOUT_LIMIT``), address space 30 GiB (``max_as_limit``).
 
-We run it as a ``PytestJob`` whose test file is that single module (``prepend_import=False``): the
-engine computes the test inventory (``TestCases.test_*``) outside the job and a pass needs every one
-reported passed through its trusted channel, instead of trusting a ``Value`` the solution can
-overwrite.  ``bench/bcb_agreement.py`` and ``bench/reports/eval_bcb_agreement.md`` document where
+We run it as a ``PytestJob`` (``prepend_import=False``) whose test file is that single module plus
+one test function that runs ``TestCases`` under unittest exactly as the official harness does
+(``SUITE_RUNNER``): the engine's verdict protocol then decides pass (its inventory, its trusted
+channel and tamper checks) instead of a shared ``Value`` the solution can overwrite.  ``bench/bcb_agreement.py`` and ``bench/reports/eval_bcb_agreement.md`` document where
 this can differ from the official evaluator (nowhere on the reference and broken solutions scored).
 """
 
@@ -187,9 +187,27 @@ def calibrate(task: Task, solution: str) -> str:
     return task.code_prompt + "\n    pass\n" + solution
 
 
+# The task's tests are run the way unsafe_execute runs them: executed in the solution's module
+# namespace, then TestCases loaded by unittest.TestLoader into one unittest.TestResult; the task
+# passes iff failures + errors is empty (skips and expected failures count as passing, as there).
+# The whole suite is one test function, so the engine's inventory and verdict protocol see exactly
+# that one check (pytest's own TestCase collection is bypassed on purpose: it reports differently).
+SUITE_RUNNER = """
+
+def test_bigcodebench_suite():
+    import unittest as _unittest
+    exec(compile(_KODCODE_BCB_TESTS, "bigcodebench_tests.py", "exec"), globals())
+    _suite = _unittest.TestLoader().loadTestsFromTestCase(globals()["TestCases"])
+    _result = _unittest.TestResult()
+    _suite.run(_result)
+    _bad = [(t.id().split(".")[-1], tb[-1200:]) for t, tb in _result.failures + _result.errors]
+    assert not _bad, "failed: " + ", ".join(n for n, _ in _bad) + "\\n" + "\\n".join(tb for _, tb in _bad)
+"""
+
+
 def test_module(task: Task, program: str) -> str:
-    """The single module the official harness executes: prelude, program, then the task's tests."""
-    return PRELUDE + program + "\n" + task.test
+    """The test file: prelude, program, the task's tests as text, and the unittest suite runner."""
+    return PRELUDE + program + "\n\n_KODCODE_BCB_TESTS = " + repr(task.test) + "\n" + SUITE_RUNNER
 
 
 def make_job(task: Task, program: str, timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB,
@@ -210,11 +228,11 @@ def score(tasks: list[Task], programs: dict[str, str], executor, timeout_s: floa
     verdicts = executor.run(jobs, progress=False) if jobs else []
     records = []
     for t, v in zip(tasks, verdicts):
-        failed = [x.name for x in v.tests if x.outcome != "passed"]
+        why = " | ".join(f"{x.outcome}: {x.message}" for x in v.tests if x.outcome != "passed")
         records.append({
             "task_id": t.task_id, "solution": programs.get(t.task_id, ""), "status": v.status,
             "passed": None if v.status == "sandbox_error" else v.passed,
-            "detail": {"failed_tests": failed[:20], "message": v.message[-500:], "stderr": v.stderr[-1000:],
+            "detail": {"message": (v.message + " " + why)[-1500:], "stderr": v.stderr[-1000:],
                        "duration_s": round(v.duration_s, 3)},
         })
     return records
