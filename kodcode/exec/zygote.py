@@ -125,6 +125,13 @@ def main():
             __import__(name)
         except Exception:
             pass
+    for name in ("unittest", "unittest.mock", "dis", "types", "operator", "traceback", "base64", "shutil",
+                 "inspect", "collections", "typing", "math", "re", "itertools", "functools", "heapq",
+                 "bisect", "random", "string", "decimal", "fractions", "copy", "io", "contextlib"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
     try:
         import pytest  # noqa: F401  (warm: forks inherit it)
         import _pytest.outcomes  # noqa: F401
@@ -202,6 +209,7 @@ def run_job(job):
             os._exit(121)
     for fd in child_fds.values():
         os.close(fd)
+    STATE["t_fork"] = (t0, time.monotonic())
     # The nonce exists only in the zygote, and only after the fork: the job's memory never held it.
     nonce = os.urandom(16).hex()
     timeout = float(job["timeout_s"])
@@ -214,6 +222,7 @@ def run_job(job):
     totals = {out_r: 0, err_r: 0, res_r: 0, set_r: 0}
     open_fds = [out_r, err_r, res_r, set_r, req_r]
     nonce_given = 0
+    marks = {}
     timed_out = over_output = False
     status = None
     exited_at = None
@@ -223,6 +232,7 @@ def run_job(job):
             wpid, st = os.waitpid(pid, os.WNOHANG)
             if wpid == pid:
                 status, exited_at = st, now
+                marks["exit"] = now - t0
         if status is not None and now - exited_at > 0.5:
             break  # the job is gone; anything still holding a pipe is a leftover (killed below)
         if now >= deadline:
@@ -250,6 +260,8 @@ def run_job(job):
                         pass
                 continue
             totals[fd] += len(chunk)
+            if fd not in marks:
+                marks[fd] = time.monotonic() - t0
             buf = bufs[fd]
             buf += chunk
             if fd in (out_r, err_r):
@@ -299,6 +311,8 @@ def run_job(job):
         "output_bytes": totals[out_r] + totals[err_r],
         "wall_s": time.monotonic() - t0,
         "cpu_total_s": cpu,
+        "phases": {"setup": marks.get(set_r), "result": marks.get(res_r), "exit": marks.get("exit"),
+                   "done": time.monotonic() - t0},
     }
 
 
@@ -338,6 +352,7 @@ def _kill_job(pid, job):
 def child_main(job, fds, close_fds):
     """Runs in the forked child (still trusted): namespaces, then init, then the job."""
     cfg = STATE["cfg"]
+    STATE["t"] = {"child": time.monotonic()}
     for fd in close_fds:
         os.close(fd)
     os.setsid()
@@ -380,6 +395,7 @@ def child_main(job, fds, close_fds):
                 f.write("0 %d 1" % real_gid)
     except Exception as e:
         _setup_failed(fixed, "namespaces: %s" % e)
+    STATE["t"]["unshared"] = time.monotonic()
     init_pid = os.fork()
     if init_pid:
         # Outer child: wait for the namespace's init and mirror its exit status.
@@ -408,9 +424,11 @@ def _fresh_dir(path, uid):
 def init_main(job, fixed, uid):
     """PID 1 of the job's PID namespace: build the filesystem view, run the job, reap."""
     cfg = STATE["cfg"]
+    STATE["t"]["init"] = time.monotonic()
     try:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         workdir = _setup_mounts(cfg, uid)
+        STATE["t"]["mounted"] = time.monotonic()
         try:
             _libc.sethostname(b"sandbox", 7)
         except Exception:
@@ -487,9 +505,12 @@ def _setup_mounts(cfg, uid):
 def job_main(job, fixed, workdir, uid):
     """The job process: limits, privileges, environment; then the runner."""
     cfg = STATE["cfg"]
+    STATE.setdefault("t", {})["job"] = time.monotonic()
     try:
         os.chdir(workdir)
+        STATE["t"]["chdir"] = time.monotonic()
         _set_limits(job, cfg)
+        STATE["t"]["limits"] = time.monotonic()
         if uid is not None:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
@@ -497,6 +518,7 @@ def job_main(job, fixed, workdir, uid):
         # Cleared by the uid change, so set again: the job dies with its parent.
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
+        STATE["t"]["uid"] = time.monotonic()
         os.environ.clear()
         os.environ.update(cfg["env"])
         os.environ["HOME"] = workdir
@@ -506,10 +528,12 @@ def job_main(job, fixed, workdir, uid):
         sys.path[:0] = [workdir]
         sys.dont_write_bytecode = True
         runner = RUNNERS[job["kind"]]
+        STATE["t"]["files"] = time.monotonic()
         prepared = runner.prepare(job, workdir)
     except Exception as e:
         _setup_failed(fixed, "job setup: %s: %s" % (type(e).__name__, e))
-    os.write(fixed["setup"], b"OK")
+    STATE["t"]["ready"] = time.monotonic()
+    os.write(fixed["setup"], b"OK " + json.dumps(STATE["t"]).encode())
     os.close(fixed["setup"])
     result = runner.run(job, workdir, prepared, fixed)
     _finish(fixed, result)
