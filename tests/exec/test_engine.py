@@ -260,3 +260,51 @@ def test_client_names_the_socket_when_the_server_is_down(tmp_path):
     with pytest.raises(ConnectionError) as e:
         ExecClient(str(tmp_path / "none.sock")).run([PytestJob(solution=ADD, test=TESTS)])
     assert "kodcode.exec serve" in str(e.value)
+
+
+def test_degraded_mode_keeps_the_verdict_protocol_and_cleans_up(tmp_path):
+    marker = tmp_path / "outside"
+    marker.mkdir()
+    marker.chmod(0o777)
+    daemon = (
+        "import os, time\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        f"        time.sleep(3)\n        open({str(marker / 'late')!r}, 'w').write('x')\n    os._exit(0)\n"
+        + ADD
+    )
+    jobs = [
+        PytestJob(solution=ADD, test=TESTS),
+        PytestJob(solution="import os\nos._exit(0)\n" + ADD, test=TESTS),
+        PytestJob(solution=daemon, test=TESTS),
+    ]
+    with Executor(ExecConfig(workers=1, timeout_s=5, isolation="degraded")) as ex:
+        assert ex.isolation == "degraded"
+        verdicts = ex.run(jobs)
+    assert [v.status for v in verdicts] == ["pass", "error", "pass"]
+    import time
+
+    time.sleep(4)
+    assert not (marker / "late").exists(), "a daemon started by a job outlived it"
+
+
+def test_job_interpreter_is_configurable(tmp_path):
+    import venv
+
+    import sysconfig
+
+    with_pytest = tmp_path / "with"
+    venv.EnvBuilder(with_pip=False).create(with_pytest)
+    # Give the new interpreter this environment's packages (pytest among them) through a .pth file.
+    site = next((with_pytest / "lib").glob("python3*/site-packages"))
+    (site / "parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    bare = tmp_path / "bare"
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(bare)
+    probe = "import sys\ndef where():\n    return sys.prefix\n"
+    test = f"def test_prefix():\n    assert where() == {str(with_pytest)!r}\n"
+    with Executor(ExecConfig(workers=1, python=str(with_pytest / "bin" / "python"))) as ex:
+        assert ex.run([PytestJob(solution=probe, test=test)])[0].status == "pass"
+    from kodcode.exec import SandboxError
+
+    with pytest.raises(SandboxError) as e:
+        Executor(ExecConfig(workers=1, python=str(bare / "bin" / "python")))
+    assert "cannot import pytest" in str(e.value)
