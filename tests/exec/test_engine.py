@@ -308,3 +308,45 @@ def test_job_interpreter_is_configurable(tmp_path):
     with pytest.raises(SandboxError) as e:
         Executor(ExecConfig(workers=1, python=str(bare / "bin" / "python")))
     assert "cannot import pytest" in str(e.value)
+
+
+AGREEMENT_CASES = [
+    (ADD, TESTS),
+    ("def add(a, b):\n    return a * b\n", TESTS),
+    (ADD, "import pytest\n\ndef test_raises():\n    with pytest.raises(TypeError):\n        add(1, 'x')\n"),
+    (ADD, "def test_float():\n    assert add(0.1, 0.2) == 0.3\n"),
+    ("def add(a, b):\n    raise ValueError('no')\n", TESTS),
+    (ADD, "def test_ok():\n    assert add(1, 1) == 2\n\ndef helper():\n    return 1\n\ndef test_bad():\n    assert helper() == 2\n"),
+    ("import collections\ndef add(a, b):\n    return collections.Counter([a, b])\n",
+     "def test_counter():\n    assert add(1, 1) == {1: 2}\n"),
+]
+
+
+def _real_pytest(tmp_path, i, solution, test):
+    d = tmp_path / f"case{i}"
+    d.mkdir()
+    (d / "solution.py").write_text(solution)
+    (d / "test_solution.py").write_text("from solution import *\n\n" + test)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:randomly",
+                        "test_solution.py"], cwd=d, capture_output=True, text=True, timeout=120)
+    outcomes = {}
+    for line in r.stdout.splitlines():
+        for word in ("PASSED", "FAILED", "ERROR"):
+            if line.startswith(word + " test_solution.py::"):
+                outcomes[line.split("::", 1)[1].split(" ")[0]] = word.lower().replace("error", "failed")
+    return outcomes
+
+
+def test_fast_path_pytest_path_and_real_pytest_agree_on_honest_code(tmp_path):
+    jobs = [PytestJob(solution=s, test=t, id=str(i)) for i, (s, t) in enumerate(AGREEMENT_CASES)]
+    with Executor(ExecConfig(workers=2, fast_path=True)) as ex:
+        fast = ex.run(jobs)
+    with Executor(ExecConfig(workers=2, fast_path=False)) as ex:
+        slow = ex.run(jobs)
+    assert all(v.runner == "fast" for v in fast) and all(v.runner == "pytest" for v in slow)
+    for i, (s, t) in enumerate(AGREEMENT_CASES):
+        real = _real_pytest(tmp_path, i, s, t)
+        got_fast = {x.name: x.outcome for x in fast[i].tests}
+        got_slow = {x.name: x.outcome for x in slow[i].tests}
+        assert got_fast == got_slow == real, (i, got_fast, got_slow, real)
+        assert fast[i].status == slow[i].status == ("pass" if set(real.values()) == {"passed"} else "fail")
