@@ -431,6 +431,7 @@ def init_main(job, fixed, uid):
         STATE["t"]["mounted"] = time.monotonic()
         try:
             _libc.sethostname(b"sandbox", 7)
+            _loopback_up()
         except Exception:
             pass
     except Exception as e:
@@ -449,6 +450,19 @@ def init_main(job, fixed, uid):
         if wpid == pid:
             # Exiting as PID 1 makes the kernel kill whatever the job left behind.
             os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+
+
+def _loopback_up():
+    """The new network namespace has only ``lo``, down; bring it up so tests may use localhost."""
+    import fcntl
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        IFF_UP, IFF_LOOPBACK, IFF_RUNNING, SIOCSIFFLAGS = 0x1, 0x8, 0x40, 0x8914
+        ifr = struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING)
+        fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, ifr)
+    finally:
+        s.close()
 
 
 def _mountinfo():

@@ -350,3 +350,18 @@ def test_fast_path_pytest_path_and_real_pytest_agree_on_honest_code(tmp_path):
         got_slow = {x.name: x.outcome for x in slow[i].tests}
         assert got_fast == got_slow == real, (i, got_fast, got_slow, real)
         assert fast[i].status == slow[i].status == ("pass" if set(real.values()) == {"passed"} else "fail")
+
+
+def test_jobs_may_use_localhost_inside_their_own_network_namespace(ex):
+    sol = (
+        "import socket, threading\n"
+        "def f():\n"
+        "    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)\n"
+        "    port = srv.getsockname()[1]\n"
+        "    def serve():\n        c, _ = srv.accept(); c.sendall(b'hi'); c.close()\n"
+        "    threading.Thread(target=serve).start()\n"
+        "    c = socket.create_connection(('127.0.0.1', port)); d = c.recv(2); c.close()\n"
+        "    return d\n"
+    )
+    (v,) = ex.run([PytestJob(solution=sol, test="def test_a():\n    assert f() == b'hi'\n")])
+    assert v.status == "pass", v.message
