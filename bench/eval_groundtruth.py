@@ -100,7 +100,7 @@ def main() -> None:
                         for r in _results(run_dir / bench / "results.jsonl"):
                             if not r["passed"]:
                                 print(f"  non-pass {r['task_id']}: base {r['base_status']} plus {r['plus_status']} "
-                                      f"retries {r['detail']['timeout_retries']}", flush=True)
+                                      f"retries {r['detail']['load_retries']}", flush=True)
                 else:
                     tasks = bcb.load_tasks(str(data), "full")
                     sols = bigcodebench_solutions(tasks, kind)

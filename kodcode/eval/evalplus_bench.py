@@ -7,10 +7,13 @@ import, point at the problem file of this run, and so its process pool and its n
 "stuck checker" thread end with the child.  Its interactive overwrite prompt cannot fire: each run
 scores a fresh samples file in a fresh directory with ``i_just_wanna_run=False``.
 
-Load: evalplus limits are wall-clock (per input: ``max(1 s, 4 x ground-truth time)``), so a busy
-machine turns slow passes into timeouts (Mbpp/599 did so in a measured run).  Every sample that
-timed out is therefore scored again, alone (``parallel=1``), up to ``timeout_retries`` times; a
-solution that really loops still times out every time, a pass stays a pass.
+Load: evalplus limits are wall-clock (per input ``max(1 s, 4 x ground-truth time)``, reported as
+``fail``; per task ``min(60 s, sum of limits) + 1``, reported as ``timeout``), so a busy machine turns
+slow passes into fails or timeouts (Mbpp/599 timed out in a measured busy run).  Every sample that
+did not pass is therefore scored again, alone (``parallel=1``, a fresh child), up to
+``load_retries`` times, and the last verdict is kept: a solution that really loops or is wrong
+fails every time, a pass stays a pass.  (A solution whose output is random could pass on a retry;
+greedy benchmark answers rarely are, and ``detail.load_retries`` records every rescoring.)
 
     from kodcode.eval.evalplus_bench import load_problems, score
     problems = load_problems("humaneval", "/data/HumanEvalPlus-v0.1.10.jsonl.gz")
@@ -89,7 +92,7 @@ def _evaluate_in_child(dataset: str, problems_file: Path, samples_file: Path, pa
 
 
 def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir: str | Path,
-          parallel: int = 1, timeout_retries: int = 2, cache_dir: str | None = None) -> list[dict]:
+          parallel: int = 1, load_retries: int = 1, cache_dir: str | None = None) -> list[dict]:
     """evalplus verdicts for one solution per problem; records in problem order.
 
     ``solutions`` maps task_id -> full program (sanitized).  A task without a solution is an error
@@ -110,12 +113,12 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir
     results = _evaluate_in_child(dataset, problems_file, samples_file, parallel, cache_dir)
     verdicts = {tid: rs[0] for tid, rs in results.items()}
     retried: dict[str, int] = {}
-    for attempt in range(1, timeout_retries + 1):
-        slow = [p for p in problems if "timeout" in (verdicts[p["task_id"]]["base_status"],
-                                                      verdicts[p["task_id"]]["plus_status"])]
+    for attempt in range(1, load_retries + 1):
+        slow = [p for p in problems if not (verdicts[p["task_id"]]["base_status"]
+                                            == verdicts[p["task_id"]]["plus_status"] == "pass")]
         if not slow:
             break
-        rdir = workdir / f"{dataset}_timeout_retry{attempt}"
+        rdir = workdir / f"{dataset}_load_retry{attempt}"
         pf = write_jsonl(rdir / "problems.jsonl", slow)
         sf = write_jsonl(rdir / "samples.jsonl", ({"task_id": p["task_id"], "solution": solutions[p["task_id"]]}
                                                   for p in slow))
@@ -133,7 +136,7 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir
             "status": "pass" if plus_ok else "fail", "passed": plus_ok, "base_passed": base_ok,
             "detail": {"base_fail_tests": _short(v.get("base_fail_tests")),
                        "plus_fail_tests": _short(v.get("plus_fail_tests")),
-                       "timeout_retries": retried.get(p["task_id"], 0)},
+                       "load_retries": retried.get(p["task_id"], 0)},
         })
     return records
 

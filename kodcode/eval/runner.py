@@ -109,7 +109,7 @@ def _evalplus(s: Session, name: str) -> dict[str, float]:
     where = s.out / name
     sols = s.samples(name, items, given, where)
     records = ep.score(name, problems, sols, where / "evalplus", parallel=bc.parallel,
-                       timeout_retries=bc.timeout_retries, cache_dir=bc.cache_dir)
+                       load_retries=bc.load_retries, cache_dir=bc.cache_dir)
     _write_jsonl(where / "results.jsonl", records)
     p1 = ep.pass_at_1(records)
     s.counts[name] = {"tasks": len(records)}

@@ -29,13 +29,13 @@ class EvalplusBench:
     data_path: str | None = None  # local HumanEvalPlus/MbppPlus .jsonl[.gz]; null: evalplus's official loader
     limit: int | None = None  # first N tasks only (smoke runs); null: all
     parallel: int = 1  # evalplus worker processes (its default: cpu_count // 2)
-    timeout_retries: int = 2  # timed-out samples scored again alone (busy machines), see evalplus_bench
+    load_retries: int = 1  # non-passing samples scored again alone (busy machines), see evalplus_bench
     cache_dir: str | None = None  # XDG_CACHE_HOME for evalplus's ground-truth cache; null: ~/.cache
 
     def check(self) -> list[str]:
         p = _positive(self, "limit", "parallel")
-        if self.timeout_retries < 0:
-            p.append(f"timeout_retries must be >= 0 (got {self.timeout_retries}); set 2")
+        if self.load_retries < 0:
+            p.append(f"load_retries must be >= 0 (got {self.load_retries}); set 1")
         return p
 
 
