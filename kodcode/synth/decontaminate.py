@@ -21,7 +21,9 @@ Usage::
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,7 +185,24 @@ def decontaminate_stage(records: list[dict], ctx) -> list[dict]:
                for s in cfg.sources]
     bench, skipped = load_benchmark_texts(sources, cfg.skip_missing)
     model = load_embedder(cfg.embedding_model)  # the dedup stage's embedder (one implementation)
-    kept, summary = decontaminate(records, bench, lambda texts: embed(texts, model, cfg.batch_size), cfg.threshold)
+    cache_dir = Path(os.environ.get("KODCODE_CACHE") or Path.home() / ".cache" / "kodcode") / "embeddings"
+
+    def embed_cached(texts: list[str]) -> np.ndarray:
+        # Benchmark questions are the same on every run: their embeddings are computed once per
+        # machine (keyed by model and every text), which turns minutes on a CPU into a file read.
+        key = hashlib.sha256(json.dumps([cfg.embedding_model, texts]).encode()).hexdigest()[:32]
+        path = cache_dir / f"{key}.npy"
+        if path.is_file():
+            return np.load(path)
+        vecs = embed(texts, model, cfg.batch_size)
+        if len(texts) >= 64:  # only the large, reused sets are worth a file
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
+            np.save(tmp, vecs)
+            os.replace(tmp, path)
+        return vecs
+
+    kept, summary = decontaminate(records, bench, embed_cached, cfg.threshold)
     summary["cosine_histograms"] = _histograms(summary)
     summary["benchmarks_checked"] = sorted({e["benchmark"] for e in bench})
     summary["benchmarks_skipped"] = skipped
