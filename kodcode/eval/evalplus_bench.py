@@ -107,6 +107,7 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir
             "of the problem file, so give each one a solution (\"\" for unanswered) or restrict the problems"
         )
     workdir = Path(workdir)
+    parallel = parallel or max(1, (os.cpu_count() or 2) // 2)  # evalplus's own default
     problems_file = write_jsonl(workdir / f"{dataset}_problems.jsonl", problems)
     samples_file = write_jsonl(workdir / f"{dataset}_samples.jsonl",
                                ({"task_id": p["task_id"], "solution": solutions[p["task_id"]]} for p in problems))

@@ -28,12 +28,14 @@ class EvalplusBench:
 
     data_path: str | None = None  # local HumanEvalPlus/MbppPlus .jsonl[.gz]; null: evalplus's official loader
     limit: int | None = None  # first N tasks only (smoke runs); null: all
-    parallel: int = 1  # evalplus worker processes (its default: cpu_count // 2)
+    parallel: int = 0  # evalplus worker processes; 0: its own default, cpu_count // 2
     load_retries: int = 1  # non-passing samples scored again alone (busy machines), see evalplus_bench
     cache_dir: str | None = None  # XDG_CACHE_HOME for evalplus's ground-truth cache; null: ~/.cache
 
     def check(self) -> list[str]:
-        p = _positive(self, "limit", "parallel")
+        p = _positive(self, "limit")
+        if self.parallel < 0:
+            p.append(f"parallel must be >= 0 (got {self.parallel}); 0 means evalplus's default (cpu_count // 2)")
         if self.load_retries < 0:
             p.append(f"load_retries must be >= 0 (got {self.load_retries}); set 1")
         return p

@@ -73,10 +73,16 @@ def test_invalid_config_reports_every_problem(tmp_path):
     assert "benchmark.bigcodebench.splits has 'chat'" in text
 
 
-def test_entry_point_runs_the_smoke_from_the_command_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kodcode.eval", "+experiment=smoke", f"out_dir={tmp_path}",
-                           "wandb.mode=disabled", "benchmark=[livecodebench]"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+def test_slurm_script_forwards_overrides_to_the_entry_point(tmp_path):
+    # A stand-in `srun` that just runs its arguments: the script must pass every override through.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "srun").write_text('#!/bin/bash\nexec "$@"\n')
+    (bindir / "srun").chmod(0o755)
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "KODCODE_PYTHON": sys.executable, "HOME": str(Path.home())}
+    out = tmp_path / "run"
+    proc = subprocess.run(["bash", "slurm/eval.sh", "+experiment=smoke", f"out_dir={out}", "wandb.mode=disabled",
+                           "benchmark=[livecodebench]"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| tiny-smoke |" in proc.stdout
-    assert json.loads((tmp_path / "scores.json").read_text())["scores"]["livecodebench/easy"] == 0.0
+    assert json.loads((out / "scores.json").read_text())["scores"]["livecodebench/easy"] == 0.0
