@@ -4,7 +4,9 @@ Chat requests are rendered with the tokenizer's chat template (generation prompt
 ``prompt`` requests are tokenized as-is (MAGPIE prefill).  Requests are grouped by sampling
 settings in order and cut into fixed batches of ``llm.batch_size`` over the *whole* request list, so
 a resumed run rebuilds exactly the batches of the uninterrupted one (and, with the per-batch seed,
-the same samples); a batch whose requests are all cached is skipped.
+the same samples); a batch whose requests are all cached is skipped.  Stop strings are handled by
+transformers' ``stop_strings``, which also fires on a match that spans the end of the prompt (vLLM
+and servers only look at the completion); the text is cut before the first stop string.
 """
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ class HFLLM(LLM):
                 text = tok.decode(ids[:n_tok], skip_special_tokens=True)
                 text, stopped = truncate_at_stop(text, r.stop)
                 texts.append(text)
-                reasons.append("stop" if ended or stopped else "length")
+                # Generation also ends early on a stop string matched across the prompt/completion
+                # boundary (transformers checks the sequence tail); that is a stop, not a length cut.
+                reasons.append("stop" if ended or stopped or n_tok < r.max_tokens else "length")
                 counts.append(n_tok)
             if not sample and r.n > 1:  # greedy: the n samples are the same text
                 texts, reasons, counts = texts * r.n, reasons * r.n, counts * r.n

@@ -47,8 +47,8 @@ def _strip_labels(text: str) -> str:
     for _ in range(8):  # labels can stack: "### New Question\n**[Question 4]:** ..."
         for pattern in _LEADING_LABELS:
             m = pattern.match(text)
-            if m and m.end() > 0 and text[m.end():].strip():
-                text = text[m.end():].lstrip()
+            if m and m.end() > 0:
+                text = text[m.end():].lstrip()  # a label with nothing after it leaves nothing
                 break
         else:
             break

@@ -45,7 +45,8 @@ A stage is found by name in the registry; if missing, the runner imports
 
 Skipping and resume: each stage's output goes to ``<run_dir>/<stage>/part-*.jsonl`` with a
 manifest written last (``kodcode/synth/store.py``).  A stage is skipped when its manifest records
-the same config hash (stage config, llm/model/roles, seed, prompt files), code version (stage
+the same config hash (stage config, subsets, seed, exec, prompt files), the same settings for each LLM
+role it used (llm minus operational keys, model), the same code version (stage
 version + source hash of its module) and input hash.  A stage run as ``shard=i/n`` on every ``i``
 counts as done for the unsharded run that follows (its parts are concatenated in order).
 """
@@ -137,10 +138,12 @@ def resolve_stage(name: str) -> StageSpec:
                 except ImportError:
                     continue  # a module whose optional dependency is missing registers nothing
     if name not in STAGES:
-        raise KeyError(
-            f"unknown stage {name!r} in stages: no @stage({name!r}) is registered in kodcode.synth. "
+        from kodcode.config import ConfigError
+
+        raise ConfigError([
+            f"stages names unknown stage {name!r}: no @stage({name!r}) is registered in kodcode.synth. "
             f"Known stages: {', '.join(sorted(STAGES))}. Fix the name in stages=[...]"
-        )
+        ])
     return STAGES[name]
 
 
@@ -198,7 +201,10 @@ class StageContext:
     def full_cfg(self) -> SynthConfig:
         return self.state.cfg
 
+    roles_used: set[str] = field(default_factory=set)
+
     def llm(self, role: str | None = None):
+        self.roles_used.add(role or self.name)
         return self.state.llm(role or self.name)
 
     def generate(self, requests, role: str | None = None):
@@ -249,18 +255,19 @@ def stage_config(spec: StageSpec, cfg: SynthConfig) -> Any:
     return validate(raw, spec.schema) if spec.schema is not None else raw
 
 
+def role_hash(state: RunState, role: str) -> str:
+    """What a role's backend returns depends on: its llm settings (minus operational ones) and model."""
+    llm, model = state.role_config(role)
+    return store.hash_obj([{k: v for k, v in llm.items() if k not in _OPERATIONAL_LLM_KEYS}, model])
+
+
 def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
-    roles = {}
-    for role, rc in sorted(cfg.roles.items()):
-        roles[role] = rc
-    llm = {k: v for k, v in dataclasses.asdict(cfg.llm).items() if k not in _OPERATIONAL_LLM_KEYS}
+    """Stage settings and everything global a stage may read.  The LLM roles a stage used are
+    checked separately (manifest ``roles``), so switching one role's model reruns only its stages."""
     stage_data = dataclasses.asdict(stage_cfg) if dataclasses.is_dataclass(stage_cfg) else stage_cfg
     return store.hash_obj(
         {
             "stage": stage_data,
-            "llm": llm,
-            "model": dataclasses.asdict(cfg.model),
-            "roles": roles,
             "subsets": cfg.subsets,
             "seed": cfg.seed,
             "exec": cfg.exec,
@@ -294,22 +301,23 @@ def load_input(path: str | None) -> list[dict]:
     return store.read_jsonl(p)
 
 
-def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | None) -> bool:
+def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | None, state: RunState) -> bool:
     return (
         manifest is not None
         and manifest.get("config_hash") == cfg_hash
         and manifest.get("code_version") == code
         and (input_hash is None or manifest.get("input_hash") == input_hash)
+        and all(role_hash(state, role) == h for role, h in (manifest.get("roles") or {}).items())
     )
 
 
-def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, prev_parts: list[str] | None):
+def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, prev_parts: list[str] | None, state: RunState):
     """A complete set of shard manifests whose inputs chain to the previous stage's parts."""
     for n, paths in sorted(store.shard_sets(stage_dir).items()):
         if n == 1 or len(paths) != n:
             continue
         manifests = [store.read_manifest(stage_dir, (i, n)) for i in range(n)]
-        if not all(_matches(m, cfg_hash, code, None) for m in manifests):
+        if not all(_matches(m, cfg_hash, code, None, state) for m in manifests):
             continue
         if prev_parts is not None and (len(prev_parts) != n or any(
             m["input_hash"] != h for m, h in zip(manifests, prev_parts)
@@ -321,11 +329,16 @@ def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, prev_parts: l
 
 def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     """Run ``cfg.stages`` in order; return a summary ``{stage: {status, counts, seconds}}``."""
-    specs = [resolve_stage(name) for name in cfg.stages]
-    # Validate every stage's settings before any stage runs (one error listing every problem).
+    # Validate every stage's name and settings before any stage runs (one error, every problem).
     from kodcode.config import ConfigError
 
-    stage_cfgs, problems = {}, []
+    specs, problems = [], []
+    for name in cfg.stages:
+        try:
+            specs.append(resolve_stage(name))
+        except ConfigError as e:
+            problems += e.problems
+    stage_cfgs = {}
     for spec in specs:
         try:
             stage_cfgs[spec.name] = stage_config(spec, cfg)
@@ -357,12 +370,12 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
             input_hash = store.hash_records(records)
             forced = spec.name in cfg.force
             manifest = store.read_manifest(stage_dir, shard)
-            if not forced and _matches(manifest, cfg_hash, code, input_hash):
+            if not forced and _matches(manifest, cfg_hash, code, input_hash, state):
                 records = store.read_jsonl(store.part_path(stage_dir, shard))
                 summary["stages"][spec.name] = {"status": "skipped", "counts": manifest["counts"]}
                 prev_parts = None
                 continue
-            found = None if forced or shard[1] > 1 else _finished_shard_set(stage_dir, cfg_hash, code, prev_parts)
+            found = None if forced or shard[1] > 1 else _finished_shard_set(stage_dir, cfg_hash, code, prev_parts, state)
             if found is not None:
                 n, manifests = found
                 records = [r for i in range(n) for r in store.read_jsonl(store.part_path(stage_dir, (i, n)))]
@@ -410,6 +423,7 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
         "output_hash": store.hash_records(out),
         "counts": counts,
         "llm": llm_stats,
+        "roles": {role: role_hash(state, role) for role in sorted(ctx.roles_used)},
         "timings": {"started": started, "seconds": round(seconds, 3)},
         "kodcode_version": __version__,
         "git_commit": store.git_commit(),

@@ -1,0 +1,76 @@
+"""Semantic dedup with the offline MiniLM embedder and FAISS: planted paraphrases are found."""
+
+import numpy as np
+import pytest
+
+from kodcode.synth.dedup import DedupConfig, dedup_group, embed, load_embedder
+from kodcode.synth.runner import run
+
+EVEN = [
+    "Write a Python function that returns the sum of all even numbers in a list.",
+    "Write a Python function that returns the sum of all the even numbers in a list.",
+    "Write a python function which returns the sum of all even numbers in a given list.",
+]
+DEPTH = ["Given a binary tree, return its maximum depth.", "Given a binary tree, return the maximum depth of the tree."]
+DISTINCT = [
+    "Implement an LRU cache with get and put in O(1) time.",
+    "Write a function to check whether a string is a palindrome.",
+    "Write a function that counts the vowels in a string.",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return load_embedder("all-MiniLM-L6-v2")
+
+
+def test_keep_one_keeps_the_first_of_each_paraphrase_group(embedder):
+    texts = [EVEN[0], DISTINCT[0], EVEN[1], DEPTH[0], DISTINCT[1], EVEN[2], DEPTH[1], DISTINCT[2]]
+    keep, info = dedup_group(texts, embed(texts, embedder), DedupConfig())
+    assert [texts[i] for i in keep] == [EVEN[0], DISTINCT[0], DEPTH[0], DISTINCT[1], DISTINCT[2]]
+    assert info[0]["group_size"] == 3 and info[3]["group_size"] == 2 and info[1]["group_size"] == 1
+
+
+def test_kodcode_mode_drops_every_member_of_a_pair(embedder):
+    texts = [EVEN[0], EVEN[1], DISTINCT[0], DISTINCT[1]]
+    keep, _ = dedup_group(texts, embed(texts, embedder), DedupConfig(mode="kodcode"))
+    assert [texts[i] for i in keep] == DISTINCT[:2]
+
+
+def test_threshold_is_a_cosine_similarity():
+    # Hand-made unit vectors: cos(a, b) = 0.96 (duplicates at 0.95, not at 0.97).
+    a = np.array([1.0, 0.0], dtype="float32")
+    b = np.array([0.96, np.sqrt(1 - 0.96**2)], dtype="float32")
+    vecs = np.stack([a, b])
+    assert dedup_group(["a", "b"], vecs, DedupConfig(threshold=0.95))[0] == [0]
+    assert dedup_group(["a", "b"], vecs, DedupConfig(threshold=0.97))[0] == [0, 1]
+
+
+def records(pairs):
+    return [{"question_id": f"{s}_{i}", "subset": s, "question": q} for i, (s, q) in enumerate(pairs)]
+
+
+def run_dedup(tmp_path, rows, **stage_cfg):
+    import json
+
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = {"run_dir": str(tmp_path / "run"), "stages": ["dedup"], "input": str(path), "progress": False,
+           "llm": {"backend": "scripted", "script": "x:y"}, "model": {"name_or_path": "none"},
+           "wandb": {"mode": "disabled"}, "stage": {"dedup": stage_cfg}}
+    run(cfg)
+    out = tmp_path / "run" / "dedup" / "part-00000-of-00001.jsonl"
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_scope_subset_keeps_the_same_question_in_two_subsets(tmp_path):
+    rows = records([("Leetcode", EVEN[0]), ("Prefill", EVEN[1]), ("Prefill", EVEN[2]), ("Prefill", DISTINCT[0])])
+    out = run_dedup(tmp_path, rows)
+    assert [r["question_id"] for r in out] == ["Leetcode_0", "Prefill_1", "Prefill_3"]
+    assert out[1]["metadata"]["dedup"]["nearest_id"] == "Prefill_2"
+
+
+def test_scope_global_dedups_across_subsets(tmp_path):
+    rows = records([("Leetcode", EVEN[0]), ("Prefill", EVEN[1]), ("Prefill", DISTINCT[0])])
+    out = run_dedup(tmp_path, rows, scope="global")
+    assert [r["question_id"] for r in out] == ["Leetcode_0", "Prefill_2"]
