@@ -8,9 +8,10 @@ are upgraded in memory by ``upgrade_to_v014`` (the dataset edits of the official
 
 Semantics follow bigcodebench 0.2.5 ``bigcodebench/eval/__init__.py::unsafe_execute`` (read at
 bigcode-project/bigcodebench@47eff25):
-* the program is ``solution + "\\n" + test`` in **one** module (so tests see every name the solution
-  defines), with ``sys``, ``os`` and ``environ`` pre-bound in that module, ``TZ=UTC``,
-  ``OMP_NUM_THREADS=1`` and stdin unreadable;
+* the program is ``solution + "\\n" + test`` executed in **one** fresh module named ``__test__``
+  (so tests see every name the solution defines and ``patch("__test__.x")`` works), with ``sys``,
+  ``os`` and ``environ`` pre-bound in it, ``TZ=UTC``, ``OMP_NUM_THREADS=1``, in a fresh temporary
+  working directory;
 * the verdict is the task's ``TestCases`` run under unittest: pass iff no failure and no error;
 * calibrated scoring (the leaderboard's): ``code_prompt + "\\n    pass\\n" + solution``;
 * the canonical solution is ``complete_prompt + "\\n" + canonical_solution``;
@@ -56,16 +57,39 @@ RESPONSE_PREFIX = (
     "corresponding tests:"
 )
 
-# What unsafe_execute/reliability_guard set up around the module (see the docstring).  `time` is reached
-# through __import__ so it stays unbound, as there.  The official guard also sets builtins.exit/quit to
-# None; we leave builtins alone (the engine treats patched builtins as tampering) and a call to exit()
-# fails the test either way (TypeError there, SystemExit inside a test here).
-PRELUDE = (
-    "import os\nimport sys\nenviron = os.environ\n"
-    "os.environ['TZ'] = 'UTC'\n__import__('time').tzset()\n"
-    "os.environ['OMP_NUM_THREADS'] = '1'\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n"
-    "os.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'\nos.environ.setdefault('MPLBACKEND', 'Agg')\n"
-)
+# The job's test file holds the program and the task's tests as text plus one test function that
+# does what bigcodebench/eval/__init__.py::unsafe_execute does: set reliability_guard's environment
+# (TZ=UTC, OMP_NUM_THREADS=1, TF logging off), chdir into a fresh temporary directory, exec
+# ``program + "\n" + test`` in a new module named ``__test__`` whose globals hold sys, os and
+# environ, register it in sys.modules, run TestCases with unittest.TestLoader into one
+# unittest.TestResult, and pass iff failures + errors is empty (skips and expected failures pass,
+# as there).  The official guard also sets builtins.exit/quit to None; builtins are left alone here
+# (the engine reports patched builtins as tampering) and exit() fails the test either way.  Being a
+# single test function, the engine's inventory, trusted channel and tamper checks decide the verdict;
+# pytest's own TestCase collection is bypassed on purpose (it reports unittest outcomes differently).
+SUITE_RUNNER = """
+
+def test_bigcodebench_suite():
+    import builtins, os, sys, tempfile, time, types, unittest
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    with tempfile.TemporaryDirectory() as workdir:
+        os.chdir(workdir)
+        module = types.ModuleType("__test__")
+        module.__dict__.update({"__builtins__": builtins, "__file__": "__test__.py", "__package__": None,
+                                "__doc__": None, "sys": sys, "os": os, "environ": os.environ})
+        exec(compile(_KODCODE_BCB_CODE, "__test__.py", "exec"), module.__dict__)
+        sys.modules["__test__"] = module
+        suite = unittest.TestLoader().loadTestsFromTestCase(getattr(module, "TestCases"))
+        result = unittest.TestResult()
+        suite.run(result)
+    bad = [(t.id().split(".")[-1], tb[-1200:]) for t, tb in result.failures + result.errors]
+    assert not bad, "failed: " + ", ".join(n for n, _ in bad) + "\\n" + "\\n".join(tb for _, tb in bad)
+"""
 
 
 @dataclass
@@ -187,34 +211,16 @@ def calibrate(task: Task, solution: str) -> str:
     return task.code_prompt + "\n    pass\n" + solution
 
 
-# The task's tests are run the way unsafe_execute runs them: executed in the solution's module
-# namespace, then TestCases loaded by unittest.TestLoader into one unittest.TestResult; the task
-# passes iff failures + errors is empty (skips and expected failures count as passing, as there).
-# The whole suite is one test function, so the engine's inventory and verdict protocol see exactly
-# that one check (pytest's own TestCase collection is bypassed on purpose: it reports differently).
-SUITE_RUNNER = """
-
-def test_bigcodebench_suite():
-    import unittest as _unittest
-    exec(compile(_KODCODE_BCB_TESTS, "bigcodebench_tests.py", "exec"), globals())
-    _suite = _unittest.TestLoader().loadTestsFromTestCase(globals()["TestCases"])
-    _result = _unittest.TestResult()
-    _suite.run(_result)
-    _bad = [(t.id().split(".")[-1], tb[-1200:]) for t, tb in _result.failures + _result.errors]
-    assert not _bad, "failed: " + ", ".join(n for n, _ in _bad) + "\\n" + "\\n".join(tb for _, tb in _bad)
-"""
-
-
-def test_module(task: Task, program: str) -> str:
-    """The test file: prelude, program, the task's tests as text, and the unittest suite runner."""
-    return PRELUDE + program + "\n\n_KODCODE_BCB_TESTS = " + repr(task.test) + "\n" + SUITE_RUNNER
+def job_test_source(task: Task, program: str) -> str:
+    """The job's test file: ``program + "\\n" + test`` as one string, run by ``SUITE_RUNNER``."""
+    return "_KODCODE_BCB_CODE = " + repr(program + "\n" + task.test) + "\n" + SUITE_RUNNER
 
 
 def make_job(task: Task, program: str, timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB,
              job_id: str | None = None):
     from kodcode.exec import PytestJob
 
-    return PytestJob(solution="", test=test_module(task, program), id=job_id or task.task_id,
+    return PytestJob(solution="", test=job_test_source(task, program), id=job_id or task.task_id,
                      timeout_s=timeout_s, memory_mb=memory_mb, prepend_import=False)
 
 

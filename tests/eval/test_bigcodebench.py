@@ -87,7 +87,7 @@ def test_tests_see_solution_level_private_names(tasks, executor):
     sol = "_KEY = lambda w: (len(w), w)\ndef task_func(words):\n    return sorted(words, key=_KEY)\n"
     [rec] = _score([t], {t.task_id: sol}, executor)
     assert rec["status"] == "pass", rec["detail"]
-    assert "_KEY = lambda" in bcb.test_module(t, sol)
+    assert "_KEY = lambda" in bcb.job_test_source(t, sol)
 
 
 def test_one_failing_test_method_fails_the_task(tasks, executor):
