@@ -198,25 +198,30 @@ def _complete(path: Path, seed: int) -> bool:
     return info.get("version") == TINY_VERSION and info.get("seed") == seed
 
 
+def _has_weights(path: Path) -> bool:
+    return any(path.glob("*.safetensors")) or any(path.glob("pytorch_model*.bin"))
+
+
 def ensure_model(name_or_path: str, seed: int = 0) -> str:
     """Return a loadable model name or path; build the tiny model first when ``name_or_path`` names it.
 
     ``tiny`` builds into ``cache_root()/tiny-model`` once (file-locked: parallel processes wait for
-    the first builder). A directory whose config.json marks it as the tiny model is (re)built in place
-    when its build is unfinished or from an older version. Any other name is returned unchanged.
+    the first builder). A directory whose config.json marks it as the tiny model but that holds no
+    weights (an interrupted build) is built in place. Any other name, and any directory with weights
+    (a fine-tuned tiny model keeps the marker in its config), is returned unchanged.
     """
     from filelock import FileLock
 
     name = str(name_or_path)
     if name == TINY_NAME:
         target = cache_root() / "tiny-model"
-    elif is_tiny(name):
+        if _complete(target, seed):
+            return str(target)
+    elif is_tiny(name) and not _has_weights(Path(name)):
         target = Path(name)
         seed = json.loads((target / "config.json").read_text())["kodcode_tiny"].get("seed", seed)
     else:
         return name
-    if _complete(target, seed):
-        return str(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     lock_name = hashlib.sha1(str(target.resolve()).encode()).hexdigest()[:16]
     with FileLock(str(target.parent / f".{target.name}.{lock_name}.lock")):

@@ -87,6 +87,17 @@ def test_ensure_model_tiny_builds_once_across_processes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["tiny-model"]
 
 
+def test_ensure_model_leaves_a_trained_tiny_model_alone(tiny_dir, tmp_path):
+    import shutil
+
+    trained = tmp_path / "trained"
+    shutil.copytree(tiny_dir, trained)
+    (trained / MARKER).unlink()  # what save_pretrained of a fine-tuned tiny model looks like
+    weights = (trained / "model.safetensors").read_bytes()
+    assert ensure_model(str(trained)) == str(trained)
+    assert (trained / "model.safetensors").read_bytes() == weights and not (trained / MARKER).exists()
+
+
 def test_ensure_model_rebuilds_an_unfinished_tiny_dir(tiny_dir, tmp_path):
     import shutil
 

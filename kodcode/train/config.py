@@ -13,6 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodcode.exec.config import ExecConfig
 from kodcode.tracking import WandbConfig
 
 TRAINER_KINDS = ("sft", "grpo")
@@ -105,11 +106,9 @@ class DataConfig:
 class RewardConfig:
     funcs: list[str] = field(default_factory=lambda: ["unit_test", "format"])
     partial_credit: bool = False  # unit_test reward = fraction of tests passed instead of all-or-nothing
-    timeout_s: float = 10.0  # per job
-    memory_mb: int = 2048
-    workers: int = 4  # in-process executor workers (single-process runs)
-    exec_socket: str | None = None  # a `python -m kodcode.exec serve --socket P` server shared by ranks
-    exec: dict[str, Any] = field(default_factory=dict)  # extra ExecConfig fields
+    # A `python -m kodcode.exec serve --socket P` server shared by the ranks of a node; None: an
+    # in-process Executor (one process) or a server started by local rank 0 (several). Limits: `exec:`.
+    exec_socket: str | None = None
     # Abort when more than this fraction of a batch's jobs fail for infrastructure reasons: an
     # outage must stop the run, not silently train on a shrinking signal (STYLE 6).
     max_sandbox_error_rate: float = 0.5
@@ -124,12 +123,8 @@ class RewardConfig:
                 )
         if not self.funcs:
             out.append("funcs must name at least one reward (got []); use [unit_test]")
-        if self.timeout_s <= 0:
-            out.append(f"timeout_s must be > 0 (got {self.timeout_s}): it bounds each job; set reward.timeout_s=10")
         if not 0.0 <= self.max_sandbox_error_rate <= 1.0:
             out.append(f"max_sandbox_error_rate must be in [0, 1] (got {self.max_sandbox_error_rate})")
-        if self.workers < 1:
-            out.append(f"workers must be >= 1 (got {self.workers}); set reward.workers=4")
         return out
 
 
@@ -142,6 +137,7 @@ class TrainConfig:
     data: DataConfig
     wandb: WandbConfig = field(default_factory=WandbConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
+    exec: ExecConfig = field(default_factory=ExecConfig)  # where reward jobs run (conf/shared/exec)
     resume: str = "auto"  # auto: continue from the last checkpoint in trainer.output_dir; never; or a path
     attention: str | None = None  # "varlen": document-respecting packed attention (kodcode.train.attention)
 

@@ -26,7 +26,7 @@ def build_grpo_trainer(cfg: TrainConfig, train_dataset=None, reward_funcs=None, 
     if train_dataset is None:
         train_dataset = load_dataset_for(cfg.data, kind="grpo", tokenizer=tokenizer)
     if reward_funcs is None:
-        reward_funcs = build_reward_funcs(cfg.reward)
+        reward_funcs = build_reward_funcs(cfg.reward, cfg.exec)
     args = GRPOConfig(**{**cfg.trl_args(), "model_init_kwargs": model_init_kwargs(cfg) or None})
     return GRPOTrainer(
         model=ensure_model(cfg.model.name_or_path),

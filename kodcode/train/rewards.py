@@ -18,7 +18,7 @@ Where jobs run: ``reward.exec_socket`` names a ``python -m kodcode.exec serve --
 all ranks of a node share (slurm/train.sh starts one per node). Without it, a single process runs an
 in-process ``Executor``, and several ranks on one node start a shared server on the first local rank.
 
-    funcs = build_reward_funcs(cfg.reward)         # pass to GRPOTrainer(reward_funcs=funcs)
+    funcs = build_reward_funcs(cfg.reward, cfg.exec)     # pass to GRPOTrainer(reward_funcs=funcs)
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from kodcode.exec.config import ExecConfig
 from kodcode.train.config import RewardConfig
 from kodcode.train.data import final_code
 
@@ -74,30 +76,23 @@ def tripwires(code: str) -> list[str]:
 class ExecBackend:
     """Runs PytestJobs on an exec server (``socket``) or an in-process Executor, started on first use."""
 
-    def __init__(self, cfg: RewardConfig):
-        self.cfg = cfg
+    def __init__(self, exec_cfg: ExecConfig, socket: str | None = None):
+        self.exec_cfg = exec_cfg
+        self.socket = socket
         self._executor = None
         self._client = None
         self._server = None
 
-    def _exec_config(self):
-        from kodcode.exec import ExecConfig
-
-        return ExecConfig(
-            **{"workers": self.cfg.workers, "timeout_s": self.cfg.timeout_s, "memory_mb": self.cfg.memory_mb,
-               **self.cfg.exec}
-        )
-
-    def _connect(self):
-        socket = self.cfg.exec_socket or _shared_socket_path()
+    def _connect(self) -> None:
+        socket = self.socket or _shared_socket_path()
         if socket is None:  # one process: no server needed
             from kodcode.exec import Executor
 
-            self._executor = Executor(self._exec_config())
+            self._executor = Executor(self.exec_cfg)
             self._executor.__enter__()
         else:
-            if not Path(socket).exists() and self.cfg.exec_socket is None:
-                self._server = _start_or_wait_for_server(socket, self.cfg)
+            if self.socket is None:
+                self._server = _start_or_wait_for_server(socket, self.exec_cfg)
             from kodcode.exec import ExecClient
 
             self._client = ExecClient(socket)
@@ -130,12 +125,14 @@ def _shared_socket_path() -> str | None:
     return f"/tmp/kodcode-exec-{tag}.sock"
 
 
-def _start_or_wait_for_server(socket: str, cfg: RewardConfig, wait_s: float = 120.0):
+def _start_or_wait_for_server(socket: str, exec_cfg: ExecConfig, wait_s: float = 180.0):
     """Local rank 0 starts the node's exec server; the other ranks wait for its socket."""
     proc = None
-    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
-        cmd = [sys.executable, "-m", "kodcode.exec", "serve", "--socket", socket,
-               "--workers", str(cfg.workers * int(os.environ.get("LOCAL_WORLD_SIZE", "1")))]
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0 and not Path(socket).exists():
+        cmd = [sys.executable, "-m", "kodcode.exec", "serve", "--socket", socket, "--workers", str(exec_cfg.workers),
+               "--timeout", str(exec_cfg.timeout_s), "--isolation", exec_cfg.isolation]
+        if exec_cfg.python:
+            cmd += ["--python", exec_cfg.python]
         proc = subprocess.Popen(cmd)
     deadline = time.monotonic() + wait_s
     while not Path(socket).exists():
@@ -155,10 +152,11 @@ class UnitTestReward:
 
     __name__ = "unit_test"  # TRL names the logged reward columns after it
 
-    def __init__(self, cfg: RewardConfig, backend: ExecBackend | None = None):
+    def __init__(self, cfg: RewardConfig, backend: ExecBackend):
         self.cfg = cfg
-        self.backend = backend or ExecBackend(cfg)
-        self.totals = {"completions": 0, "sandbox_error": 0, "no_code": 0, "pass": 0}
+        self.backend = backend
+        # Completions scored so far, and how many ended in each verdict status (plus "no_code").
+        self.totals: Counter[str] = Counter()
 
     def score(self, verdict) -> float | None:
         if verdict.status == "sandbox_error":
@@ -174,7 +172,7 @@ class UnitTestReward:
 
         codes = [final_code(completion_text(c)) for c in completions]
         todo = [i for i, code in enumerate(codes) if code.strip()]
-        jobs = [PytestJob(solution=codes[i], test=test[i], id=str(i), timeout_s=self.cfg.timeout_s) for i in todo]
+        jobs = [PytestJob(solution=codes[i], test=test[i], id=str(i)) for i in todo]
         verdicts = dict(zip(todo, self.backend.run(jobs)))
         rewards: list[float | None] = []
         statuses, wires = [], []
@@ -187,9 +185,7 @@ class UnitTestReward:
         n = len(codes)
         errors = statuses.count("sandbox_error")
         self.totals["completions"] += n
-        self.totals["sandbox_error"] += errors
-        self.totals["no_code"] += statuses.count("no_code")
-        self.totals["pass"] += statuses.count("pass")
+        self.totals.update(statuses)
         if log_metric is not None and n:
             log_metric("unit_test/pass_rate", statuses.count("pass") / n)
             log_metric("unit_test/sandbox_error_rate", errors / n)
@@ -223,6 +219,10 @@ class FormatReward:
         return [1.0 if self.pattern.search(completion_text(c)) else 0.0 for c in completions]
 
 
-def build_reward_funcs(cfg: RewardConfig, backend: ExecBackend | None = None) -> list:
-    funcs = {"unit_test": lambda: UnitTestReward(cfg, backend), "format": lambda: FormatReward(cfg)}
+def build_reward_funcs(cfg: RewardConfig, exec_cfg: ExecConfig) -> list:
+    """The reward callables named in ``cfg.funcs``, in order (TRL pairs them with ``reward_weights``)."""
+    funcs = {
+        "unit_test": lambda: UnitTestReward(cfg, ExecBackend(exec_cfg, cfg.exec_socket)),
+        "format": lambda: FormatReward(cfg),
+    }
     return [funcs[name]() for name in cfg.funcs]

@@ -60,13 +60,13 @@ def test_code_r1_recipe(compose_train):
 
 def test_all_problems_reported_at_once_with_suggestions(compose_train):
     cfg = compose_train("+experiment=smoke_sft", "+trainer.learning_rat=1e-4", "data.format=oops",
-                        "reward.timeout_s=-1")
+                        "exec.timeout_s=-1")
     with pytest.raises(ConfigError) as err:
         _validated(cfg)
     text = str(err.value)
     assert "trainer.learning_rat is not a field of trl.SFTConfig; did you mean trainer.learning_rate?" in text
     assert "data.format must be one of" in text
-    assert "reward.timeout_s must be > 0 (got -1.0)" in text
+    assert "exec.timeout_s must be > 0 (got -1.0)" in text
     assert len(err.value.problems) == 3
 
 
