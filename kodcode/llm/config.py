@@ -73,6 +73,7 @@ class ModelConfig:
     # Hub id or local directory for hf/vllm; the model id a server knows for openai.
     # `tiny` builds the local random-init test model (kodcode/tiny.py).
     name_or_path: str = "tiny"
+    revision: str | None = None  # hub revision (branch, tag or commit) for hf/vllm
     served_name: str | None = None  # openai: the name the server expects, when it differs
     tokenizer: str | None = None  # openai: a local/hub tokenizer to render prefill templates
     trust_remote_code: bool = False

@@ -36,10 +36,12 @@ class HFLLM(LLM):
         self._torch = torch
         self.path = ensure_model(model_cfg.name_or_path)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.path, trust_remote_code=model_cfg.trust_remote_code)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                model_cfg.tokenizer or self.path, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
+            )
             dtype = "auto" if llm_cfg.dtype == "auto" else getattr(torch, llm_cfg.dtype)
             self.model = AutoModelForCausalLM.from_pretrained(
-                self.path, dtype=dtype, trust_remote_code=model_cfg.trust_remote_code
+                self.path, dtype=dtype, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
             ).to(llm_cfg.device)
         except OSError as e:
             raise LLMError(

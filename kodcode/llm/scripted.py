@@ -1,7 +1,7 @@
 """A scripted backend: replies come from a Python function instead of a model.
 
 For tests of prompt building and parsing (the product's generation path, cache included, runs
-unchanged; only the text is scripted).  ``ScriptedLLM(fn)`` takes ``fn(request) -> str | list[str]``;
+unchanged; only the text is scripted).  ``ScriptedLLM(fn)`` takes ``fn(request) -> str | list[str] | GenerationResult``;
 from config, ``llm=scripted llm.script=package.module:function`` names it.  ``calls`` records every
 request the backend actually received (cache misses), which the resume tests count.
 """
@@ -49,5 +49,8 @@ class ScriptedLLM(LLM):
             self.calls.append(r)
             self.stats.backend_calls += 1
             out = self.fn(r)
+            if isinstance(out, GenerationResult):  # full control, e.g. finish_reasons="length"
+                yield [(i, out)]
+                continue
             texts = [out] * r.n if isinstance(out, str) else list(out)
             yield [(i, GenerationResult(texts, ["stop"] * len(texts), 0, [len(t.split()) for t in texts]))]

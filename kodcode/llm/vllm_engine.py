@@ -42,6 +42,10 @@ class VLLMEngine(LLM):
             trust_remote_code=model_cfg.trust_remote_code,
             dtype=llm_cfg.dtype,
         )
+        if model_cfg.revision is not None:
+            kwargs["revision"] = model_cfg.revision
+        if model_cfg.tokenizer is not None:
+            kwargs["tokenizer"] = model_cfg.tokenizer
         if llm_cfg.max_model_len is not None:
             kwargs["max_model_len"] = llm_cfg.max_model_len
         kwargs.update(llm_cfg.engine_kwargs)

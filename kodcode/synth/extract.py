@@ -19,11 +19,21 @@ import re
 
 ABSTAIN = "BAD_DOCUMENT"
 
-_BLOCK = re.compile(r"<\|\s*Question\s+Begin\s*\|>(.*?)(?:<\|\s*Question\s+End\s*\|>|$)", re.DOTALL | re.IGNORECASE)
-_ANALYSIS = re.compile(r"<\|\s*Analysis\s+Begin\s*\|>.*?(?:<\|\s*Analysis\s+End\s*\|>|$)", re.DOTALL | re.IGNORECASE)
+
+def _marker(name: str, edge: str) -> str:
+    # "<|Question Begin|>" and its drift: spacing/case, or a heading line "### Question Begin".
+    return (r"(?:<\|\s*" + name + r"\s+" + edge + r"\s*\|>|^[ \t]*#{1,6}[ \t]*" + name + r"\s+" + edge
+            + r"[ \t]*:?[ \t]*$)")
+
+
+_FLAGS = re.DOTALL | re.IGNORECASE | re.MULTILINE
+_BLOCK = re.compile(_marker("Question", "Begin") + r"(.*?)(?:" + _marker("Question", "End") + r"|\Z)", _FLAGS)
+_BEGIN = re.compile(_marker("Question", "Begin"), _FLAGS)
+_END = re.compile(_marker("Question", "End"), _FLAGS)
+_ANALYSIS = re.compile(_marker("Analysis", "Begin") + r".*?(?:" + _marker("Analysis", "End") + r"|\Z)", _FLAGS)
 _THINK = re.compile(r"^.*?</think>", re.DOTALL)
 _WORDS = r"(?:new\s+|additional\s+|next\s+|sample\s+|example\s+)?(?:coding\s+|programming\s+)?(?:assessment\s+)?"
-_NOUNS = r"(?:question|problem(?:\s+statement)?|task|exercise|challenge)"
+_NOUNS = r"(?:question|problem|task|exercise|challenge)(?:\s+(?:statement|description))?"
 _CORE = _WORDS + _NOUNS + r"(?:[ \t]*#?[ \t]*\d+)?"
 _B = r"(?:\*\*|__)?"  # optional bold
 # Leading labels, each matched only when it is unmistakably a label (never the first words of a
@@ -83,6 +93,13 @@ def extract_question(raw: str | None) -> str | None:
 
 def is_abstention(raw: str | None) -> bool:
     return bool(raw) and ABSTAIN in (_BLOCK.search(raw).group(1) if _BLOCK.search(raw) else raw)
+
+
+def question_block(raw: str | None) -> str:
+    """``complete``, ``unterminated`` (Begin without End: the output was cut) or ``absent``."""
+    if not raw or not _BEGIN.search(raw):
+        return "absent"
+    return "complete" if _END.search(raw) else "unterminated"
 
 
 def parse_json_object(raw: str | None) -> dict | None:

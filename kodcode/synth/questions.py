@@ -58,6 +58,9 @@ class QuestionStageConfig:
     top_p: float = 1.0
     max_tokens: int = 4096
     keep_raw: bool = False  # keep the raw model output in metadata.raw (for extraction audits)
+    # An answer cut at max_tokens holds at most part of a question (KodCode keeps such rows, often
+    # with the whole analysis as the "question": bench/reports/question_extraction.md).
+    drop_truncated: bool = True
 
 
 @dataclass
@@ -174,13 +177,16 @@ def _run_prompts(ctx: StageContext, cfg: QuestionStageConfig, subset: SubsetConf
     out = []
     for (index, _, seed_ids), res in zip(mine, results):
         raw = res.texts[0] if res.texts else ""
+        reason = res.finish_reasons[0] if res.finish_reasons else None
+        if cfg.drop_truncated and reason == "length":
+            ctx.counts["dropped_truncated"] = ctx.counts.get("dropped_truncated", 0) + 1
+            continue
         question = extract_question(raw)
         if question is None:
             reason = "abstained" if ABSTAIN in raw else "empty"
             ctx.counts[f"dropped_{reason}"] = ctx.counts.get(f"dropped_{reason}", 0) + 1
             continue
-        meta = {"seed_ids": seed_ids, "prompt": prompt_tag, "model": llm.model_id,
-                "finish_reason": res.finish_reasons[0] if res.finish_reasons else None}
+        meta = {"seed_ids": seed_ids, "prompt": prompt_tag, "model": llm.model_id, "finish_reason": reason}
         if cfg.keep_raw:
             meta["raw"] = raw
         out.append(_record(ctx, subset, method, index, question, meta))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kodcode.synth.extract import extract_question, parse_json_object
+from kodcode.synth.extract import extract_question, parse_json_object, question_block
 
 Q = "Given an array `nums`, return the length of the longest run of equal values."
 
@@ -24,6 +24,9 @@ Q = "Given an array `nums`, return the length of the longest run of equal values
         f"<|Analysis Begin|>\nIt counts runs.\n<|Analysis End|>\n\n<|Question Begin|>\n{Q}\n<|Question End|>",
         f"<|Analysis Begin|>x<|Analysis End|>\n<|Question Begin|>\n### Coding Question:\n{Q}",  # cut at length
         f"<think>\nThe seeds are about arrays.\n</think>\n[Question 4]: {Q}",
+        f"### Analysis Begin\nIt counts runs.\n### Question Begin\n{Q}\n### Question End\n### Analysis End",
+        f"### Problem Description\n\n{Q}",
+        f"**Problem Statement**:\n{Q}",
         f"{Q}\n\n[Question 5]: Another question the model was not asked for.",
     ],
 )
@@ -67,3 +70,13 @@ def test_code_inside_the_question_is_kept():
 )
 def test_annotator_json_is_found(raw, expected):
     assert parse_json_object(raw) == expected
+
+
+def test_question_block_state_tells_a_cut_reply():
+    assert question_block("<|Question Begin|>\nx\n<|Question End|>") == "complete"
+    assert question_block("<|Analysis Begin|>a<|Analysis End|>\n<|Question Begin|>\nGiven a list of") == "unterminated"
+    assert question_block("just a question") == "absent"
+
+
+def test_analysis_without_question_block_gives_none():
+    assert extract_question("<|Analysis Begin|>\nThe snippet is a heap. Bottlenecks: memory") is None

@@ -162,3 +162,18 @@ def test_wrong_seed_column_lists_the_columns_there(tmp_path):
     c["subsets"]["apps"]["seeds"]["field"] = "prompt"
     with pytest.raises(SeedError, match=r"has no column 'prompt' \(columns: problem_id, question\)"):
         run(c)
+
+
+def test_replies_cut_at_max_tokens_are_dropped_unless_configured(tmp_path):
+    from kodcode.llm.scripted import ScriptedLLM
+    from kodcode.llm.types import GenerationResult
+    import questions_double
+
+    def cut(request):
+        return GenerationResult([questions_double.reply(request)], ["length"], 0, [4096])
+
+    summary = run(cfg(tmp_path, ["seeded"]), llm_factory=lambda *_: ScriptedLLM(cut))
+    assert summary["stages"]["seeded"]["counts"]["dropped_truncated"] == 5 and summary["output"] == 0
+    c = cfg(tmp_path, ["seeded"])
+    c["stage"]["seeded"]["drop_truncated"] = False
+    assert run(c, llm_factory=lambda *_: ScriptedLLM(cut))["output"] == 5
