@@ -84,19 +84,20 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def near_duplicates(vecs, threshold: float, k: int):
+def near_duplicates(vecs, threshold: float, k: int, search_batch: int = 4096):
     """For each row: (best other similarity, best other index, neighbours above threshold)."""
     import faiss
 
     n, dim = vecs.shape
-    index = faiss.IndexFlatIP(dim)
+    index = faiss.IndexFlatIP(dim)  # exact search, as KodCode's IndexFlatL2
     index.add(vecs)
-    sims, ids = index.search(vecs, min(k + 1, n))
     out = []
-    for i in range(n):
-        pairs = [(float(s), int(j)) for s, j in zip(sims[i], ids[i]) if j != i and j >= 0]
-        best = max(pairs, default=(float("nan"), -1))
-        out.append((best[0], best[1], [j for s, j in pairs if s > threshold]))
+    for start in range(0, n, search_batch):  # bounds the result arrays' memory (KodCode: 4096)
+        sims, ids = index.search(vecs[start : start + search_batch], min(k + 1, n))
+        for row, i in enumerate(range(start, min(start + search_batch, n))):
+            pairs = [(float(s), int(j)) for s, j in zip(sims[row], ids[row]) if j != i and j >= 0]
+            best = max(pairs, default=(float("nan"), -1))
+            out.append((best[0], best[1], [j for s, j in pairs if s > threshold]))
     return out
 
 

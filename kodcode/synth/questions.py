@@ -205,23 +205,27 @@ def seeded_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) 
     return out
 
 
-def snippet_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
-    prompt = load_prompt("question_from_snippet.txt")
+def _one_seed_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random, render) -> list[tuple[int, str, list[str]]]:
     out = []
     for index in range(subset.num_prompts):
         s = rng.choice(seeds)
-        out.append((index, prompt.render(code=s.text.strip()), [s.id]))
+        out.append((index, render(s), [s.id]))
     return out
+
+
+def snippet_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
+    prompt = load_prompt("question_from_snippet.txt")
+    return _one_seed_prompts(subset, seeds, rng, lambda s: prompt.render(code=s.text.strip()))
 
 
 def docs_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
     prompt = load_prompt("question_from_docs.txt")
-    out = []
-    for index in range(subset.num_prompts):
-        s = rng.choice(seeds)
-        package = str(next(iter(s.extra.values()), "") or "this package")
-        out.append((index, prompt.render(package=package, content=s.text.strip()), [s.id]))
-    return out
+
+    def render(s: Seed) -> str:
+        package = str(next(iter(s.extra.values()), "") or "this package")  # extra_fields[0]: the package name
+        return prompt.render(package=package, content=s.text.strip())
+
+    return _one_seed_prompts(subset, seeds, rng, render)
 
 
 def _question_stage(records: list[dict], ctx: StageContext, method: str, builder, prompt_name: str) -> list[dict]:

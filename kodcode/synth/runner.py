@@ -211,9 +211,7 @@ class StageContext:
         return self.llm(role).generate(requests, desc=self.name, progress=self.full_cfg.progress)
 
     def shard_slice(self, items: list) -> list:
-        i, n = self.shard
-        lo, hi = len(items) * i // n, len(items) * (i + 1) // n
-        return items[lo:hi]
+        return _slices(items, self.shard[1])[self.shard[0]]
 
     def progress(self, iterable, total: int | None = None, desc: str | None = None):
         if not self.full_cfg.progress:
@@ -311,17 +309,26 @@ def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | 
     )
 
 
-def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, prev_parts: list[str] | None, state: RunState):
-    """A complete set of shard manifests whose inputs chain to the previous stage's parts."""
+def _slices(records: list[dict], n: int) -> list[list[dict]]:
+    return [records[len(records) * i // n : len(records) * (i + 1) // n] for i in range(n)]
+
+
+def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, records: list[dict],
+                        prev_parts: list[str] | None, state: RunState):
+    """A complete set of shard manifests whose inputs chain to what this stage would get.
+
+    Shard ``i`` got the previous stage's part ``i`` when that stage also ran as ``n`` shards
+    (``prev_parts``), else slice ``i`` of the records (the first stage of a sharded run)."""
     for n, paths in sorted(store.shard_sets(stage_dir).items()):
         if n == 1 or len(paths) != n:
             continue
         manifests = [store.read_manifest(stage_dir, (i, n)) for i in range(n)]
         if not all(_matches(m, cfg_hash, code, None, state) for m in manifests):
             continue
-        if prev_parts is not None and (len(prev_parts) != n or any(
-            m["input_hash"] != h for m, h in zip(manifests, prev_parts)
-        )):
+        expected = prev_parts if prev_parts is not None and len(prev_parts) == n else [
+            store.hash_records(part) for part in _slices(records, n)
+        ]
+        if any(m["input_hash"] != h for m, h in zip(manifests, expected)):
             continue
         return n, manifests
     return None
@@ -356,8 +363,7 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     state = RunState(cfg, run_dir, shard, tracker, llm_factory)
     records = load_input(cfg.input)
     if shard[1] > 1:
-        i, n = shard
-        records = records[len(records) * i // n : len(records) * (i + 1) // n]
+        records = _slices(records, shard[1])[shard[0]]
     # Hashes of the previous stage's shard parts, when it was finished as a shard set (lets the
     # unsharded run accept a sharded next stage too).
     prev_parts: list[str] | None = None
@@ -375,7 +381,8 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
                 summary["stages"][spec.name] = {"status": "skipped", "counts": manifest["counts"]}
                 prev_parts = None
                 continue
-            found = None if forced or shard[1] > 1 else _finished_shard_set(stage_dir, cfg_hash, code, prev_parts, state)
+            found = None if forced or shard[1] > 1 else _finished_shard_set(
+                stage_dir, cfg_hash, code, records, prev_parts, state)
             if found is not None:
                 n, manifests = found
                 records = [r for i in range(n) for r in store.read_jsonl(store.part_path(stage_dir, (i, n)))]

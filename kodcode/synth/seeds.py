@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kodcode import CONF_DIR
+from kodcode.synth.store import parse_jsonl
 
 REPO_ROOT = CONF_DIR.parent
 
@@ -80,17 +81,10 @@ def _read_rows(p: Path, subset: str) -> list[dict]:
                 if isinstance(data, dict):  # {"rows": [...]} or {id: row}
                     data = next((v for v in data.values() if isinstance(v, list)), list(data.values()))
                 return list(data)
-            rows = []
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise SeedError(
-                            f"subset {subset}: seed file {p} line {n} is not valid JSON ({e.msg}); each line of "
-                            "a .jsonl seed file must be one JSON object. Fix that line or the file"
-                        ) from e
-            return rows
+            try:
+                return parse_jsonl(f, f"seed file {p}")
+            except ValueError as e:
+                raise SeedError(f"subset {subset}: {e}") from e
     except SeedError:
         raise
     except (OSError, ValueError, json.JSONDecodeError) as e:

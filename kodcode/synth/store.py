@@ -84,19 +84,24 @@ def read_manifest(stage_dir: Path, shard: Shard) -> dict | None:
         return None  # unreadable: treated as unfinished and rerun
 
 
-def read_jsonl(path: Path) -> list[dict]:
+def parse_jsonl(lines, where: str) -> list[dict]:
+    """JSON objects from ``lines``; a bad line raises ValueError naming ``where`` and its line number."""
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(
-                        f"{path}:{n} is not valid JSON ({e.msg}); every line of a JSONL file must be one "
-                        "JSON object. Fix or remove that line"
-                    ) from e
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ValueError(
+                    f"{where} line {n} is not valid JSON ({e.msg}); every line of a JSONL file must be one "
+                    "JSON object. Fix or remove that line"
+                ) from e
     return out
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return parse_jsonl(f, str(path))
 
 
 def shard_sets(stage_dir: Path) -> dict[int, list[Path]]:

@@ -74,3 +74,11 @@ def test_scope_global_dedups_across_subsets(tmp_path):
     rows = records([("Leetcode", EVEN[0]), ("Prefill", EVEN[1]), ("Prefill", DISTINCT[0])])
     out = run_dedup(tmp_path, rows, scope="global")
     assert [r["question_id"] for r in out] == ["Leetcode_0", "Prefill_2"]
+
+
+def test_batched_search_finds_the_same_pairs_as_one_search(embedder):
+    from kodcode.synth.dedup import near_duplicates
+
+    texts = EVEN + DEPTH + DISTINCT
+    vecs = embed(texts, embedder)
+    assert near_duplicates(vecs, 0.95, 5, search_batch=3) == near_duplicates(vecs, 0.95, 5)

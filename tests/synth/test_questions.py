@@ -177,3 +177,14 @@ def test_replies_cut_at_max_tokens_are_dropped_unless_configured(tmp_path):
     c = cfg(tmp_path, ["seeded"])
     c["stage"]["seeded"]["drop_truncated"] = False
     assert run(c, llm_factory=lambda *_: ScriptedLLM(cut))["output"] == 5
+
+
+def test_seeds_from_a_local_dataset_directory_by_name(tmp_path):
+    # hf_name goes through datasets.load_dataset; a local folder of JSONL files needs no network.
+    data = tmp_path / "my_seeds"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps({"q": f"Question {i}?"}) + "\n" for i in range(3)))
+    from kodcode.synth.seeds import SeedSource, load_seeds
+
+    seeds = load_seeds(SeedSource(hf_name=str(data), split="train", field="q"), "apps")
+    assert [s.text for s in seeds] == ["Question 0?", "Question 1?", "Question 2?"]

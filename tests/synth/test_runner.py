@@ -180,3 +180,14 @@ def test_unreachable_server_fails_with_one_message_and_keeps_finished_stages(tmp
     assert (tmp_path / "run" / "prefill" / "manifest-00000-of-00001.json").exists()
     del cfg["roles"]
     assert [v["status"] for v in run(cfg)["stages"].values()] == ["skipped", "ran"]
+
+
+def test_shard_set_of_a_first_stage_is_not_reused_for_another_input(tmp_path):
+    rows = [{"x": i} for i in range(6)]
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for i in range(2):
+        run(base_cfg(tmp_path / "run", ["_test_square"], input=str(data), shard=f"{i}/2"))
+    assert run(base_cfg(tmp_path / "run", ["_test_square"], input=str(data)))["stages"]["_test_square"]["status"] == "skipped"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows[:5]))  # the input changed
+    assert run(base_cfg(tmp_path / "run", ["_test_square"], input=str(data)))["stages"]["_test_square"]["status"] == "ran"
