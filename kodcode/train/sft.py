@@ -30,6 +30,10 @@ def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return kwargs
 
 
+def init_kwargs_attention(cfg: TrainConfig) -> str:
+    return model_init_kwargs(cfg)["attn_implementation"]
+
+
 def load_tokenizer(cfg: TrainConfig):
     from transformers import AutoTokenizer
 
@@ -37,8 +41,9 @@ def load_tokenizer(cfg: TrainConfig):
     return AutoTokenizer.from_pretrained(source, revision=cfg.model.revision)
 
 
-def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, callbacks=None):
-    """An ``SFTTrainer`` for ``cfg``; reads ``cfg.data`` unless ``train_dataset`` is given."""
+def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, callbacks=None, model=None):
+    """An ``SFTTrainer`` for ``cfg``; reads ``cfg.data`` unless ``train_dataset`` is given, loads
+    ``cfg.model`` unless a ``model`` instance is given (loaded with ``model_init_kwargs(cfg)``)."""
     from trl import SFTConfig, SFTTrainer
 
     from kodcode.train.data import load_dataset_for
@@ -46,9 +51,14 @@ def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, call
     tokenizer = tokenizer or load_tokenizer(cfg)
     if train_dataset is None:
         train_dataset = load_dataset_for(cfg.data, kind="sft", tokenizer=tokenizer)
-    args = SFTConfig(**{**cfg.trl_args(), "model_init_kwargs": model_init_kwargs(cfg) or None})
+    init_kwargs = model_init_kwargs(cfg)
+    if model is not None:
+        init_kwargs = {}  # TRL refuses model_init_kwargs next to an instantiated model
+        if cfg.attention == "varlen":
+            model.set_attn_implementation(init_kwargs_attention(cfg))
+    args = SFTConfig(**{**cfg.trl_args(), "model_init_kwargs": init_kwargs or None})
     trainer = SFTTrainer(
-        model=ensure_model(cfg.model.name_or_path),
+        model=model if model is not None else ensure_model(cfg.model.name_or_path),
         args=args,
         train_dataset=train_dataset,
         processing_class=tokenizer,
