@@ -38,7 +38,16 @@ from .config import ExecConfig
 from .inventory import expected_tests
 from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
 
-_ZYGOTE_SRC = (Path(__file__).parent / "zygote.py").read_text()
+_PROGRAM_PARTS = ("guard.py", "runners.py", "sandbox.py", "zygote.py")
+
+
+def worker_program() -> str:
+    """The worker's source, handed to the job interpreter by value (``python -I -c``)."""
+    here = Path(__file__).parent
+    return "\n\n".join((here / name).read_text() for name in _PROGRAM_PARTS)
+
+
+_ZYGOTE_SRC = worker_program()
 
 
 class SandboxError(RuntimeError):
@@ -213,8 +222,9 @@ def _ended_early(v: Verdict, reply: dict) -> Verdict:
 
 
 def _cpu_limit_hit(reply: dict) -> bool:
-    # SIGXCPU (24) from RLIMIT_CPU; the namespace's init reports a signal death as 128 + signal.
-    return reply.get("signal") == 24 or reply.get("exit_code") == 128 + 24
+    # SIGXCPU (24) from RLIMIT_CPU; the namespace's init reports a signal death as 128 + signal; a job
+    # that ignores SIGXCPU is SIGKILLed at the hard limit, which the worker sees in its CPU time.
+    return reply.get("signal") == 24 or reply.get("exit_code") == 128 + 24 or bool(reply.get("cpu_limit_hit"))
 
 
 def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list[str]) -> Verdict:

@@ -1,0 +1,304 @@
+"""Defences inside the job process, installed before untrusted code runs (part of the worker program).
+
+This file is part of the program handed to the job interpreter by value (see ``zygote.py``): standard
+library only, Python 3.8+, importable on its own for tests.
+
+* ``make_guard``: the comparison helpers that asserts are rewritten to call.  Python semantics for
+  honest values; objects whose equality, inequality or truth is forged are refused and flagged.
+* ``rewrite_test_source``: ``assert a OP b`` / ``self.assertEqual(a, b)`` -> guarded comparisons.
+* ``fast_path_ok``: whether a test module is plain enough to run without a pytest session.
+* ``install_audit_hook``: denies untrusted code the introspection that reads or swaps test code
+  (frames and code objects of tests, ``gc`` object walks, trace/profile hooks, the job's own
+  descriptors under /proc), while pytest and the runner keep working.
+* ``Snapshot``: identity snapshot of builtins, unittest, pytest and pluggy internals; any change
+  made by the job is reported as tampering.
+"""
+
+import ast
+import os
+import sys
+
+PLAIN_TYPES = (int, float, complex, bool, str, bytes, type(None), list, tuple, dict, set, frozenset, range)
+
+
+def make_guard():
+    """Return ``(cmp, truth, flags)``; builtins used here are bound now, before untrusted code."""
+    import dis
+    import operator
+    _type, _isinstance, _getattr, _len, _bool, _list = type, isinstance, getattr, len, bool, list
+    plain = frozenset(PLAIN_TYPES)
+    flags = []
+    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+           ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
+           "not in": lambda a, b: a not in b, "is": operator.is_, "is not": operator.is_not}
+    const_ops = frozenset(("RESUME", "LOAD_CONST", "RETURN_VALUE", "RETURN_CONST", "NOP", "CACHE",
+                           "COPY_FREE_VARS", "MAKE_CELL"))
+
+    class _Probe(object):
+        __slots__ = ()
+
+    def is_plain(x, depth=0):
+        t = _type(x)
+        if t not in plain:
+            return False
+        if depth > 4 or t not in (list, tuple, dict, set, frozenset):
+            return True
+        items = _list(x.items()) if t is dict else _list(x)
+        if _len(items) > 200:
+            items = items[:100] + items[-100:]
+        for it in items:
+            if t is dict:
+                if not (is_plain(it[0], depth + 1) and is_plain(it[1], depth + 1)):
+                    return False
+            elif not is_plain(it, depth + 1):
+                return False
+        return True
+
+    def constant_method(cls, name):
+        code = _getattr(_getattr(cls, name, None), "__code__", None)
+        if code is None:
+            return False
+        return all(ins.opname in const_ops for ins in dis.get_instructions(code))
+
+    def truth(v):
+        t = _type(v)
+        if t is bool:
+            return v
+        if t in plain:
+            return _bool(v)
+        for name in ("__bool__", "__len__"):
+            if constant_method(t, name):
+                flags.append("constant_" + name.strip("_"))
+                return False
+        return _bool(v)
+
+    def forged(x, op):
+        if is_plain(x):
+            return False
+        t = _type(x)
+        try:
+            if op in ("==", "in"):
+                if constant_method(t, "__eq__") or truth(x == _Probe()):
+                    flags.append("always_equal")
+                    return True
+            elif op in ("!=", "not in"):
+                if constant_method(t, "__ne__") or truth(x != x):
+                    flags.append("never_equal")
+                    return True
+            elif op in ("<", "<=", ">", ">="):
+                if truth(ops[op](x, _Probe())):
+                    flags.append("always_ordered")
+                    return True
+        except Exception:
+            return False
+        return False
+
+    def cmp(op, a, b):
+        r = truth(ops[op](a, b))
+        if r and op not in ("is", "is not"):
+            if forged(a, op):
+                return False
+            if op in ("in", "not in"):
+                if _isinstance(b, (list, tuple, set, frozenset)):
+                    for item in _list(b)[:1000]:
+                        if forged(item, op):
+                            return False
+            elif forged(b, op):
+                return False
+        return r
+
+    return cmp, truth, flags
+
+
+class _AssertRewriter(ast.NodeTransformer):
+    OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+    UNITTEST = {"assertEqual": "==", "assertEquals": "==", "assertNotEqual": "!=", "assertIn": "in",
+                "assertNotIn": "not in", "assertListEqual": "==", "assertDictEqual": "==",
+                "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "=="}
+
+    def _guard(self, node):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in self.OPS:
+            return ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
+                            [ast.Constant(self.OPS[type(node.ops[0])]), node.left, node.comparators[0]], [])
+        return ast.Call(ast.Name("_kodcode_truth", ast.Load()), [node], [])
+
+    def visit_Assert(self, node):
+        self.generic_visit(node)
+        node.test = self._guard(node.test)
+        return node
+
+    def visit_Expr(self, node):
+        self.generic_visit(node)
+        call = node.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.keywords):
+            return node
+        attr = call.func.attr
+        if attr in self.UNITTEST and len(call.args) >= 2:
+            op = {v: k for k, v in self.OPS.items()}[self.UNITTEST[attr]]()
+            test = ast.Compare(call.args[0], [op], [call.args[1]])
+            new = ast.Assert(self._guard(test), call.args[2] if len(call.args) > 2 else None)
+            return ast.copy_location(new, node)
+        if attr in ("assertTrue", "assertFalse") and len(call.args) >= 1:
+            arg = call.args[0] if attr == "assertTrue" else ast.UnaryOp(ast.Not(), call.args[0])
+            new = ast.Assert(self._guard(arg), call.args[1] if len(call.args) > 1 else None)
+            return ast.copy_location(new, node)
+        return node
+
+
+def rewrite_test_source(src):
+    tree = _AssertRewriter().visit(ast.parse(src))
+    ast.fix_missing_locations(tree)
+    return tree
+
+
+def fast_path_ok(tree):
+    """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them."""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            return False
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = node.name
+            if name in ("setup_module", "teardown_module", "setup_function", "teardown_function",
+                        "setup", "teardown"):
+                return False
+            if node.decorator_list and (name.startswith("test") or any(
+                    "fixture" in ast.dump(d) for d in node.decorator_list)):
+                return False
+            if name.startswith("test"):
+                a = node.args
+                if isinstance(node, ast.AsyncFunctionDef) or a.args or a.posonlyargs or a.kwonlyargs \
+                        or a.vararg or a.kwarg:
+                    return False
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name) and t.id in ("pytestmark", "pytest_plugins"):
+                    return False
+    return True
+
+
+_TRUSTED_ROOTS = frozenset(("_pytest", "pytest", "pluggy", "_kodcode_guard"))
+_DENY_ALWAYS = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+                          "sys.settrace", "sys.setprofile"))
+_WATCHED = _DENY_ALWAYS | frozenset(("sys._getframe", "object.__getattr__", "object.__setattr__", "open",
+                                     "os.listdir", "os.scandir"))
+
+
+def install_audit_hook(test_file, runner_globals):
+    """Deny untrusted callers the ways to read or swap test code; return the list of denials."""
+    import threading
+    _getframe, _modules, _isinstance, _str = sys._getframe, sys.modules, isinstance, str
+    stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
+        ("inspect", "traceback", "linecache", "dis", "functools", "contextlib", "collections", "typing",
+         "enum", "abc", "copy", "threading", "unittest", "logging", "warnings", "re", "ast", "types"))
+    local = threading.local()
+    denied = []
+    FrameType = type(_getframe())
+    FunctionType = type(install_audit_hook)
+    test_file = os.path.realpath(test_file)
+
+    def untrusted_caller():
+        f = _getframe(2)
+        while f is not None:
+            g = f.f_globals
+            if g is runner_globals:
+                return False
+            name = g.get("__name__", "") if _isinstance(g, dict) else ""
+            mod = _modules.get(name)
+            genuine = mod is not None and getattr(mod, "__dict__", None) is g
+            root = _str(name).split(".")[0]
+            if genuine and root in _TRUSTED_ROOTS:
+                return False
+            if genuine and root in stdlib and root != "__main__":
+                f = f.f_back  # the standard library is transparent: who called it?
+                continue
+            return True
+        return False
+
+    def is_test_code(code):
+        return getattr(code, "co_filename", None) in (test_file, "test_solution.py")
+
+    def hook(event, args):
+        if event not in _WATCHED or getattr(local, "busy", False):
+            return
+        local.busy = True
+        try:
+            reason = None
+            if event in _DENY_ALWAYS:
+                reason = event
+            elif event == "sys._getframe":
+                if is_test_code(args[0].f_code):
+                    reason = "frame of a test"
+            elif event == "object.__getattr__":
+                obj, attr = args[0], args[1]
+                if attr == "f_code" and _isinstance(obj, FrameType) and is_test_code(obj.f_code):
+                    reason = "code of a test frame"
+                elif attr == "__code__" and _isinstance(obj, FunctionType) and is_test_code(obj.__code__):
+                    reason = "code of a test function"
+            elif event == "object.__setattr__":
+                if args[1] == "__code__":
+                    reason = "replacing a function's code"
+            elif event in ("open", "os.listdir", "os.scandir"):
+                path = args[0]
+                if _isinstance(path, (str, bytes)):
+                    p = os.path.realpath(path if _isinstance(path, str) else path.decode(errors="replace"))
+                    if p == test_file or (p.startswith("/proc/") and ("/fd" in p or "/mem" in p)):
+                        reason = "reading " + p
+            if reason is not None and untrusted_caller():
+                denied.append(reason)
+                if event == "sys._getframe":
+                    raise ValueError("call stack is not deep enough")  # what stdlib callers expect
+                if event in ("object.__getattr__", "object.__setattr__"):
+                    raise AttributeError("%s is not available in the sandbox" % reason)
+                if event in ("open", "os.listdir", "os.scandir"):
+                    raise PermissionError("%s is not available in the sandbox" % reason)
+                raise RuntimeError("%s is not available in the sandbox" % reason)
+        finally:
+            local.busy = False
+
+    sys.addaudithook(hook)
+    return denied
+
+
+class Snapshot(object):
+    """Identity of everything the verdict depends on, taken before untrusted code runs."""
+
+    MODULES = ("builtins", "_pytest.runner", "_pytest.reports", "_pytest.python", "_pytest.main",
+               "_pytest.fixtures", "_pytest.outcomes", "_pytest.unittest", "_pytest.skipping",
+               "_pytest.capture", "_pytest.config", "pluggy", "pluggy._hooks", "pluggy._callers",
+               "pluggy._manager", "unittest", "unittest.case", "unittest.result")
+
+    def __init__(self):
+        self.items = []
+        for name in self.MODULES:
+            mod = sys.modules.get(name)
+            if mod is None:
+                continue
+            self._add(name, mod.__dict__)
+            for key, val in list(mod.__dict__.items()):
+                if isinstance(val, type) and getattr(val, "__module__", None) == name:
+                    self._add(name + "." + key, val.__dict__)
+
+    def _add(self, label, ns):
+        entries = []
+        for k, v in list(ns.items()):
+            # Behaviour lives in functions and classes; plain data and properties are session state.
+            if isinstance(v, property) or not (callable(v) or isinstance(v, (classmethod, staticmethod))):
+                continue
+            code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
+            entries.append((k, v, code))
+        self.items.append((label, ns, entries))
+
+    def changed(self):
+        for label, ns, entries in self.items:
+            for k, v, code in entries:
+                if k == "_" or k == "__import__":
+                    continue
+                cur = ns.get(k)
+                if cur is not v:
+                    return "%s.%s" % (label, k)
+                if code is not None:
+                    cur_code = getattr(cur, "__code__", None) or getattr(getattr(cur, "__func__", None), "__code__", None)
+                    if cur_code is not code:
+                        return "%s.%s.__code__" % (label, k)
+        return None

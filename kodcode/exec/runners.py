@@ -1,0 +1,444 @@
+"""The runners a job process executes (part of the worker program, see ``zygote.py``).
+
+* ``PytestRunner`` "fast": plain ``def test_*():`` modules, compiled here from the rewritten AST and
+  called directly; the test file is never written to disk.
+* ``PytestRunner`` "pytest": an in-process ``pytest.main`` with a reporting plugin, for fixtures,
+  parametrize, marks, classes (unittest too) and everything else.  The test file is removed and the
+  module dropped from ``sys.modules`` once collected.
+* ``CaseRunner``: stdio and call jobs; each case runs in its own fork, so the runner itself never
+  executes untrusted code and its report cannot be forged by it.
+
+Standard library only (pytest imported from the job interpreter); Python 3.8+.  Names such as
+``make_guard`` or ``STATE`` come from the other parts of the worker program when concatenated; the
+imports below make the file importable on its own as well.
+"""
+
+import ast
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+try:  # standalone import (tests); in the worker program these names are already defined
+    from kodcode.exec.guard import Snapshot, fast_path_ok, install_audit_hook, make_guard, rewrite_test_source
+except ImportError:  # pragma: no cover
+    pass
+
+STATE = globals().get("STATE", {})
+
+
+class _Base(object):
+    @staticmethod
+    def prepare(job, workdir):
+        return None
+
+
+class PytestRunner(_Base):
+    @staticmethod
+    def prepare(job, workdir):
+        src = job["test"]
+        if job.get("prepend_import", True):
+            src = "from solution import *\n\n" + src
+        tree = rewrite_test_source(src)
+        with open(os.path.join(workdir, "solution.py"), "w") as f:
+            f.write(job["solution"])
+        cmp, truth, flags = make_guard()
+        mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
+        from _pytest import outcomes
+        if mode == "pytest":
+            import _pytest.python  # noqa: F401  (snapshot what the session will use)
+            import _pytest.unittest  # noqa: F401
+            import _pytest.skipping  # noqa: F401
+        return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode,
+                "outcomes": outcomes, "snapshot": Snapshot() if mode == "fast" else None,
+                "test_file": os.path.join(workdir, "test_solution.py")}
+
+    @staticmethod
+    def run(job, workdir, p, fixed):
+        p["denied"] = install_audit_hook(p["test_file"], globals())
+        if p["mode"] == "fast":
+            res = _run_fast(p)
+        else:
+            res = _run_pytest(workdir, p)
+        flags = set(p["flags"]) | set(res.get("flags", []))
+        # (pytest mode compares around every test instead: its own unconfigure undoes plugin patches)
+        changed = p["snapshot"].changed() if p["mode"] == "fast" else None
+        if changed:
+            flags.add("tampered:" + changed)
+        if p["denied"]:
+            flags.add("denied:" + p["denied"][0])
+        res["flags"] = sorted(flags)
+        return res
+
+
+def _classify(exc, outcomes):
+    if isinstance(exc, (outcomes.Exit, KeyboardInterrupt)):
+        return "interrupted"
+    if isinstance(exc, outcomes.XFailed):
+        return "xfailed"
+    if isinstance(exc, outcomes.Skipped):
+        return "skipped"
+    return "failed"
+
+
+def _msg(exc):
+    try:
+        text = "%s: %s" % (type(exc).__name__, exc)
+    except Exception:
+        text = type(exc).__name__
+    return text[:500]
+
+
+def _test_codes(module_code):
+    """Name -> code object of each top-level test function, straight from the compiled module."""
+    out = {}
+    for c in module_code.co_consts:
+        if hasattr(c, "co_name") and c.co_name.startswith("test"):
+            out.setdefault(c.co_name, c)
+    return out
+
+
+def _run_fast(p):
+    import types
+    tree, outcomes = p["tree"], p["outcomes"]
+    mod = types.ModuleType("test_solution")
+    mod.__file__ = p["test_file"]  # never written: nothing to read back
+    g = mod.__dict__
+    cmp, truth = p["cmp"], p["truth"]
+    g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
+    flags = []
+    try:
+        code = compile(tree, mod.__file__, "exec")
+        trusted = _test_codes(code)
+        exec(code, g)
+    except BaseException as e:  # collection error: every test is an error
+        return {"runner": "fast", "collect_error": _msg(e), "tests": []}
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+    tests, seen = [], set()
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        fn = g.get(name)
+        # The guard and the test's code must be the ones compiled here, before every single test.
+        if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
+            flags.append("tampered_guard")
+            g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
+        if getattr(fn, "__code__", None) is not trusted.get(name):
+            tests.append({"name": name, "outcome": "error", "duration_s": 0.0,
+                          "message": "the test function was replaced before it ran"})
+            flags.append("tampered_test")
+            continue
+        t0 = time.perf_counter()
+        outcome, message = "passed", ""
+        try:
+            fn()
+        except BaseException as e:
+            outcome, message = _classify(e, outcomes), _msg(e)
+        tests.append({"name": name, "outcome": outcome, "duration_s": time.perf_counter() - t0,
+                      "message": message})
+        if outcome == "interrupted":
+            break
+    return {"runner": "fast", "tests": tests, "flags": flags}
+
+
+def _run_pytest(workdir, p):
+    import types
+    import pytest
+    from _pytest.reports import TestReport
+    orig_make = TestReport.__dict__["from_item_and_call"].__func__
+    records, collect_errors, flags = [], [], []
+    cmp, truth, test_file = p["cmp"], p["truth"], p["test_file"]
+    snapshot = None
+
+    def check(item):
+        g = getattr(getattr(item, "module", None), "__dict__", {})
+        if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
+            flags.append("tampered_guard")
+            g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
+        changed = snapshot.changed() if snapshot is not None else "pytest session (no snapshot)"
+        if changed:
+            flags.append("tampered:" + changed)
+        obj = getattr(item, "obj", None)
+        code = getattr(getattr(obj, "__func__", obj), "__code__", None)
+        if code is not None and code.co_filename != test_file:
+            flags.append("tampered_test")
+
+    class Plugin(object):
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_collection(self, session):
+            # pytest's own plugins patch pytest while configuring; the solution is imported only
+            # during collection, so this is the moment to take the reference picture.
+            nonlocal snapshot
+            snapshot = Snapshot()
+            p["snapshot"] = snapshot
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_makereport(self, item, call):
+            # After every other implementation (unittest's moves its failure into `call`), rebuild the
+            # report with the original constructor: patching TestReport at import cannot reach it.
+            outcome = yield
+            outcome.force_result(orig_make(TestReport, item, call))
+
+        def pytest_runtest_logreport(self, report):
+            records.append((report.nodeid, report.when, report.outcome, bool(getattr(report, "wasxfail", "")),
+                            str(report.longrepr)[-500:] if report.longrepr else "", report.duration))
+
+        def pytest_collectreport(self, report):
+            if report.failed:
+                collect_errors.append(str(report.longrepr)[-1000:])
+
+        def pytest_collection_modifyitems(self, items):
+            # Collected: the source on disk and the module's global name are no longer needed.
+            try:
+                os.unlink(test_file)
+            except OSError:
+                pass
+            sys.modules.pop("test_solution", None)
+            for it in items:
+                check(it)
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(self, item):
+            check(item)
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_teardown(self, item):
+            check(item)
+
+    sys.modules["_kodcode_guard"] = types.ModuleType("_kodcode_guard")
+    sys.modules["_kodcode_guard"].__dict__.update({"_kodcode_cmp": cmp, "_kodcode_truth": truth})
+    tree = p["tree"]
+    imp = ast.parse("from _kodcode_guard import _kodcode_cmp, _kodcode_truth").body[0]
+    # After the prepended `from solution import *`, so a solution cannot shadow the guard by export.
+    first = tree.body[0] if tree.body else None
+    pos = 1 if isinstance(first, ast.ImportFrom) and first.module == "solution" else 0
+    tree.body.insert(pos, imp)
+    ast.fix_missing_locations(tree)
+    with open(test_file, "w") as f:
+        f.write(ast.unparse(tree))
+    with open(os.path.join(workdir, "pytest.ini"), "w") as f:
+        f.write("[pytest]\n")
+    args = [test_file, "-q", "-p", "no:cacheprovider", "--noconftest", "-c", os.path.join(workdir, "pytest.ini"),
+            "--rootdir", workdir, "-o", "addopts=", "-W", "ignore::DeprecationWarning"]
+    try:
+        pytest.main(args, plugins=[Plugin()])
+    except BaseException as e:
+        collect_errors.append("pytest aborted: " + _msg(e))
+    by_name = {}
+    for nodeid, when, outcome, wasxfail, longrepr, dur in records:
+        parts = nodeid.split("::")[1:]
+        if not parts:
+            continue
+        parts[-1] = parts[-1].split("[")[0]
+        name = "::".join(parts)
+        if wasxfail:
+            outcome = "xfailed" if outcome == "skipped" else "xpassed"
+        elif when != "call" and outcome == "failed":
+            outcome = "error"
+        rec = by_name.setdefault(name, {"name": name, "outcome": "passed", "duration_s": 0.0, "message": "",
+                                        "calls": 0})
+        rec["duration_s"] += dur
+        if when == "call":
+            rec["calls"] += 1
+        if outcome != "passed" and rec["outcome"] == "passed":
+            rec["outcome"], rec["message"] = outcome, longrepr
+    tests = []
+    for rec in by_name.values():
+        if rec["outcome"] == "passed" and rec["calls"] == 0:
+            rec["outcome"] = "missing"
+        rec.pop("calls")
+        tests.append(rec)
+    res = {"runner": "pytest", "tests": tests, "flags": flags}
+    if collect_errors:
+        res["collect_error"] = collect_errors[0]
+    return res
+
+
+def _encode(v, depth=0):
+    """Canonical, trusted-side-decodable form of a return value (exact builtin types only)."""
+    t = type(v)
+    if depth > 50:
+        return {"__repr__": "<too deep>"}
+    if t in (bool, int, str) or v is None:
+        return v
+    if t is float:
+        return v if v == v and v not in (float("inf"), float("-inf")) else {"__float__": repr(v)}
+    if t in (list, tuple):
+        return [_encode(x, depth + 1) for x in v]
+    if t is dict:
+        if all(type(k) is str for k in v):
+            return {"__dict__": {k: _encode(x, depth + 1) for k, x in v.items()}}
+        return {"__pairs__": [[_encode(k, depth + 1), _encode(x, depth + 1)] for k, x in v.items()]}
+    if t in (set, frozenset):
+        return {"__set__": [_encode(x, depth + 1) for x in v]}
+    if t is bytes:
+        import base64
+        return {"__bytes__": base64.b64encode(v).decode()}
+    try:
+        r = repr(v)[:1000]
+    except Exception:
+        r = "<unrepresentable>"
+    return {"__repr__": r, "__type__": t.__name__}
+
+
+class CaseRunner(_Base):
+    """stdio and call jobs: each case in its own fork, so this runner never runs untrusted code."""
+
+    @staticmethod
+    def run(job, workdir, prepared, fixed):
+        cases = job["inputs"] if job["kind"] == "stdio" else job["args_list"]
+        outputs = []
+        cap = int(STATE["cfg"]["max_output_bytes"])
+        for case in cases:
+            outputs.append(_run_case(job, case, fixed, cap))
+        return {"runner": job["kind"], "outputs": outputs}
+
+
+def _run_case(job, case, fixed, cap):
+    timeout = float(job["timeout_s"])
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    val_r, val_w = os.pipe()
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+            for fd in list(fixed.values()) + [in_w, out_r, err_r, val_r]:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            os.dup2(in_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+            cpu = int(timeout + 0.999)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            _case_child(job, case, val_w)
+        finally:
+            os._exit(1)
+    for fd in (in_r, out_w, err_w, val_w):
+        os.close(fd)
+    data = (case if isinstance(case, str) else "").encode() if job["kind"] == "stdio" else b""
+    if not data:
+        os.close(in_w)
+        in_w = None
+    bufs = {out_r: bytearray(), err_r: bytearray(), val_r: bytearray()}
+    open_r = [out_r, err_r, val_r]
+    deadline = t0 + timeout * float(STATE["cfg"]["wall_factor"]) + 1.0
+    status = None
+    timed_out = over = False
+    while open_r or in_w is not None:
+        now = time.monotonic()
+        if now >= deadline:
+            timed_out = True
+            break
+        ws = [in_w] if in_w is not None else []
+        try:
+            r, w, _ = select.select(open_r, ws, [], min(0.5, deadline - now))
+        except InterruptedError:
+            continue
+        if w:
+            try:
+                n = os.write(in_w, data[:65536])
+                data = data[n:]
+            except OSError:
+                data = b""
+            if not data:
+                os.close(in_w)
+                in_w = None
+        for fd in r:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_r.remove(fd)
+                continue
+            bufs[fd] += chunk
+            if len(bufs[out_r]) + len(bufs[err_r]) > cap or len(bufs[val_r]) > cap:
+                over = True
+        if over:
+            break
+        if not open_r and in_w is None:
+            break
+        if not open_r:
+            break
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    for fd in [out_r, err_r, val_r] + ([in_w] if in_w is not None else []):
+        os.close(fd)
+    dur = time.monotonic() - t0
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    out = {"stdout": bufs[out_r].decode(errors="replace"), "stderr": bufs[err_r][-4096:].decode(errors="replace"),
+           "exit_code": code, "duration_s": dur}
+    if timed_out or sig in (signal.SIGXCPU,) or (sig == signal.SIGKILL and dur >= timeout):
+        out["status"] = "timeout"
+    elif over:
+        out["status"] = "error"
+        out["message"] = "output cap exceeded"
+    elif job["kind"] == "call":
+        try:
+            val = json.loads(bufs[val_r].decode())
+            out["status"], out["value"] = val.get("status", "error"), val.get("value")
+            out["message"] = val.get("message", "")
+        except Exception:
+            out["status"] = "crash" if sig else "error"
+            out["message"] = "no return value (exit code %s, signal %s)" % (code, sig)
+    else:
+        out["status"] = "ok" if code == 0 else ("crash" if sig else "error")
+    return out
+
+
+def _case_child(job, case, val_w):
+    import builtins
+    g = {"__name__": "__main__" if job["kind"] == "stdio" else "solution", "__builtins__": builtins}
+    if job["kind"] == "stdio":
+        os.close(val_w)
+        code = 0
+        try:
+            exec(compile(job["program"], "program.py", "exec"), g)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if not isinstance(e.code, int) and e.code is not None:
+                sys.stderr.write(str(e.code) + "\n")
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    try:
+        exec(compile(job["program"], "solution.py", "exec"), g)
+        parts = job["fn_name"].split(".")
+        target = g[parts[0]]
+        if len(parts) == 2:
+            target = getattr(target(), parts[1])
+        value = target(*case)
+        msg = {"status": "ok", "value": _encode(value)}
+    except BaseException as e:
+        msg = {"status": "error", "message": _msg(e)}
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    data = json.dumps(msg, default=repr).encode()
+    while data:
+        n = os.write(val_w, data)
+        data = data[n:]
+    os._exit(0)
+
+
+
+RUNNERS = {"pytest": PytestRunner, "stdio": CaseRunner, "call": CaseRunner}
