@@ -60,10 +60,15 @@ def make_handler(stub: Stub):
     return Handler
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that timed out and hung up is part of the test, not an error
+
+
 @pytest.fixture
 def server():
     stub = Stub()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(stub))
+    httpd = QuietServer(("127.0.0.1", 0), make_handler(stub))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield stub, f"http://127.0.0.1:{httpd.server_address[1]}/v1"
@@ -136,3 +141,10 @@ def test_concurrency_cap_bounds_requests_in_flight(server, tmp_path):
     stub.delay = 0.05
     client(url, tmp_path, concurrency=2).generate([chat(f"c{i}") for i in range(8)])
     assert stub.max_in_flight <= 2 and len(stub.bodies) == 8
+
+
+def test_a_slow_server_times_out_and_says_so(server, tmp_path):
+    stub, url = server
+    stub.delay = 1.0
+    with pytest.raises(ServerUnreachable, match="ReadTimeout"):
+        client(url, tmp_path, timeout_s=0.2, max_retries=0).generate([chat("slow")])
