@@ -3,8 +3,9 @@
 Written against vLLM's documented offline API (``vllm.LLM``, ``SamplingParams``,
 ``LLM.generate(prompts, sampling_params)``, ``RequestOutput.outputs[j].text/finish_reason/
 token_ids``).  Chat requests are rendered with the engine's own tokenizer
-(``get_tokenizer().apply_chat_template``) and sent through ``generate``, so raw MAGPIE prefixes and
-chat prompts share one code path across vLLM versions.  Requests go to the engine in chunks of
+(``get_tokenizer().apply_chat_template``), raw MAGPIE prefixes are taken as they are, and both go to
+``generate`` as token ids (``{"prompt_token_ids": [...]}``) tokenized without added special tokens, as
+the hf backend does, so one code path serves both across vLLM versions.  Requests go to the engine in chunks of
 ``llm.batch_size`` and each chunk is cached before the next starts.  Data parallelism across GPUs
 or nodes: run one process per GPU group on disjoint shards (``shard=i/n``).  Imported only when
 ``llm=vllm`` is chosen; vLLM is the ``vllm`` extra (``pip install -e .[vllm]``).
@@ -58,6 +59,10 @@ class VLLMEngine(LLM):
     def render_chat(self, messages, add_generation_prompt=True):
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
+    def _token_ids(self, r: GenerationRequest) -> list[int]:
+        text = r.prompt if r.prompt is not None else self.render_chat(r.messages)
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
     def _params(self, r: GenerationRequest):
         return self._vllm.SamplingParams(
             n=r.n,
@@ -74,10 +79,9 @@ class VLLMEngine(LLM):
         todo = [i for i, need in enumerate(needed) if need]
         for j in range(0, len(todo), self.cfg.batch_size):
             chunk = todo[j : j + self.cfg.batch_size]
-            prompts = [
-                requests[i].prompt if requests[i].prompt is not None else self.render_chat(requests[i].messages)
-                for i in chunk
-            ]
+            # Token ids, not text: the rendered template already holds any BOS token, and letting the
+            # engine tokenize text would add a second one for models such as Llama 3.
+            prompts = [{"prompt_token_ids": self._token_ids(requests[i])} for i in chunk]
             self.stats.backend_calls += 1
             outputs = self.engine.generate(
                 prompts, [self._params(requests[i]) for i in chunk], use_tqdm=self.cfg.progress
