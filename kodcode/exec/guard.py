@@ -268,9 +268,9 @@ class Snapshot(object):
                "_pytest.capture", "_pytest.config", "pluggy", "pluggy._hooks", "pluggy._callers",
                "pluggy._manager", "unittest", "unittest.case", "unittest.result")
 
-    def __init__(self):
+    def __init__(self, modules=None):
         self.items = []
-        for name in self.MODULES:
+        for name in modules or self.MODULES:
             mod = sys.modules.get(name)
             if mod is None:
                 continue

@@ -48,12 +48,8 @@ class PytestRunner(_Base):
         cmp, truth, flags = make_guard()
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
         from _pytest import outcomes
-        if mode == "pytest":
-            import _pytest.python  # noqa: F401  (snapshot what the session will use)
-            import _pytest.unittest  # noqa: F401
-            import _pytest.skipping  # noqa: F401
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode,
-                "outcomes": outcomes, "snapshot": Snapshot() if mode == "fast" else None,
+                "outcomes": outcomes, "snapshot": Snapshot(("builtins",)) if mode == "fast" else None,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod
