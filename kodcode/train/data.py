@@ -58,7 +58,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 _CLASS_DEF = re.compile(r"^class\s+\w+", re.MULTILINE)
-_CODE_BLOCK = re.compile(r"```(?:[\w+-]*)\n(.*?)```", re.DOTALL)
+_CODE_BLOCK = re.compile(r"```([\w+-]*)\n(.*?)```", re.DOTALL)
 
 
 def read_rows(path: str, split: str = "train", revision: str | None = None):
@@ -118,10 +118,13 @@ def to_messages(row: dict[str, Any], system_prompt: str | None) -> list[dict[str
 
 
 def final_code(response: str) -> str:
-    """The last fenced code block after ``</think>`` (or in the whole text), or '' when there is none."""
+    """The last ```python block after ``</think>`` (else the last fenced block there), or ''."""
     tail = response.rsplit("</think>", 1)[-1]
     blocks = _CODE_BLOCK.findall(tail)
-    return blocks[-1] if blocks else ""
+    python = [code for lang, code in blocks if lang.lower() in ("python", "py", "python3")]
+    if python:
+        return python[-1]
+    return blocks[-1][1] if blocks else ""
 
 
 def keep_sft_row(row: dict[str, Any], filters, tokenizer=None) -> bool:

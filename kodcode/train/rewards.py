@@ -128,7 +128,8 @@ def _shared_socket_path() -> str | None:
 def _start_or_wait_for_server(socket: str, exec_cfg: ExecConfig, wait_s: float = 180.0):
     """Local rank 0 starts the node's exec server; the other ranks wait for its socket."""
     proc = None
-    if int(os.environ.get("LOCAL_RANK", "0")) == 0 and not Path(socket).exists():
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        Path(socket).unlink(missing_ok=True)  # a previous run's socket: nobody listens there any more
         cmd = [sys.executable, "-m", "kodcode.exec", "serve", "--socket", socket, "--workers", str(exec_cfg.workers),
                "--timeout", str(exec_cfg.timeout_s), "--isolation", exec_cfg.isolation]
         if exec_cfg.python:

@@ -118,3 +118,18 @@ def test_format_reward():
 def test_reward_funcs_follow_config_order():
     funcs = build_reward_funcs(RewardConfig(funcs=["format", "unit_test"]), ExecConfig(workers=1))
     assert [f.__name__ for f in funcs] == ["format", "unit_test"]
+
+
+def test_ranks_on_a_node_share_one_exec_server(monkeypatch):
+    # Two ranks on this node and no socket configured: local rank 0 starts `kodcode.exec serve`.
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setenv("MASTER_PORT", f"t{__import__('os').getpid()}")
+    backend = ExecBackend(ExecConfig(workers=1, timeout_s=2.0))
+    try:
+        reward = UnitTestReward(RewardConfig(), backend)
+        assert reward(completions=[CASES["pass"], CASES["wrong"]], test=[TEST, TEST]) == [1.0, 0.0]
+        assert backend._client is not None and backend._server is not None  # went through the server
+    finally:
+        backend.close()
