@@ -390,19 +390,17 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
                 summary["stages"][spec.name] = {"status": "skipped", "counts": {"output": len(records), "shards": n}}
                 continue
             prev_parts = None
-            records = _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state, stage_dir)
-            summary["stages"][spec.name] = {
-                "status": "ran",
-                "counts": store.read_manifest(stage_dir, shard)["counts"],
-                "seconds": store.read_manifest(stage_dir, shard)["timings"]["seconds"],
-            }
+            records, manifest = _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state, stage_dir)
+            summary["stages"][spec.name] = {"status": "ran", "counts": manifest["counts"],
+                                            "seconds": manifest["timings"]["seconds"]}
     finally:
         state.close()
     summary["output"] = len(records)
     return summary
 
 
-def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunState, stage_dir: Path) -> list[dict]:
+def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunState,
+             stage_dir: Path) -> tuple[list[dict], dict]:
     cfg, shard = state.cfg, state.shard
     seed = int(hashlib.sha256(f"{cfg.seed}:{spec.name}".encode()).hexdigest()[:8], 16)
     ctx = StageContext(spec.name, stage_cfg, state, stage_dir, shard, seed, random.Random(seed))
@@ -439,8 +437,10 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     ck = store.checkpoint_path(stage_dir, shard)
     if ck.exists():
         ck.unlink()
-    _log_stage(state, spec.name, counts, seconds, out)
-    return out
+    # Question stages pass earlier rows through: show the rows this stage added, else its output.
+    seen = {r.get("question_id") for r in records}
+    _log_stage(state, spec.name, counts, seconds, [r for r in out if r.get("question_id") not in seen] or out)
+    return out, manifest
 
 
 def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: list[dict]) -> None:

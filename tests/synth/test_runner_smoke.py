@@ -72,7 +72,9 @@ def test_smoke_experiment_runs_step1_end_to_end_offline(tmp_path):
     rows = parts(run_dir, "dedup")
     assert len(rows) == counts["dedup"]["output"] > 0
     assert {"question_id", "subset", "question", "metadata"} <= set(rows[0])
-    assert list((run_dir / "wandb").glob("offline-run-*")), "W&B offline run missing"
+    [wandb_run] = (run_dir / "wandb").glob("offline-run-*")  # W&B offline: counts + a samples table per stage
+    tables = {p.parent.name for p in wandb_run.glob("files/media/table/*/samples_*.table.json")}
+    assert tables == {"prefill", "seeded", "snippets", "docs", "filter", "dedup"}
     # The same command again: every stage is skipped.
     again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and again.stdout.count(": skipped") == 6
