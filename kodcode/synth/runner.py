@@ -45,8 +45,8 @@ A stage is found by name in the registry; if missing, the runner imports
 
 Skipping and resume: each stage's output goes to ``<run_dir>/<stage>/part-*.jsonl`` with a
 manifest written last (``kodcode/synth/store.py``).  A stage is skipped when its manifest records
-the same config hash (stage config, subsets, seed, exec, prompt files), the same settings for each LLM
-role it used (llm minus operational keys, model), the same code version (stage
+the same config hash (stage config, subsets, seed, prompt files), the same settings for each LLM
+role it used (llm minus operational keys, model) and for exec if it used it, the same code version (stage
 version + source hash of its module) and input hash.  A stage run as ``shard=i/n`` on every ``i``
 counts as done for the unsharded run that follows (its parts are concatenated in order).
 """
@@ -71,8 +71,9 @@ from kodcode.synth.config import RoleConfig, SynthConfig, parse_shard
 
 StageFn = Callable[[list[dict], "StageContext"], list[dict]]
 PROMPTS_DIR = Path(__file__).parent / "prompts"
-# llm keys that never change what a request returns: left out of stage config hashes.
+# Keys that never change a stage's output: left out of the hashes that decide whether it reruns.
 _OPERATIONAL_LLM_KEYS = {"progress", "cache", "cache_dir", "concurrency", "timeout_s", "max_retries", "backoff_s"}
+_OPERATIONAL_EXEC_KEYS = {"workers", "start_timeout_s", "uid_base"}
 
 
 @dataclass
@@ -202,6 +203,7 @@ class StageContext:
         return self.state.cfg
 
     roles_used: set[str] = field(default_factory=set)
+    exec_used: bool = False
 
     def llm(self, role: str | None = None):
         self.roles_used.add(role or self.name)
@@ -238,6 +240,7 @@ class StageContext:
         from kodcode.config import validate
         from kodcode.exec import ExecConfig
 
+        self.exec_used = True
         return validate(self.full_cfg.exec, ExecConfig)
 
     def log(self, **scalars) -> None:
@@ -259,16 +262,20 @@ def role_hash(state: RunState, role: str) -> str:
     return store.hash_obj([{k: v for k, v in llm.items() if k not in _OPERATIONAL_LLM_KEYS}, model])
 
 
+def exec_hash(cfg: SynthConfig) -> str:
+    return store.hash_obj({k: v for k, v in cfg.exec.items() if k not in _OPERATIONAL_EXEC_KEYS})
+
+
 def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
-    """Stage settings and everything global a stage may read.  The LLM roles a stage used are
-    checked separately (manifest ``roles``), so switching one role's model reruns only its stages."""
+    """Stage settings and the global settings every stage may read.  The LLM roles and the exec
+    settings a stage used are checked separately (manifest ``roles`` and ``exec``), so switching one
+    role's model, or the sandbox limits, reruns only the stages that used them."""
     stage_data = dataclasses.asdict(stage_cfg) if dataclasses.is_dataclass(stage_cfg) else stage_cfg
     return store.hash_obj(
         {
             "stage": stage_data,
             "subsets": cfg.subsets,
             "seed": cfg.seed,
-            "exec": cfg.exec,
             "prompts": spec.prompt_hashes(),
         }
     )
@@ -306,6 +313,7 @@ def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | 
         and manifest.get("code_version") == code
         and (input_hash is None or manifest.get("input_hash") == input_hash)
         and all(role_hash(state, role) == h for role, h in (manifest.get("roles") or {}).items())
+        and manifest.get("exec") in (None, exec_hash(state.cfg))
     )
 
 
@@ -429,6 +437,7 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
         "counts": counts,
         "llm": llm_stats,
         "roles": {role: role_hash(state, role) for role in sorted(ctx.roles_used)},
+        "exec": exec_hash(cfg) if ctx.exec_used else None,
         "timings": {"started": started, "seconds": round(seconds, 3)},
         "kodcode_version": __version__,
         "git_commit": store.git_commit(),

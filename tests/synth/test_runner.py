@@ -191,3 +191,19 @@ def test_shard_set_of_a_first_stage_is_not_reused_for_another_input(tmp_path):
     assert run(base_cfg(tmp_path / "run", ["_test_square"], input=str(data)))["stages"]["_test_square"]["status"] == "skipped"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows[:5]))  # the input changed
     assert run(base_cfg(tmp_path / "run", ["_test_square"], input=str(data)))["stages"]["_test_square"]["status"] == "ran"
+
+
+@stage("_test_exec")
+def _uses_exec(records: list[dict], ctx: StageContext) -> list[dict]:
+    ctx.exec_config()
+    return records
+
+
+def test_exec_settings_rerun_only_stages_that_used_exec(tmp_path):
+    cfg = base_cfg(tmp_path / "run", ["prefill", "_test_exec"])
+    cfg["exec"] = {"workers": 2, "timeout_s": 10.0}
+    run(cfg)
+    cfg["exec"] = {"workers": 8, "timeout_s": 10.0}  # operational: nothing reruns
+    assert [v["status"] for v in run(cfg)["stages"].values()] == ["skipped", "skipped"]
+    cfg["exec"] = {"workers": 8, "timeout_s": 30.0}  # changes verdicts: only the exec stage reruns
+    assert [v["status"] for v in run(cfg)["stages"].values()] == ["skipped", "ran"]
