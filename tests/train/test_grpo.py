@@ -62,3 +62,15 @@ def test_policy_weights_change(sft_then_grpo):
     after = load_file(grpo.final_dir / "model.safetensors")
     assert before.keys() == after.keys()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_sample_completions_table_has_rewards_and_verdicts(sft_then_grpo):
+    import pandas as pd
+
+    _, grpo = sft_then_grpo
+    tables = sorted((grpo.output_dir / "completions").glob("completions_*.parquet"))
+    assert len(tables) == 3
+    df = pd.read_parquet(tables[0])
+    assert len(df) == 8
+    assert {"prompt", "completion", "unit_test", "format", "verdict", "tripwires", "advantage"} <= set(df.columns)
+    assert set(df["verdict"]) <= {"pass", "fail", "error", "timeout", "no_code"}
