@@ -101,3 +101,18 @@ class VLLMEngine(LLM):
                     )
                 )
             yield batch
+
+    def close(self) -> None:
+        """Drop the engine so its GPU memory can go to the next one (best effort across versions)."""
+        super().close()
+        if getattr(self, "engine", None) is not None:
+            self.engine = None
+            import gc
+
+            gc.collect()
+            try:
+                import torch
+
+                torch.cuda.empty_cache()
+            except Exception:  # noqa: BLE001 - freeing is best effort
+                pass

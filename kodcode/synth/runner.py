@@ -174,6 +174,13 @@ class RunState:
         llm_cfg, model_cfg = self.role_config(role)
         key = store.hash_obj([llm_cfg, model_cfg])
         if key not in self._llms:
+            if llm_cfg["backend"] == "vllm":
+                # One offline engine per process: each claims most of the GPU memory.  (Roles on
+                # different vLLM models can also run as separate invocations: finished stages skip.)
+                for other_key, other in list(self._llms.items()):
+                    if other.backend == "vllm":
+                        other.close()
+                        del self._llms[other_key]
             if self._llm_factory is not None:
                 self._llms[key] = self._llm_factory(llm_cfg, model_cfg)
             else:

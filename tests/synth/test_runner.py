@@ -207,3 +207,22 @@ def test_exec_settings_rerun_only_stages_that_used_exec(tmp_path):
     assert [v["status"] for v in run(cfg)["stages"].values()] == ["skipped", "skipped"]
     cfg["exec"] = {"workers": 8, "timeout_s": 30.0}  # changes verdicts: only the exec stage reruns
     assert [v["status"] for v in run(cfg)["stages"].values()] == ["skipped", "ran"]
+
+
+def test_every_experiment_config_composes_and_validates():
+    from hydra import compose, initialize_config_dir
+
+    from kodcode.config import validate
+    from kodcode.synth.config import SynthConfig
+    from kodcode.synth.runner import resolve_stage, stage_config
+
+    for path in sorted((CONF_DIR / "synth" / "experiment").glob("*.yaml")):
+        with initialize_config_dir(config_dir=str(CONF_DIR / "synth"), version_base=None):
+            cfg = validate(compose(config_name="synth", overrides=[f"+experiment={path.stem}"]), SynthConfig)
+        for name in cfg.stages:
+            stage_config(resolve_stage(name), cfg)  # each stage's own schema
+        from kodcode.llm import LLMConfig, ModelConfig
+
+        for role in cfg.roles:
+            llm, model = runner.RunState(cfg, Path("."), (0, 1)).role_config(role)
+            validate(llm, LLMConfig), validate(model, ModelConfig)
