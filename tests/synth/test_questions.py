@@ -188,3 +188,19 @@ def test_seeds_from_a_local_dataset_directory_by_name(tmp_path):
 
     seeds = load_seeds(SeedSource(hf_name=str(data), split="train", field="q"), "apps")
     assert [s.text for s in seeds] == ["Question 0?", "Question 1?", "Question 2?"]
+
+
+def test_seeds_from_parquet_and_gzipped_json(tmp_path):
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kodcode.synth.seeds import SeedSource, load_seeds
+
+    pq.write_table(pa.Table.from_pylist([{"id": 7, "codes": "def f(): pass"}]), tmp_path / "s.parquet")
+    with gzip.open(tmp_path / "s.json.gz", "wt") as f:
+        json.dump([{"id": 8, "codes": "def g(): pass"}], f)
+    got = [load_seeds(SeedSource(path=str(tmp_path / name), field="codes", id_field="id"), "algorithm")[0]
+           for name in ("s.parquet", "s.json.gz")]
+    assert [(s.id, s.text) for s in got] == [("7", "def f(): pass"), ("8", "def g(): pass")]
