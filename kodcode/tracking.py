@@ -65,8 +65,14 @@ def apply_env(cfg: WandbConfig) -> None:
     os.environ.setdefault("WANDB_LOG_MODEL", "false")
 
 
-def init_run(cfg: WandbConfig, config: dict[str, Any] | None = None, job_type: str | None = None):
-    """Open (or return the already open) W&B run with names from ``cfg`` and ``config`` logged."""
+def init_run(
+    cfg: WandbConfig, config: dict[str, Any] | None = None, job_type: str | None = None, run_id: str | None = None
+):
+    """Open (or return the already open) W&B run with names from ``cfg`` and ``config`` logged.
+
+    ``run_id``: a stable id (e.g. derived from the run directory) makes a restarted job continue the
+    same W&B run instead of opening a new one.
+    """
     import wandb
 
     apply_env(cfg)
@@ -85,6 +91,8 @@ def init_run(cfg: WandbConfig, config: dict[str, Any] | None = None, job_type: s
         tags=list(cfg.tags) or None,
         notes=cfg.notes,
         config=config or {},
+        id=run_id,
+        resume="allow" if run_id else None,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kodcode.exec.config import ExecConfig
+from kodcode.llm.config import ModelConfig as SharedModelConfig
 from kodcode.tracking import WandbConfig
 
 TRAINER_KINDS = ("sft", "grpo")
@@ -33,19 +34,10 @@ def trainer_field_names(kind: str) -> set[str]:
 
 
 @dataclass
-class ModelConfig:
-    """``conf/shared/model/*.yaml``: the same keys as the generation layer's model config, plus revision."""
+class ModelConfig(SharedModelConfig):
+    """``conf/shared/model/*.yaml`` (the generation layer's schema, one for every entry point) + revision."""
 
-    name_or_path: str = "tiny"  # hub name, local directory, or `tiny` (kodcode.tiny, built locally)
-    revision: str | None = None
-    tokenizer: str | None = None  # None: the model's own
-    trust_remote_code: bool = False
-    # Generation-only keys of the shared group; accepted so one model file serves every entry point.
-    served_name: str | None = None
-    pre_query_template: str | None = None
-    system_prompt: str | None = None
-    stop: list[str] = field(default_factory=list)
-    stop_token_ids: list[int] = field(default_factory=list)
+    revision: str | None = None  # hub revision of the weights to fine-tune
 
 
 @dataclass

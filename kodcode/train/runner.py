@@ -7,6 +7,7 @@ which is what a requeued Slurm job needs.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -65,11 +66,15 @@ def run(cfg: DictConfig | dict) -> TrainResult:
     if "wandb" in report_to and _is_main_process():
         if tc.wandb.group is None:
             tc.wandb.group = tc.name
+        if tc.wandb.name is None:
+            tc.wandb.name = tc.trainer.get("run_name") or tc.name
         if tc.wandb.dir is None:
             tc.wandb.dir = tc.run_dir
         # Opened here, before the Trainer, so transformers' WandbCallback reuses this run (names from
-        # our config, the whole resolved config logged) instead of opening its own.
-        wandb_run = init_run(tc.wandb, config=resolved, job_type=kind)
+        # our config, the whole resolved config logged) instead of opening its own. The id is fixed by
+        # the run directory, so a requeued job that resumes from a checkpoint continues the same run.
+        run_id = hashlib.sha1(f"{Path(tc.run_dir).resolve()}|{tc.name}".encode()).hexdigest()[:16]
+        wandb_run = init_run(tc.wandb, config=resolved, job_type=kind, run_id=run_id)
 
     if kind == "sft":
         from kodcode.train.sft import build_sft_trainer
@@ -88,9 +93,7 @@ def run(cfg: DictConfig | dict) -> TrainResult:
     try:
         trainer.train(resume_from_checkpoint=checkpoint)
         final = Path(tc.trainer["output_dir"]) / "final"
-        trainer.save_model(str(final))
-        if trainer.is_world_process_zero():
-            trainer.processing_class.save_pretrained(str(final))
+        trainer.save_model(str(final))  # weights + tokenizer (the Trainer saves its processing class)
         wandb_dir = run_dir(wandb_run)
     finally:
         for f in getattr(trainer, "reward_funcs", []):

@@ -23,6 +23,8 @@ def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     kwargs = dict(cfg.trainer.get("model_init_kwargs") or {})
     if cfg.model.revision:
         kwargs.setdefault("revision", cfg.model.revision)
+    if cfg.model.trust_remote_code:
+        kwargs.setdefault("trust_remote_code", True)
     if cfg.attention == "varlen":
         from kodcode.train.attention import register_varlen_attention
 
@@ -38,7 +40,9 @@ def load_tokenizer(cfg: TrainConfig):
     from transformers import AutoTokenizer
 
     source = ensure_model(cfg.model.tokenizer or cfg.model.name_or_path)
-    return AutoTokenizer.from_pretrained(source, revision=cfg.model.revision)
+    return AutoTokenizer.from_pretrained(
+        source, revision=cfg.model.revision, trust_remote_code=cfg.model.trust_remote_code
+    )
 
 
 def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, callbacks=None, model=None):
