@@ -33,6 +33,7 @@ class LLMConfig:
     max_retries: int = 5
     backoff_s: float = 2.0  # wait backoff_s * 2**attempt (+ jitter) between tries
     extra_body: dict[str, Any] = field(default_factory=dict)  # merged into every request body
+    split_n: bool = False  # send n requests of n=1 (for APIs without the n parameter, e.g. DeepSeek's)
     # vllm offline engine
     tensor_parallel_size: int = 1
     gpu_memory_utilization: float = 0.9

@@ -100,6 +100,27 @@ class OpenAILLM(LLM):
         )
 
     async def _one(self, client, sem, r: GenerationRequest) -> GenerationResult:
+        if self.cfg.split_n and r.n > 1:
+            from dataclasses import replace
+
+            parts = await asyncio.gather(*[
+                self._call(client, sem, replace(r, n=1, seed=None if r.seed is None else r.seed + j)) for j in range(r.n)
+            ])
+            return GenerationResult(
+                texts=[t for p in parts for t in p.texts],
+                finish_reasons=[f for p in parts for f in p.finish_reasons],
+                prompt_tokens=parts[0].prompt_tokens,
+                completion_tokens=[c for p in parts for c in p.completion_tokens],
+            )
+        result = await self._call(client, sem, r)
+        if len(result.texts) != r.n:
+            raise LLMError(
+                f"{self.base_url} returned {len(result.texts)} choices for a request with n={r.n}; this API "
+                "probably ignores n. Set llm.split_n=true to send n requests of one sample each"
+            )
+        return result
+
+    async def _call(self, client, sem, r: GenerationRequest) -> GenerationResult:
         import httpx
 
         url = f"{self.base_url}/{'chat/completions' if r.messages is not None else 'completions'}"

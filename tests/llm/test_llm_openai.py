@@ -19,6 +19,7 @@ class Stub:
         self.bodies, self.headers, self.fail = [], [], {}
         self.in_flight = self.max_in_flight = 0
         self.delay = 0.0
+        self.max_choices = None  # set to 1 to act like an API without the n parameter
         self.lock = threading.Lock()
 
 
@@ -49,7 +50,7 @@ def make_handler(stub: Stub):
             choices = [
                 {"index": i, "finish_reason": "stop",
                  **({"message": {"role": "assistant", "content": f"re:{text}:{i}"}} if chat else {"text": f"re:{text}:{i}"})}
-                for i in range(body.get("n", 1))
+                for i in range(min(body.get("n", 1), stub.max_choices or 10**6))
             ]
             out = json.dumps({"choices": choices, "usage": {"prompt_tokens": 5, "completion_tokens": 4 * len(choices)}})
             self.send_response(200)
@@ -148,3 +149,14 @@ def test_a_slow_server_times_out_and_says_so(server, tmp_path):
     stub.delay = 1.0
     with pytest.raises(ServerUnreachable, match="ReadTimeout"):
         client(url, tmp_path, timeout_s=0.2, max_retries=0).generate([chat("slow")])
+
+
+def test_api_without_n_is_caught_and_split_n_sends_one_request_per_sample(server, tmp_path):
+    stub, url = server
+    stub.max_choices = 1  # like an API that ignores n
+    with pytest.raises(LLMError, match="returned 1 choices for a request with n=3.*Set llm.split_n=true"):
+        client(url, tmp_path / "a").generate([chat("q", n=3)])
+    stub.bodies.clear()
+    [res] = client(url, tmp_path / "b", split_n=True).generate([chat("q", n=3, seed=10)])
+    assert res.texts == ["re:q:0"] * 3
+    assert sorted((b["n"], b["seed"]) for _, b in stub.bodies) == [(1, 10), (1, 11), (1, 12)]
