@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kodcode.eval import bigcodebench as bcb  # noqa: E402
-from kodcode.eval.references import KINDS, bigcodebench_solutions  # noqa: E402
-from kodcode.exec import ExecConfig, Executor  # noqa: E402
+from kodcode.eval import bigcodebench as bcb
+from kodcode.eval.references import KINDS, bigcodebench_solutions
+from kodcode.eval.schema import BigCodeBenchBench
+from kodcode.exec import ExecConfig, Executor
 
 # Runs inside --python: the official per-sample check, two at a time, one JSON line per task.
 OFFICIAL_DRIVER = r"""
@@ -55,7 +56,7 @@ def official(python: str, tasks, programs: dict[str, str], workdir: Path, worker
     driver = workdir / "official_driver.py"
     driver.write_text(OFFICIAL_DRIVER)
     proc = subprocess.run([python, str(driver), str(items), str(workers)], cwd=workdir, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL)
+                          text=True, stdin=subprocess.DEVNULL, check=False)
     rows = {}
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
@@ -77,7 +78,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("outputs/bench/bcb_agreement"))
     args = ap.parse_args()
     tasks = bcb.load_tasks(args.data, args.subset)[: args.limit]
-    cfg = ExecConfig(workers=args.workers, python=args.python, preimport=["numpy", "pandas", "matplotlib.pyplot"])
+    product = BigCodeBenchBench()  # the eval's own BigCodeBench sandbox settings
+    cfg = ExecConfig(workers=args.workers, python=args.python, preimport=product.preimport, max_procs=product.max_procs)
     for kind in args.kinds:
         sols = bigcodebench_solutions(tasks, kind)
         programs = {t.task_id: bcb.calibrate(t, sols[t.task_id]) for t in tasks}

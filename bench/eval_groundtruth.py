@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kodcode.eval import bigcodebench as bcb  # noqa: E402
-from kodcode.eval import evalplus_bench as ep  # noqa: E402
-from kodcode.eval.references import KINDS, bigcodebench_solutions, evalplus_solutions  # noqa: E402
+from kodcode.eval import bigcodebench as bcb
+from kodcode.eval import evalplus_bench as ep
+from kodcode.eval.references import KINDS, bigcodebench_solutions, evalplus_solutions
 
 FILES = {"humaneval": "HumanEvalPlus-v0.1.10.jsonl.gz", "mbpp": "MbppPlus-v0.2.0.jsonl.gz",
          "bigcodebench": "BigCodeBench-v0.1.0.jsonl.gz"}
@@ -50,7 +50,7 @@ def _score(out: Path, bench: str, data: Path, samples: dict[str, Path], extra: l
     cmd = [sys.executable, "-m", "kodcode.eval", f"benchmark=[{bench}]", f"out_dir={out}",
            f"benchmark.{bench}.data_path={data}", "wandb.mode=disabled", "leaderboard.paper_rows=[]",
            "hydra.output_subdir=null", *[f"+samples.{k}={v}" for k, v in samples.items()], *extra]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"scoring {bench} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
     return json.loads((out / "scores.json").read_text())

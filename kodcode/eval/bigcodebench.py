@@ -113,15 +113,15 @@ _PROMPTS = ("complete_prompt", "instruct_prompt", "code_prompt")
 _ALL = ("complete_prompt", "instruct_prompt", "canonical_solution", "code_prompt", "test")
 _UPGRADES: list[tuple[int, tuple[str, ...], str, str]] = [
     (1006, ("test",),
-     '    def test_valid_zip_url(self):\n        """Test a valid ZIP URL."""\n'
+     ('    def test_valid_zip_url(self):\n        """Test a valid ZIP URL."""\n'
      '        url = "https://getsamplefiles.com/download/zip/sample-1.zip"\n        result = task_func(url)\n'
      '        self.assertTrue(result.startswith("mnt/data/downloads/"))\n'
-     '        self.assertTrue(result.endswith("sample-1"))\n        shutil.rmtree("mnt/data/downloads")\n',
-     '    @patch("requests.get")\n    def test_non_zip_content(self, mock_get):\n        """Test a valid ZIP URL."""\n'
+     '        self.assertTrue(result.endswith("sample-1"))\n        shutil.rmtree("mnt/data/downloads")\n'),
+     ('    @patch("requests.get")\n    def test_non_zip_content(self, mock_get):\n        """Test a valid ZIP URL."""\n'
      '        mock_get.return_value.status_code = 200\n'
      '        mock_get.return_value.headers = {"Content-Type": "application/zip"}\n'
      '        mock_get.return_value.content = b"1"\n        url = "https://valid-url.com/sample.zip"\n'
-     '        result = task_func(url)\n'),
+     '        result = task_func(url)\n')),
     (760, _PROMPTS, "from datetime import datetime", "import datetime"),
     (178, _ALL, "from urllib import request\n", ""),
     (178, _ALL, "    - urllib.request\n", ""),
@@ -135,34 +135,41 @@ _UPGRADES: list[tuple[int, tuple[str, ...], str, str]] = [
     (1005, _ALL, "sample_2", "sample_5"),
     (1005, _ALL, "Sample 2", "Sample 5"),
     (211, ("test",), "\n        mock_response = MagicMock()\n        mock_response.content = MOCK_CONTENT\n",
-     "\n        mock_response = MagicMock()\n        mock_response.content = MOCK_CONTENT\n"
-     "        mock_response.status_code = 200\n"),
+     ("\n        mock_response = MagicMock()\n        mock_response.content = MOCK_CONTENT\n"
+      "        mock_response.status_code = 200\n")),
     (215, ("test",), "\n        mock_response = Mock()\n", "\n        mock_response = Mock()\n        mock_response.status_code = 200\n"),
     (215, ("test",), "\n        mock_response.text =", "\n        MOCK_TEXT ="),
     (215, ("test",), "\n        mock_get.return_value = mock_response\n",
-     "\n        mock_response.text = MOCK_TEXT\n        mock_response.json = lambda: json.loads(MOCK_TEXT)\n"
-     "        mock_get.return_value = mock_response\n"),
+     ("\n        mock_response.text = MOCK_TEXT\n        mock_response.json = lambda: json.loads(MOCK_TEXT)\n"
+      "        mock_get.return_value = mock_response\n")),
     (215, ("complete_prompt", "instruct_prompt"), "Thif function will raise", "This function will raise"),
 ]
 
 
+def is_v014(rows: list[dict]) -> bool:
+    """Whether the last edit (fix_v023, task 211) is already in ``rows``: then every earlier one is too."""
+    return any(r["task_id"] == "BigCodeBench/211" and "mock_response.status_code = 200" in r["test"] for r in rows)
+
+
 def upgrade_to_v014(row: dict) -> dict:
-    """Apply the v0.1.0 -> v0.1.4 dataset edits to one row (idempotent: edits already applied are no-ops)."""
+    """Apply the v0.1.0 -> v0.1.4 dataset edits to one row of a pre-v0.1.4 file (see ``upgrade_rows``)."""
     n = int(str(row["task_id"]).rsplit("/", 1)[1])
     row = dict(row)
     for num, fields, old, new in _UPGRADES:
-        if num != n:
-            continue
-        for f in fields:
-            if old not in row.get(f, "") or (new and new in row[f]):
-                continue  # not this version's text, or already upgraded
-            row[f] = row[f].replace(old, new)
-    if n == 37 and not row["complete_prompt"].startswith("import pandas as pd\n"):  # fix_v020
+        if num == n:
+            for f in fields:
+                row[f] = row[f].replace(old, new)
+    if n == 37:  # fix_v020
         for f in _PROMPTS:
             row[f] = "import pandas as pd\n" + row[f]
             row[f] = row[f].replace("Requirements:\n    - sklearn.ensemble\n",
                                     "Requirements:\n    - pandas\n    - sklearn.ensemble\n")
     return row
+
+
+def upgrade_rows(rows: list[dict]) -> list[dict]:
+    """The rows at v0.1.4: upgraded when the file predates it, unchanged when it does not."""
+    return rows if is_v014(rows) else [upgrade_to_v014(r) for r in rows]
 
 
 def _read(path: Path) -> list[dict]:
@@ -180,7 +187,7 @@ def load_tasks(path: str | None, subset: str = "full", upgrade: bool = True) -> 
 
         rows = list(load_dataset("bigcode/bigcodebench", split="v0.1.4"))
     if upgrade:
-        rows = [upgrade_to_v014(r) for r in rows]
+        rows = upgrade_rows(rows)
     tasks = []
     for r in rows:
         libs = r.get("libs") or []

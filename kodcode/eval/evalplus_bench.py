@@ -10,8 +10,9 @@ scores a fresh samples file in a fresh directory with ``i_just_wanna_run=False``
 Load: evalplus limits are wall-clock (per input ``max(1 s, 4 x ground-truth time)``, reported as
 ``fail``; per task ``min(60 s, sum of limits) + 1``, reported as ``timeout``), so a busy machine turns
 slow passes into fails or timeouts (Mbpp/599 timed out in a measured busy run).  Every sample that
-did not pass is therefore scored again, alone (``parallel=1``, a fresh child), up to
-``load_retries`` times, and the last verdict is kept: a solution that really loops or is wrong
+did not pass is therefore scored again with one worker (``parallel=1``, a fresh child, the same
+problem file so ground truth and memory layout are unchanged), up to ``load_retries`` times, and the
+last verdict is kept: a solution that really loops or is wrong
 fails every time, a pass stays a pass.  (A solution whose output is random could pass on a retry;
 greedy benchmark answers rarely are, and ``detail.load_retries`` records every rescoring.)
 
@@ -66,8 +67,7 @@ def user_message(problem: dict) -> str:
 def write_jsonl(path: Path, rows) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+        f.writelines(json.dumps(r) + "\n" for r in rows)
     return path
 
 
@@ -82,7 +82,7 @@ def _evaluate_in_child(dataset: str, problems_file: Path, samples_file: Path, pa
         env["XDG_CACHE_HOME"] = str(cache_dir)  # evalplus keeps ground-truth outputs under it
     cmd = [sys.executable, "-m", "kodcode.eval.evalplus_bench", "--dataset", dataset,
            "--samples", str(samples_file), "--parallel", str(parallel)]
-    proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not result_file.exists():
         raise RuntimeError(
             f"evalplus evaluate failed for {dataset} (exit {proc.returncode}) on {samples_file}; "
@@ -119,12 +119,15 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir
                                             == verdicts[p["task_id"]]["plus_status"] == "pass")]
         if not slow:
             break
-        rdir = workdir / f"{dataset}_load_retry{attempt}"
-        pf = write_jsonl(rdir / "problems.jsonl", slow)
-        sf = write_jsonl(rdir / "samples.jsonl", ({"task_id": p["task_id"], "solution": solutions[p["task_id"]]}
-                                                  for p in slow))
-        for tid, rs in _evaluate_in_child(dataset, pf, sf, 1, cache_dir).items():
-            verdicts[tid] = rs[0]
+        # Same problem file (same ground truth, same memory layout in evalplus's workers), one worker;
+        # the other tasks get "" and fail at once, so only the rescored samples cost time.
+        again = {p["task_id"] for p in slow}
+        sf = write_jsonl(workdir / f"{dataset}_load_retry{attempt}" / f"{dataset}_samples.jsonl",
+                         ({"task_id": p["task_id"], "solution": solutions[p["task_id"]] if p["task_id"] in again else ""}
+                          for p in problems))
+        results = _evaluate_in_child(dataset, problems_file, sf, 1, cache_dir)
+        for tid in again:
+            verdicts[tid] = results[tid][0]
             retried[tid] = attempt
     records = []
     for p in problems:

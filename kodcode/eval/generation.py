@@ -51,12 +51,12 @@ def resolve_style(style: str, llm) -> str:
     try:
         llm.render_chat([{"role": "user", "content": "x"}])
         return "prefill"
-    except Exception:  # no template (base model) or no local tokenizer (hosted API)
+    except Exception:  # noqa: BLE001 - no template (base model) or no local tokenizer (hosted API)
         return "chat" if getattr(llm, "backend", "") == "openai" else "completion"
 
 
 def request_for(item: Item, llm, style: str, max_tokens: int, temperature: float, top_p: float) -> GenerationRequest:
-    common = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+    common = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
     if item.messages is not None:  # LiveCodeBench: plain chat, whatever the style
         return GenerationRequest(messages=item.messages, **common)
     if style == "completion":

@@ -111,7 +111,7 @@ def call_output_matches(got: Any, expected: Any) -> bool:
         got = list(got)
     try:
         return bool(got == expected)
-    except Exception:  # a value whose __eq__ raises is not an answer
+    except Exception:  # noqa: BLE001 - a value whose __eq__ raises is not an answer
         return False
 
 

@@ -23,7 +23,6 @@ import json
 import pickle
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +114,7 @@ def decode_private_tests(blob: str) -> list[dict]:
     raw = zlib.decompress(base64.b64decode(blob.encode("utf-8")))
     text = _NoGlobalsUnpickler(io.BytesIO(raw)).load()
     if not isinstance(text, str):
-        raise ValueError(f"private_test_cases decoded to {type(text).__name__}, expected the JSON text of a test list")
+        raise TypeError(f"private_test_cases decoded to {type(text).__name__}, expected the JSON text of a test list")
     return json.loads(text)
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kodcode.config import validate
 from kodcode.eval import leaderboard
@@ -30,8 +31,7 @@ MAX_SANDBOX_ERROR_RATE = 0.05
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, default=repr) + "\n")
+        f.writelines(json.dumps(r, default=repr) + "\n" for r in rows)
 
 
 def read_samples(path: str | Path) -> dict[str, dict]:
@@ -53,6 +53,7 @@ class Session:
         self.out = Path(ec.out_dir)
         self._llm = None
         self.counts: dict[str, Any] = {}
+        self.missing: dict[str, int] = {}  # score-only: tasks without a sample, per samples key
 
     def llm(self):
         if self._llm is None:
@@ -67,6 +68,11 @@ class Session:
             given = read_samples(self.ec.samples[key])
             rows = [{"task_id": it.task_id, "solution": to_solution(it, given[it.task_id]) if it.task_id in given else "",
                      "missing": it.task_id not in given} for it in items]
+            missing = sum(r["missing"] for r in rows)
+            self.missing[key] = missing
+            if missing:  # scored as unanswered, as the official harnesses would refuse a partial file
+                print(f"{key}: {missing}/{len(rows)} tasks have no sample in {self.ec.samples[key]}; "
+                      "they are scored as unanswered (fail)", flush=True)
         else:
             g = self.ec.generation
             rows = generate(items, self.llm(), g.prompt_style, g.max_tokens, g.temperature, g.top_p, desc=key)
@@ -126,7 +132,7 @@ def _bigcodebench(s: Session) -> dict[str, float]:
     by_id = {t.task_id: t for t in tasks}
     scores: dict[str, float] = {}
     preimport = list(dict.fromkeys([*s.ec.exec.preimport, *bc.preimport]))
-    over: dict[str, Any] = {"preimport": preimport}
+    over: dict[str, Any] = {"preimport": preimport, "max_procs": max(bc.max_procs, s.ec.exec.max_procs)}
     if bc.python:
         over["python"] = bc.python
     with s.executor(**over) as ex:
@@ -210,6 +216,8 @@ def run(cfg: Any) -> dict:
             print("  ".join(f"{k} {v:.1f}" for k, v in got.items()), flush=True)
     finally:
         s.close()
+    for key, n in s.missing.items():
+        s.counts.setdefault(key, {})["missing_samples"] = n
     result = {"run": name, "model": ec.model.name_or_path, "scores": _finite(scores), "counts": s.counts}
     if scores:
         (out / "scores.json").write_text(json.dumps(result, indent=2))

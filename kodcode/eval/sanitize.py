@@ -27,8 +27,15 @@ def evalplus_sanitize(code: str, entry_point: str | None) -> str:
 def _bcb_extract(code: str, entry_point: str | None) -> str:
     import tree_sitter_python
     from evalplus.sanitize import (
-        ASSIGNMENT_TYPE, CLASS_TYPE, EXPRESSION_TYPE, FUNCTION_TYPE, IMPORT_TYPE, code_extract,
-        get_definition_name, get_deps, get_function_dependency,
+        ASSIGNMENT_TYPE,
+        CLASS_TYPE,
+        EXPRESSION_TYPE,
+        FUNCTION_TYPE,
+        IMPORT_TYPE,
+        code_extract,
+        get_definition_name,
+        get_deps,
+        get_function_dependency,
     )
     from tree_sitter import Language, Parser
 
@@ -73,7 +80,7 @@ def bigcodebench_sanitize(code: str, entry_point: str | None) -> str:
     return out if out else code_extract(code)
 
 
-_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.S)
+_FENCE = re.compile(r"```[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
 def fenced_block(text: str) -> str:

@@ -52,12 +52,13 @@ class BigCodeBenchBench:
     timeout_s: float = 240.0  # bigcodebench TIMEOUT_LIMIT (ours is CPU time, so load does not matter)
     memory_mb: int = 30 * 1024  # bigcodebench max_as_limit
     python: str | None = None  # interpreter with the BigCodeBench libraries (`pip install .[bcb]`)
+    max_procs: int = 512  # tasks start thread pools and subprocesses; the official harness sets no cap
     preimport: list[str] = field(default_factory=lambda: ["numpy", "pandas", "matplotlib.pyplot"])
 
     def check(self) -> list[str]:
         from kodcode.eval.bigcodebench import SPLITS, SUBSETS
 
-        p = _positive(self, "limit", "timeout_s", "memory_mb")
+        p = _positive(self, "limit", "timeout_s", "memory_mb", "max_procs")
         for s in self.splits:
             if s not in SPLITS:
                 p.append(f"splits has {s!r}; allowed: {list(SPLITS)}; e.g. benchmark.bigcodebench.splits=[complete]")

@@ -33,12 +33,15 @@ def test_hard_subset_is_the_148_official_ids(tmp_path, tasks):
     assert len(tasks) == 3
 
 
-def test_upgrade_applies_the_v014_edits_once():
+def test_upgrade_applies_the_v014_edits_to_old_files_only():
     row = {"task_id": "BigCodeBench/211", "complete_prompt": "", "instruct_prompt": "", "canonical_solution": "",
            "code_prompt": "", "test": "x\n        mock_response = MagicMock()\n        mock_response.content = MOCK_CONTENT\n"}
-    once = bcb.upgrade_to_v014(row)
-    assert once["test"].count("mock_response.status_code = 200") == 1
-    assert bcb.upgrade_to_v014(once) == once
+    r16 = {"task_id": "BigCodeBench/16", "complete_prompt": "raise 'No logs found to backup.'", "instruct_prompt": "",
+           "code_prompt": "", "canonical_solution": "", "test": ""}
+    once = bcb.upgrade_rows([row, r16])
+    assert once[0]["test"].count("mock_response.status_code = 200") == 1
+    assert once[1]["complete_prompt"] == "raise 'No logs found to backup'"
+    assert bcb.upgrade_rows(once) == once  # a v0.1.4 file is left as it is
     r37 = {"task_id": "BigCodeBench/37", "complete_prompt": "import x\n", "instruct_prompt": "", "code_prompt": "",
            "canonical_solution": "", "test": ""}
     assert bcb.upgrade_to_v014(r37)["complete_prompt"].startswith("import pandas as pd\nimport x")

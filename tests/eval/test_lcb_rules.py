@@ -1,7 +1,12 @@
 """LiveCodeBench grading rules (lcb_rules) on CaseOutput values, without running anything."""
 
 from kodcode.eval.lcb_rules import (
-    RUNTIME_ERROR, TIME_LIMIT, WRONG_ANSWER, call_output_matches, grade_call_outputs, grade_stdio_outputs,
+    RUNTIME_ERROR,
+    TIME_LIMIT,
+    WRONG_ANSWER,
+    call_output_matches,
+    grade_call_outputs,
+    grade_stdio_outputs,
     stdio_output_matches,
 )
 from kodcode.exec.jobs import CaseOutput
