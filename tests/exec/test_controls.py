@@ -1,0 +1,462 @@
+"""Control jobs: honest code that uses what real test files use passes, with exact per-test outcomes.
+
+Fixtures, parametrize, marks, classes with setup, pytest.raises/approx, unittest, numpy, subprocess,
+files in the working dir, deep recursion, unicode, stdin/stdout programs (``sys.stdin.buffer``) and
+call-based jobs (``f`` and ``Solution.method``) -- and the same files with a planted bug fail on
+exactly the tests that exercise it.  All jobs run in one batch on one Executor.
+
+    .venv/bin/python -m pytest tests/exec/test_controls.py -q
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from kodcode.exec import CallJob, ExecConfig, Executor, PytestJob, StdioJob
+
+pytestmark = pytest.mark.timeout(600)
+
+STACK = """
+class Stack:
+    def __init__(self):
+        self.items = []
+
+    def push(self, x):
+        self.items.append(x)
+
+    def pop(self):
+        if not self.items:
+            raise IndexError("pop from empty stack")
+        return self.items.pop()
+
+    def peek(self):
+        return self.items[-1]
+
+
+def add(a, b):
+    return a + b
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+"""
+
+FIXTURE_TESTS = """
+import os
+import pytest
+
+
+@pytest.fixture
+def stack():
+    s = Stack()
+    s.push(1)
+    return s
+
+
+@pytest.fixture(scope="module")
+def numbers():
+    return [1, 2, 3, 4]
+
+
+def test_push(stack):
+    stack.push(2)
+    assert stack.peek() == 2
+
+
+def test_pop_empty():
+    with pytest.raises(IndexError, match="empty"):
+        Stack().pop()
+
+
+def test_mean(numbers):
+    assert mean(numbers) == pytest.approx(2.5)
+
+
+def test_tmp_path(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    assert (tmp_path / "a.txt").read_text() == "x"
+
+
+def test_capsys(capsys):
+    print("hello")
+    assert capsys.readouterr().out == "hello\\n"
+
+
+def test_monkeypatch(monkeypatch):
+    monkeypatch.setenv("KC_CONTROL", "1")
+    assert os.environ["KC_CONTROL"] == "1"
+"""
+
+PARAM_TESTS = """
+import pytest
+
+
+@pytest.mark.parametrize("a, b, expected", [(1, 2, 3), (0, 0, 0), (-1, 1, 0)])
+def test_add(a, b, expected):
+    assert add(a, b) == expected
+
+
+@pytest.mark.parametrize("xs", [[1], [1, 2], [2, 2, 2]])
+def test_mean(xs):
+    assert mean(xs) == sum(xs) / len(xs)
+
+
+@pytest.mark.slow
+def test_marked_custom():
+    assert add(2, 3) == 5
+
+
+@pytest.mark.skipif(False, reason="never skipped")
+def test_marked_skipif_false():
+    assert add(1, 1) == 2
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_marked_filterwarnings():
+    import warnings
+    warnings.warn("noise", UserWarning)
+    assert add(0, 1) == 1
+"""
+
+CLASS_TESTS = """
+import unittest
+
+
+class TestStack:
+    def setup_method(self):
+        self.s = Stack()
+
+    def test_push_pop(self):
+        self.s.push(5)
+        assert self.s.pop() == 5
+
+    def test_empty(self):
+        assert self.s.items == []
+
+
+class TestShared:
+    @classmethod
+    def setup_class(cls):
+        cls.values = [3, 1, 2]
+
+    def test_mean(self):
+        assert mean(self.values) == 2
+
+
+class TestUnittest(unittest.TestCase):
+    def setUp(self):
+        self.s = Stack()
+
+    def test_push(self):
+        self.s.push(1)
+        self.assertEqual(self.s.peek(), 1)
+
+    def test_raises(self):
+        with self.assertRaises(IndexError):
+            self.s.pop()
+"""
+
+NUMPY_SOLUTION = """
+import numpy as np
+
+
+def normalize(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+"""
+
+NUMPY_TESTS = """
+import numpy as np
+
+
+def test_normalize():
+    assert np.allclose(normalize([3.0, 4.0]), [0.6, 0.8])
+
+
+def test_unit_norm():
+    assert abs(np.linalg.norm(normalize([1.0, 2.0, 2.0])) - 1.0) < 1e-12
+"""
+
+ENV_SOLUTION = """
+import os
+import subprocess
+import sys
+
+
+def echo_child(text):
+    out = subprocess.run([sys.executable, "-c", "import sys; print(sys.argv[1])", text],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def save_and_load(name, text):
+    with open(name, "w", encoding="utf-8") as f:
+        f.write(text)
+    with open(name, encoding="utf-8") as f:
+        return f.read()
+
+
+sys.setrecursionlimit(10 ** 5)
+
+
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+
+
+def greet(name):
+    return "héllo " + name + " ✓ 漢字"
+"""
+
+ENV_TESTS = """
+import os
+
+
+def test_subprocess():
+    assert echo_child("hi") == "hi"
+
+
+def test_files_in_working_dir():
+    assert save_and_load("notes.txt", "ünïcode") == "ünïcode"
+    assert os.path.exists(os.path.join(os.getcwd(), "notes.txt"))
+
+
+def test_deep_recursion():
+    assert depth(50000) == 50000
+
+
+def test_unicode():
+    assert greet("wörld") == "héllo wörld ✓ 漢字"
+    print(greet("wörld"))
+"""
+
+STDIO_BUFFER = """
+import sys
+
+
+def main():
+    data = sys.stdin.buffer.read().split()
+    n = int(data[0])
+    total = sum(int(x) for x in data[1:1 + n])
+    sys.stdout.buffer.write(("%d\\n" % total).encode())
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+STDIO_INPUT = "name = input()\nprint('héllo', name, '✓')\nprint(len(name))\n"
+
+CALL_PROGRAM = """
+def two_sum(nums, target):
+    seen = {}
+    for i, x in enumerate(nums):
+        if target - x in seen:
+            return [seen[target - x], i]
+        seen[x] = i
+    return []
+
+
+def describe(s):
+    return (s.upper(), len(s), s.isascii())
+
+
+class Solution:
+    def reverse(self, s: str) -> str:
+        return s[::-1]
+
+    def flags(self, n):
+        return [n > 0, None, n * 1.5]
+"""
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    job: Any
+    status: str
+    tests: dict[str, str] = field(default_factory=dict)  # pytest: exact per-test outcomes
+    outputs: list[Any] | None = None  # stdio: stdout per input; call: value per args
+
+
+def _passing(names: list[str]) -> dict[str, str]:
+    return {n: "passed" for n in names}
+
+
+BUGGY_STACK = STACK.replace("return self.items.pop()", "return self.items[0]").replace(
+    "return sum(xs) / len(xs)", "return sum(xs) // len(xs)"
+)
+
+CONTROLS = [
+    Control(
+        "fixtures",
+        PytestJob(STACK, FIXTURE_TESTS),
+        "pass",
+        _passing(
+            ["test_push", "test_pop_empty", "test_mean", "test_tmp_path", "test_capsys", "test_monkeypatch"]
+        ),
+    ),
+    Control(
+        "parametrize_and_marks",
+        PytestJob(STACK, PARAM_TESTS),
+        "pass",
+        _passing(
+            [
+                "test_add",
+                "test_mean",
+                "test_marked_custom",
+                "test_marked_skipif_false",
+                "test_marked_filterwarnings",
+            ]
+        ),
+    ),
+    Control(
+        "classes_and_unittest",
+        PytestJob(STACK, CLASS_TESTS),
+        "pass",
+        _passing(
+            [
+                "TestStack::test_push_pop",
+                "TestStack::test_empty",
+                "TestShared::test_mean",
+                "TestUnittest::test_push",
+                "TestUnittest::test_raises",
+            ]
+        ),
+    ),
+    Control(
+        "numpy",
+        PytestJob(NUMPY_SOLUTION, NUMPY_TESTS),
+        "pass",
+        _passing(["test_normalize", "test_unit_norm"]),
+    ),
+    Control(
+        "subprocess_files_recursion_unicode",
+        PytestJob(ENV_SOLUTION, ENV_TESTS),
+        "pass",
+        _passing(["test_subprocess", "test_files_in_working_dir", "test_deep_recursion", "test_unicode"]),
+    ),
+    Control(
+        "stdio_stdin_buffer",
+        StdioJob(STDIO_BUFFER, ["3\n1 2 3\n", "2\n10 -4\n", "0\n"]),
+        "pass",
+        outputs=["6\n", "6\n", "0\n"],
+    ),
+    Control(
+        "stdio_input_unicode", StdioJob(STDIO_INPUT, ["wörld\n"]), "pass", outputs=["héllo wörld ✓\n5\n"]
+    ),
+    Control(
+        "call_function",
+        CallJob(CALL_PROGRAM, "two_sum", [[[2, 7, 11, 15], 9], [[3, 3], 6], [[1], 5]]),
+        "pass",
+        outputs=[[0, 1], [0, 1], []],
+    ),
+    Control(
+        "call_tuple_and_unicode",
+        CallJob(CALL_PROGRAM, "describe", [["abc"], ["漢字"]]),
+        "pass",
+        outputs=[["ABC", 3, True], ["漢字", 2, False]],
+    ),
+    Control(
+        "call_solution_method",
+        CallJob(CALL_PROGRAM, "Solution.reverse", [["abc"], ["✓é"]]),
+        "pass",
+        outputs=["cba", "é✓"],
+    ),
+    Control(
+        "call_solution_mixed_values",
+        CallJob(CALL_PROGRAM, "Solution.flags", [[2], [-1]]),
+        "pass",
+        outputs=[[True, None, 3.0], [False, None, -1.5]],
+    ),
+    # The same files with a planted bug fail on exactly the tests that exercise it.
+    Control(
+        "fixtures_buggy",
+        PytestJob(BUGGY_STACK, FIXTURE_TESTS),
+        "fail",
+        {
+            **_passing(["test_push", "test_pop_empty", "test_tmp_path", "test_capsys", "test_monkeypatch"]),
+            "test_mean": "failed",
+        },
+    ),
+    Control(
+        "parametrize_buggy",
+        PytestJob(BUGGY_STACK, PARAM_TESTS),
+        "fail",
+        {
+            **_passing(
+                ["test_add", "test_marked_custom", "test_marked_skipif_false", "test_marked_filterwarnings"]
+            ),
+            "test_mean": "failed",
+        },
+    ),
+    # A stack that starts non-empty and pops from the bottom breaks three class tests.
+    Control(
+        "classes_buggy",
+        PytestJob(BUGGY_STACK.replace("self.items = []", "self.items = [0]"), CLASS_TESTS),
+        "fail",
+        {
+            "TestStack::test_push_pop": "failed",
+            "TestStack::test_empty": "failed",
+            "TestShared::test_mean": "passed",
+            "TestUnittest::test_push": "passed",
+            "TestUnittest::test_raises": "failed",
+        },
+    ),
+    Control(
+        "numpy_buggy",
+        PytestJob(NUMPY_SOLUTION.replace("np.linalg.norm(v)", "v.sum()"), NUMPY_TESTS),
+        "fail",
+        {"test_normalize": "failed", "test_unit_norm": "failed"},
+    ),
+    Control(
+        "recursion_buggy",
+        PytestJob(ENV_SOLUTION.replace("1 + depth(n - 1)", "2 + depth(n - 1)"), ENV_TESTS),
+        "fail",
+        {
+            **_passing(["test_subprocess", "test_files_in_working_dir", "test_unicode"]),
+            "test_deep_recursion": "failed",
+        },
+    ),
+]
+
+
+def _has_numpy(python: str) -> bool:
+    return subprocess.run([python, "-c", "import numpy"], capture_output=True, check=False).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    with Executor(ExecConfig(workers=2)) as ex:
+        python = ex.cfg.python or sys.executable
+        got = ex.run([c.job for c in CONTROLS])
+    return {c.name: v for c, v in zip(CONTROLS, got)}, _has_numpy(python)
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
+def test_control_verdict_is_exact(verdicts, control):
+    got, has_numpy = verdicts
+    if control.name.startswith("numpy") and not has_numpy:
+        pytest.skip("the job interpreter has no numpy")
+    v = got[control.name]
+    assert (v.status, v.message if v.status != control.status else "") == (control.status, "")
+    if isinstance(control.job, PytestJob):
+        assert {t.name: t.outcome for t in v.tests} == control.tests
+    else:
+        values = (
+            [o.stdout for o in v.outputs]
+            if isinstance(control.job, StdioJob)
+            else [o.value for o in v.outputs]
+        )
+        assert [o.status for o in v.outputs] == ["ok"] * len(control.outputs)
+        assert values == control.outputs
+
+
+def test_fast_and_pytest_runners_both_serve_the_controls(verdicts):
+    got, _ = verdicts
+    assert got["subprocess_files_recursion_unicode"].runner == "fast"
+    assert got["fixtures"].runner == "pytest"
