@@ -103,6 +103,10 @@ def _kodcode_text_problem(ours: dict, theirs: dict) -> str | None:
             line = (text.splitlines()[e.lineno - 1] if e.lineno and e.lineno <= len(text.splitlines()) else "").strip()
             return (f"KodCode's parser broke: its extracted {part} is not Python (line {e.lineno}: {line[:60]!r}; "
                     "left by `.replace('```python\\n', '')` fence stripping), so pytest errored at collection")
+        stray = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        if re.fullmatch(r"`*\w+", stray) and stray not in (ours[key] or ""):
+            return (f"KodCode's parser broke: its extracted {part} starts with the stray line {stray!r} (a fence "
+                    "language tag its `.replace` stripping left), a NameError when pytest imports the file")
         return f"KodCode's extracted {part} differs from ours"
     return None
 
@@ -170,7 +174,9 @@ def main() -> int:
             diffs.append({"subset": subset, "prompt_id": p, "kodcode": t_label, "ours": o_label,
                           "kodcode_seq": t["pass_sequence"] if t else None, "ours_seq": o["gpt_pass_sequence"],
                           "reasons": reasons})
-        totals.update(questions=len(qids), kodcode=len(theirs), ours=n_ours, same_label=same_label, both=both)
+        lost = [p for p in theirs if ours[f"{subset}/{p}"]["gpt_difficulty"] == "fail"]
+        totals.update(questions=len(qids), kodcode=len(theirs), ours=n_ours, same_label=same_label, both=both,
+                      kodcode_only=len(lost))
         lines.append(f"| {subset} | {len(qids)} | {len(theirs)} | {n_ours} | {same_label} / {len(qids)} |")
 
     # Per-attempt verdict agreement where both sides ran the attempt.
@@ -209,6 +215,8 @@ def render(lines, totals, ratio, agree, diffs, n_attempts, exec_s, args) -> str:
            (f"| **all** | {totals['questions']} | {totals['kodcode']} | {totals['ours']} | "
             f"{totals['same_label']} / {totals['questions']} |\n"),
            f"Ratio ours / KodCode verified: **{ratio:.3f}x**.  {n_attempts} attempts executed in {exec_s:.1f} s.\n",
+           (f"Questions KodCode verified that we do not: **{totals['kodcode_only']}** (every KodCode triplet is also "
+            "one of ours when 0).\n"),
            "Per-attempt verdicts (KodCode's runner vs ours):\n"]
     names = {"same": "both ran it, same verdict",
              "kodcode_fail_ours_pass": "both ran it, KodCode Fail / ours pass",
