@@ -38,3 +38,13 @@ def test_shared_group_file_validates():
 
     cfg = validate(OmegaConf.load(CONF_DIR / "shared" / "wandb" / "default.yaml"), WandbConfig)
     assert cfg.mode == "offline"
+
+
+def test_same_run_id_continues_one_run(tmp_path):
+    cfg = WandbConfig(dir=str(tmp_path), name="resumable")
+    ids = []
+    for _ in range(2):  # a job, then its requeued self
+        run = init_run(cfg, config={"step": len(ids)}, run_id="fixed0123456789a")
+        ids.append(run.id)
+        run.finish()
+    assert ids == ["fixed0123456789a", "fixed0123456789a"]
