@@ -27,10 +27,14 @@ A stage is a plain function over records, registered by name::
   Records are JSON-serialisable dicts; the runner owns every path (stages never read or write
   files of other stages).
 * ``ctx.cfg`` is the typed stage config (``cfg.stage.<name>`` built into ``schema``; a plain dict
-  without a schema).  ``ctx.full_cfg`` is the whole validated ``SynthConfig``.
+  without a schema).  ``ctx.full_cfg`` is the whole validated ``SynthConfig``.  An optional
+  ``@stage(..., precheck=fn)`` with ``fn(stage_cfg, full_cfg) -> list[str]`` adds startup checks
+  (e.g. seed files exist) to the one config error raised before any stage runs.
 * ``ctx.llm(role=None)`` returns the generation backend for ``role`` (default: the stage's own
   name); ``cfg.roles.<role>`` overrides ``llm``/``model``.  Engines are built once and shared.
-  ``ctx.generate(requests, role=None)`` is ``ctx.llm(role).generate(...)``.
+  ``ctx.generate(requests, role=None)`` is ``ctx.llm(role).generate(...)``.  The request cache
+  (``<run_dir>/llm_cache`` unless ``llm.cache_dir``) is the per-item checkpoint of LLM stages;
+  ``llm.cache=false`` turns that off.
 * ``ctx.checkpoint(items, fn, key=..., batch_size=...)`` runs ``fn(batch) -> list`` with per-item
   results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.
 * ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
