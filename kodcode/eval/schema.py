@@ -134,8 +134,8 @@ class EvalConfig:
     model: ModelConfig
     llm: LLMConfig
     wandb: WandbConfig
-    benchmark: Benchmarks
     out_dir: str
+    benchmark: Benchmarks = field(default_factory=Benchmarks)
     exec: ExecConfig = field(default_factory=ExecConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     leaderboard: LeaderboardConfig = field(default_factory=LeaderboardConfig)

@@ -86,3 +86,13 @@ def test_slurm_script_forwards_overrides_to_the_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| tiny-smoke |" in proc.stdout
     assert json.loads((out / "scores.json").read_text())["scores"]["livecodebench/easy"] == 0.0
+
+
+def test_compare_only_renders_earlier_runs_with_the_paper_rows(tmp_path):
+    for name, v in (("run-a", 10.0), ("run-b", 20.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "scores.json").write_text(json.dumps({"run": name, "scores": {k: v for k, _, _ in COLUMNS}}))
+    out = run(_cfg(tmp_path / "table", "benchmark=[]", "wandb.mode=disabled",
+                   f"leaderboard.compare=[{tmp_path / 'run-a'},{tmp_path / 'run-b'}]"))
+    rows = [line.split(" | ")[0] for line in out["leaderboard"].splitlines()[2:]]
+    assert rows == ["| run-a", "| run-b", "| Qwen2.5-Coder-32B-Instruct (paper)", "| KodCode-32B-50K (paper)"]
