@@ -34,11 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QWEN25_15B = dict(
-    hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
-    vocab_size=151936, max_position_embeddings=32768, rope_theta=1000000.0, tie_word_embeddings=True,
-    rms_norm_eps=1e-6,
-)
+QWEN25_15B = {
+    "hidden_size": 1536, "intermediate_size": 8960, "num_hidden_layers": 28, "num_attention_heads": 12, "num_key_value_heads": 2,
+    "vocab_size": 151936, "max_position_embeddings": 32768, "rope_theta": 1000000.0, "tie_word_embeddings": True,
+    "rms_norm_eps": 1e-6,
+}
 MODES = ("plain", "sft_wrapped", "sft_varlen")
 
 
@@ -148,7 +148,6 @@ class _CountingCollator:
 
 def run_sft(args, docs, device: str, mode: str) -> dict:
     import datasets
-    import torch
     from transformers import TrainerCallback
 
     from kodcode.config import validate
@@ -247,7 +246,7 @@ def main() -> None:
                "--steps", str(args.steps), "--warmup", str(args.warmup), "--workdir", args.workdir,
                "--weights", args.weights]
         cmd += ["--gpu"] if args.gpu else []
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if proc.returncode != 0 or line is None:
             print(f"{mode}: FAILED (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)

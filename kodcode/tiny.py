@@ -64,10 +64,10 @@ _CORPUS = [
     "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n",
     "from solution import *\n\ndef test_add():\n    assert add(1, 2) == 3\n    assert add(-1, 1) == 0\n",
     "import pytest\n\n@pytest.mark.parametrize('x', [1, 2, 3])\ndef test_square(x):\n    assert square(x) == x * x\n",
-    "class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
-    "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n",
-    "def max_subarray(nums: list[int]) -> int:\n    best = cur = nums[0]\n    for x in nums[1:]:\n"
-    "        cur = max(x, cur + x)\n        best = max(best, cur)\n    return best\n",
+    ("class Solution:\n    def twoSum(self, nums, target):\n        seen = {}\n        for i, x in enumerate(nums):\n"
+    "            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n"),
+    ("def max_subarray(nums: list[int]) -> int:\n    best = cur = nums[0]\n    for x in nums[1:]:\n"
+    "        cur = max(x, cur + x)\n        best = max(best, cur)\n    return best\n"),
     "Write a function that returns the sum of two integers.",
     "Given a list of integers, return the length of the longest increasing subsequence.",
     "Write a Python function to check whether a string is a palindrome, ignoring case.",
@@ -87,16 +87,16 @@ _QWEN2_PRETOKENIZE = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
-_MODEL_SHAPE = dict(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=4096,
-    rope_theta=10000.0,
-    tie_word_embeddings=True,
-)
+_MODEL_SHAPE = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 4096,
+    "rope_theta": 10000.0,
+    "tie_word_embeddings": True,
+}
 
 
 def _build_tokenizer(vocab_size: int):

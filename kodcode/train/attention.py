@@ -20,6 +20,7 @@ causal + padding mask, so the model stays usable outside padding-free training.
 from __future__ import annotations
 
 import inspect
+import itertools
 from functools import lru_cache
 
 import torch
@@ -55,7 +56,7 @@ def _per_document_sdpa(q, k, v, cu: torch.Tensor, scale: float | None) -> torch.
     """Exact reference: causal SDPA on each document of the packed row. q: (H, T, D) -> (T, H, D)."""
     out = torch.empty(q.shape[1], q.shape[0], q.shape[2], dtype=q.dtype, device=q.device)
     bounds = cu.tolist()
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in itertools.pairwise(bounds):
         if end > start:
             o = F.scaled_dot_product_attention(
                 q[:, start:end], k[:, start:end], v[:, start:end], is_causal=True, scale=scale

@@ -140,9 +140,7 @@ def keep_sft_row(row: dict[str, Any], filters, tokenizer=None) -> bool:
             raise ValueError("data.filters.max_response_tokens needs the model's tokenizer to count tokens")
         if len(tokenizer(response, add_special_tokens=False).input_ids) > filters.max_response_tokens:
             return False
-    if filters.drop_class_solutions and _CLASS_DEF.search(final_code(response) or response.rsplit("</think>", 1)[-1]):
-        return False
-    return True
+    return not (filters.drop_class_solutions and _CLASS_DEF.search(final_code(response) or response.rsplit("</think>", 1)[-1]))
 
 
 def rl_prompt(row: dict[str, Any], system_prompt: str | None) -> list[dict[str, str]]:
@@ -183,7 +181,7 @@ def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None):
                 f"{', '.join(ds.column_names)}); fix the column name"
             )
         keep = {str(a) for a in allowed}
-        ds = ds.filter(lambda r: str(r[column]) in keep)
+        ds = ds.filter(lambda r, column=column, keep=keep: str(r[column]) in keep)
     if kind == "sft":
         system = SFT_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
         if cfg.format == "kodcode_sft_r1" or cfg.filters != type(cfg.filters)():

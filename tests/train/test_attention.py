@@ -32,7 +32,7 @@ def _packed_inputs(docs):
     pos = torch.cat([torch.arange(len(d), device=ids.device) for d in docs])[None]
     cu = torch.tensor([0] + [len(d) for d in docs], device=ids.device).cumsum(0).to(torch.int32)
     m = max(len(d) for d in docs)
-    return dict(input_ids=ids, position_ids=pos, cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=m, max_length_k=m)
+    return {"input_ids": ids, "position_ids": pos, "cu_seq_lens_q": cu, "cu_seq_lens_k": cu, "max_length_q": m, "max_length_k": m}
 
 
 @pytest.mark.parametrize("device", [pytest.param(d, marks=pytest.mark.gpu if d == "cuda" else ()) for d in DEVICES])
@@ -42,7 +42,7 @@ def test_packed_row_equals_separate_documents(device):
     docs = _docs(device)
     out = packed(**_packed_inputs(docs)).logits[0].float()
     ref = torch.cat([plain(input_ids=d[None]).logits[0].float() for d in docs])
-    tol = dict(rtol=0, atol=5e-2) if device == "cuda" else dict(rtol=1e-4, atol=1e-4)
+    tol = {"rtol": 0, "atol": 5e-2} if device == "cuda" else {"rtol": 1e-4, "atol": 1e-4}
     torch.testing.assert_close(out, ref, **tol)
     # and it is not what attention across documents would give
     assert (plain(input_ids=torch.cat(docs)[None]).logits[0].float() - ref).abs().max() > 1e-2
