@@ -92,15 +92,54 @@ def verify_attempts(attempts: Iterable[dict], executor: Any, *, batch_size: int 
     return attempts
 
 
+def recheck_passes(attempts: list[dict], exec_cfg: Any, rounds: int = 1, batch_size: int = 256,
+                   max_sandbox_error_rate: float = 0.5) -> list[dict]:
+    """Run passing attempts again in fresh executors; one that fails there is a flaky pass.
+
+    Each round starts new sandbox workers (a new interpreter, so a new string-hash secret, and a
+    different ``PYTHONHASHSEED`` for engines that apply it at start): tests that depend on set or
+    dict order of strings, on timing or on leftover state pass once and fail here.  Found in
+    KodCode's own demo data (a ``list(set(...))`` compared with a fixed list).  A flaky attempt
+    becomes ``fail`` with the ``flaky`` flag; a sandbox error on the recheck keeps the first verdict.
+    """
+    import dataclasses
+
+    from kodcode.exec import Executor
+
+    attempts = [dict(a) for a in attempts]
+    for r in range(rounds):
+        idx = [i for i, a in enumerate(attempts) if a["passed"]]
+        if not idx:
+            break
+        cfg = dataclasses.replace(exec_cfg, env={**exec_cfg.env, "PYTHONHASHSEED": str(1000 + r)})
+        with Executor(cfg) as ex:
+            jobs = [pytest_job(attempts[i], job_id=str(i)) for i in idx]
+            verdicts = run_jobs(ex, jobs, batch_size, max_sandbox_error_rate)
+        for i, v in zip(idx, verdicts):
+            if v.status not in ("pass", "sandbox_error"):
+                first = attempts[i]["verdict"]
+                attempts[i]["verdict"] = {**verdict_summary(v), "status": "fail",
+                                          "flags": sorted({*first.get("flags", []), *v.flags, "flaky"}),
+                                          "message": f"flaky: passed, then {v.status} on a recheck in fresh "
+                                                     f"workers: {(v.message or '')[:300]}"}
+                attempts[i]["passed"] = False
+    return attempts
+
+
 @dataclass
 class VerifyConfig:
     batch_size: int = 64  # attempts per executor call; also the checkpoint granularity
     max_sandbox_error_rate: float = 0.5  # per batch; above it the stage aborts (STYLE.md §6)
+    # Extra runs of every passing attempt in fresh workers (0: off).  Rejects flaky passes; costs
+    # one more run per passing attempt and round.
+    recheck_rounds: int = 1
 
     def check(self) -> list[str]:
         p = []
         if self.batch_size < 1:
             p.append(f"batch_size must be >= 1 (got {self.batch_size}); set stage.verify.batch_size=64")
+        if self.recheck_rounds < 0:
+            p.append(f"recheck_rounds must be >= 0 (got {self.recheck_rounds}); 0 turns the flaky-pass recheck off")
         if not 0 < self.max_sandbox_error_rate <= 1:
             p.append(f"max_sandbox_error_rate must be in (0, 1] (got {self.max_sandbox_error_rate}); set 0.5")
         return p
@@ -117,18 +156,24 @@ def verify_stage(records: list[dict], ctx) -> list[dict]:
 
     cfg: VerifyConfig = ctx.cfg
     todo = [a for a in records if "verdict" not in a]  # first_pass solve verified some already
+    done = []
     if todo:
-        with Executor(ctx.exec_config()) as ex:
+        exec_cfg = ctx.exec_config()
+        with Executor(exec_cfg) as ex:
             done = ctx.checkpoint(
                 todo, lambda batch: verify_attempts(batch, ex, batch_size=cfg.batch_size,
                                                     max_sandbox_error_rate=cfg.max_sandbox_error_rate),
                 key=attempt_key, batch_size=cfg.batch_size, desc="verify")
-    else:
-        done = []
+        if cfg.recheck_rounds:
+            done = ctx.checkpoint(
+                done, lambda batch: recheck_passes(batch, exec_cfg, cfg.recheck_rounds, cfg.batch_size,
+                                                   cfg.max_sandbox_error_rate),
+                key=lambda a: "recheck#" + attempt_key(a), batch_size=cfg.batch_size, desc="recheck")
     by_key = {attempt_key(a): a for a in done}
     out = [by_key.get(attempt_key(a), a) for a in records]
     statuses: dict[str, int] = {}
     for a in out:
         statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
-    ctx.counts.update(passed=sum(a["passed"] for a in out), statuses=statuses)
+    ctx.counts.update(passed=sum(a["passed"] for a in out), statuses=statuses,
+                      flaky=sum("flaky" in a["verdict"].get("flags", []) for a in out))
     return out

@@ -1,6 +1,12 @@
 """Instruct -> complete conversion: prompt, completion parsing, leak check."""
 
-from kodcode.synth.convert import check_completion, completion_row, convert_messages, leak_reason, parse_completion
+from kodcode.synth.convert import (
+    check_completion,
+    completion_row,
+    convert_messages,
+    leak_reason,
+    parse_completion,
+)
 
 SOLUTION = "def add(a, b):\n    \"\"\"Add.\"\"\"\n    return a + b"
 TRIPLET = {"question_id": "Prefill_0001_I", "question": "Write add.", "solution": SOLUTION,

@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 
 def _command(tmp: Path, run_dir: Path) -> list[str]:
     questions, sources = write_inputs(tmp)
-    src = "[" + ",".join("{name:%s,path:'%s',fields:[prompt]}" % (s["name"], s["path"]) for s in sources) + "]"
+    src = "[" + ",".join(f"{{name:{s['name']},path:'{s['path']}',fields:[prompt]}}" for s in sources) + "]"
     return [sys.executable, "-m", "kodcode.synth", f"run_dir={run_dir}", f"input={questions}",
             "stages=[" + ",".join(STEPS23) + "]", "llm.backend=scripted", "++llm.script=test_steps23_script:reply",
             "model.name_or_path=scripted", "wandb.mode=disabled", "progress=false", "exec.workers=2",

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import datasets
 
@@ -34,7 +33,7 @@ def test_smoke_runs_steps_1_to_3_and_exports_kodcode_v1(tmp_path):
            "stages=[" + ",".join(STEP1 + STEPS23) + "]", *SMOKE_STEPS23,
            f"stage.decontaminate.sources=[{{name:humaneval,path:'{bench}',fields:[prompt]}}]"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_SILENT": "true"}
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     counts = {s: json.loads((run_dir / s / "manifest-00000-of-00001.json").read_text())["counts"] for s in STEPS23}
     questions = counts["solve"]["questions"]

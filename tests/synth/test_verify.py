@@ -4,7 +4,7 @@ import pytest
 
 from kodcode.exec import ExecConfig, Executor, Verdict
 from kodcode.synth.parse import parse_record
-from kodcode.synth.verify import SandboxFailure, verify_attempts
+from kodcode.synth.verify import SandboxFailure, pytest_job, verify_attempts
 
 
 def attempt(i, solution, test):
@@ -36,3 +36,23 @@ def test_a_batch_of_sandbox_errors_aborts_instead_of_failing_everything():
     attempts = [attempt(i, "def f():\n    return 1", "def test_f():\n    assert f() == 1") for i in range(4)]
     with pytest.raises(SandboxFailure, match="4 of 4 jobs in one verify batch were sandbox errors"):
         verify_attempts(attempts, BrokenSandbox())
+
+
+def test_a_pass_that_depends_on_the_string_hash_secret_is_rejected_as_flaky():
+    # KodCode's demo data has a test comparing list(set(...)) of ints and a string with one fixed
+    # order: it passes or fails with the interpreter's string-hash secret.  Here the dependence is
+    # made certain: the test pins the hash value one set of workers produced.
+    from kodcode.synth.verify import recheck_passes
+
+    probe = attempt(0, "def f():\n    return 1", "def test_probe():\n    print('H=%d' % hash('kodcode'))\n    assert False")
+    stable = attempt(1, "def union(a, b):\n    return sorted(set(a + b))",
+                     "from solution import union\n\ndef test_union():\n    assert union([2, 1], [3]) == [1, 2, 3]")
+    with Executor(ExecConfig(workers=1)) as ex:
+        [probed] = ex.run([pytest_job(probe)])
+        h = int(probed.stdout.split("H=")[1].split()[0])
+        pinned = attempt(2, "def f():\n    return 1", f"def test_pinned():\n    assert hash('kodcode') == {h}")
+        first = verify_attempts([pinned, stable], ex)
+    assert [a["passed"] for a in first] == [True, True]  # same workers: the pinned value holds
+    out = recheck_passes(first, ExecConfig(workers=1), rounds=1)
+    assert [a["passed"] for a in out] == [False, True]
+    assert "flaky" in out[0]["verdict"]["flags"] and out[0]["verdict"]["message"].startswith("flaky: passed, then fail")
