@@ -200,7 +200,18 @@ def _histograms(summary: dict, bins: int = 20) -> dict[str, list[int]]:
     return out
 
 
-@stage("decontaminate", schema=DecontaminateConfig, version="1")
+def _precheck(cfg: DecontaminateConfig, full_cfg) -> list[str]:
+    """Local benchmark files must exist before any stage runs (loaders are checked when used)."""
+    if not cfg.enabled or cfg.skip_missing:
+        return []
+    return [f"stage.decontaminate.sources: {s['name']} path {s['path']} does not exist; point it at a local copy "
+            "(e.g. ../shared/data/benchmarks/...), use official:<benchmark>, or set "
+            "stage.decontaminate.skip_missing=true to report it as unchecked"
+            for s in cfg.sources if isinstance(s, dict) and s.get("path")
+            and ":" not in str(s["path"]).split("/")[0] and not Path(s["path"]).exists()]
+
+
+@stage("decontaminate", schema=DecontaminateConfig, version="1", precheck=_precheck)
 def decontaminate_stage(records: list[dict], ctx) -> list[dict]:
     """Rows in; rows not too close to a benchmark question out (drops reported per subset)."""
     cfg: DecontaminateConfig = ctx.cfg

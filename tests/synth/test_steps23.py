@@ -127,3 +127,16 @@ def test_first_pass_mode_stops_at_the_first_pass(tmp_path):
     for a in attempts:
         counts[a["question_id"]] = counts.get(a["question_id"], 0) + 1
     assert counts == {"Prefill_00000001": 1, "Leetcode_00000002": 1, "Leetcode_00000003": 3, "Prefill_00000004": 1}
+
+
+def test_missing_files_are_reported_before_anything_runs(tmp_path):
+    from kodcode.config import ConfigError
+
+    cfg = synth_cfg(tmp_path, solve={"previous_attempts": str(tmp_path / "nope"), "seed_triplets": "nope.jsonl"})
+    cfg["stage"]["decontaminate"]["sources"].append({"name": "lcb", "path": str(tmp_path / "lcb.jsonl")})
+    with pytest.raises(ConfigError) as e:
+        run(cfg)
+    text = str(e.value)
+    assert "stage.solve.previous_attempts=" in text and "stage.solve.seed_triplets=nope.jsonl" in text
+    assert "stage.decontaminate.sources: lcb path" in text
+    assert not (tmp_path / "run" / "solve").exists()
