@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from kodcode.exec import ExecConfig, Executor
 from kodcode.synth.label import difficulty, label_questions
 from kodcode.synth.parse import parse_record
-from kodcode.synth.verify import verify_attempts
+from kodcode.synth.verify import recheck_passes, verify_attempts
 
 SUBSET_DIR = re.compile(r"^KodCode_(\w+?)_\d+_\d+$")
 
@@ -84,6 +84,8 @@ def explain_attempt(ours: dict, theirs: dict | None) -> str | None:
     if our_pass == their_pass:
         return None
     v = ours["verdict"]
+    if their_pass and "flaky" in v.get("flags", []):
+        return f"KodCode Pass, ours rejected it as a flaky pass: {v['message'][:200]}"
     if their_pass:
         return f"KodCode Pass, ours {v['status']}: {v['message'][:160]}"
     mangled = _kodcode_text_problem(ours, theirs)
@@ -124,6 +126,7 @@ def main() -> int:
     ap.add_argument("--demo", default=str(ROOT.parent / "shared" / "data" / "kodcode-demo"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--recheck-rounds", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "bench" / "reports" / "replay_demo.md"))
     args = ap.parse_args()
     demo = Path(args.demo)
@@ -135,8 +138,11 @@ def main() -> int:
     trials = kodcode_trials(demo)
     parsed = [parse_record(a) for a in attempts]
     t0 = time.time()
-    with Executor(ExecConfig(workers=args.workers, timeout_s=args.timeout)) as ex:
+    exec_cfg = ExecConfig(workers=args.workers, timeout_s=args.timeout)
+    with Executor(exec_cfg) as ex:
         verified_attempts = verify_attempts(parsed, ex, batch_size=128)
+    # As the verify stage does by default: passes rerun once in fresh workers; failures there are flaky.
+    verified_attempts = recheck_passes(verified_attempts, exec_cfg, rounds=args.recheck_rounds, batch_size=128)
     exec_s = time.time() - t0
 
     questions = {}
@@ -193,6 +199,7 @@ def main() -> int:
         else:
             agree["kodcode_pass_ours_fail" if t["kodcode_verdict"] == "Pass" else "kodcode_fail_ours_pass"] += 1
 
+    agree["flaky_rejected"] = sum("flaky" in a["verdict"].get("flags", []) for a in verified_attempts)
     ratio = totals["ours"] / max(1, totals["kodcode"])
     print(f"verified triplets: ours {totals['ours']} / KodCode {totals['kodcode']} = {ratio:.3f}x "
           f"over {totals['questions']} questions; same difficulty label {totals['same_label']}/{totals['questions']}; "
@@ -206,7 +213,8 @@ def main() -> int:
 def render(lines, totals, ratio, agree, diffs, n_attempts, exec_s, args) -> str:
     out = ["# Replay of KodCode's demo run: parse -> verify -> label\n",
            ("Command: `.venv/bin/python bench/replay_demo.py` "
-            f"(exec workers={args.workers}, timeout {args.timeout:g} s CPU per attempt; KodCode used 30 s wall).\n"),
+            f"(exec workers={args.workers}, timeout {args.timeout:g} s CPU per attempt, "
+            f"{args.recheck_rounds} recheck round(s) of passes in fresh workers; KodCode used 30 s wall).\n"),
            ("Inputs: the raw solution+test outputs of every attempt in `../shared/data/kodcode-demo/pipeline/"
             "KodCode_*/..._prepared_results{0,1,2}.jsonl.gz` (3 attempts per question, Qwen2.5-Coder), compared "
             "with KodCode's own `Verified_*.json.gz` and per-attempt verdicts (`trials.jsonl.gz`).\n"),
@@ -224,7 +232,8 @@ def render(lines, totals, ratio, agree, diffs, n_attempts, exec_s, args) -> str:
              "kodcode_skipped_ours_ran": "KodCode's parser skipped it, ours parsed and ran it",
              "kodcode_ran_ours_unparsable": "KodCode ran it, ours found it unparsable (not run, counted as a fail)",
              "kodcode_ran_ours_unparsable_kodcode_pass": "... of which KodCode said Pass",
-             "neither_ran": "neither could parse it"}
+             "neither_ran": "neither could parse it",
+             "flaky_rejected": "passed once, failed on the recheck in fresh workers (flaky; counted as fail)"}
     out += [f"- {names.get(k, k)}: {v}" for k, v in sorted(agree.items())]
     out += ["", "## Every question whose label differs\n",
             "`seq` is the pass sequence over attempts 0, 1, 2 (KodCode's omits attempts its parser skipped).\n"]
@@ -232,7 +241,26 @@ def render(lines, totals, ratio, agree, diffs, n_attempts, exec_s, args) -> str:
         out.append(f"- **{d['subset']} {d['prompt_id']}**: KodCode {d['kodcode']} {d['kodcode_seq']} -> "
                    f"ours {d['ours']} {d['ours_seq']}")
         out += [f"  - {r}" for r in d["reasons"]] or ["  - (no attempt-level difference recorded)"]
-    out.append("")
+    out += ["", "## What the causes mean", "",
+            ("- *KodCode's parser skipped it*: KodCode keeps an attempt only when both `<|Solution Begin|>...<|Solution "
+             "End|>` and `<|Test Begin|>...<|Test End|>` pairs are present; these outputs used headings and fences "
+             "instead (or lost an end marker).  Our parser falls back to the fenced blocks.  A skipped attempt is "
+             "missing from KodCode's pass sequence, so its pass rate has a smaller denominator (`[1, 0]` is "
+             "medium, our `[1, 1, 0]` easy)."),
+            ("- *KodCode's parser broke*: its fence stripping (`.replace('```python\\n', '').replace('```', '')`) "
+             "leaves a one-backtick opener (`` `python ``), a lone language tag line (`python`) or the prose "
+             "around the fence in the file it runs, so pytest fails at collection and the attempt is a Fail "
+             "although the model's code passes its tests."),
+            ("- *ours found it unparsable*: the model's own code is not valid Python (or the tests define no "
+             "`test_` function); KodCode ran it and got Fail too, so no verdict differs."),
+            ("- *flaky*: a pass that fails when run again in fresh sandbox workers.  Seen in this data: a test "
+             "comparing `list(set(...))` of ints and a string with one fixed order, which passes or fails "
+             "with the interpreter's string-hash secret (prefill 00000027, attempt 1: KodCode Fail; it passed in one of our "
+             "three runs of this bench made before the recheck existed and failed in the other two).  "
+             "The verify stage reruns every pass in fresh workers (`stage.verify.recheck_rounds`, default 1) "
+             "and rejects such attempts.  The engine's workers fork from a warm interpreter, so the job "
+             "environment's `PYTHONHASHSEED` does not fix the hash secret; each new worker pool gets a new one."),
+            ""]
     return "\n".join(out)
 
 
