@@ -7,7 +7,8 @@
 pyproject's ``bcb`` extra) and ``bigcodebench==0.2.5`` installed with ``--no-deps``; the official
 verdicts come from that package's own ``bigcodebench.eval.untrusted_check`` (the function its
 ``evaluate --execution local`` calls per sample, with its default limits: 30 GiB address space,
-10 MiB stack, ``max(240, gt_time) + 1`` seconds), run in a child process of that interpreter.  Ours come from
+10 MiB stack, ``max(TIMEOUT_LIMIT, gt_time) + 1`` seconds with TIMEOUT_LIMIT = ``--official-timeout``,
+240 by default), run in a child process of that interpreter.  Ours come from
 ``kodcode.eval.bigcodebench.score`` on the same calibrated programs.  Prints one line per kind
 (pass rates of both, agreement) and every task where the two differ; ``--out`` keeps both verdict
 lists as JSON.  The official run takes as long as ours (its ratio is printed as the baseline).
@@ -34,31 +35,36 @@ from kodcode.exec import ExecConfig, Executor
 OFFICIAL_DRIVER = r"""
 import json, sys
 from concurrent.futures import ProcessPoolExecutor
-from bigcodebench.eval import untrusted_check
+import bigcodebench.eval as official
+
+official.TIMEOUT_LIMIT = float(sys.argv[4])  # its default is 240 s per sample
 
 def check(item):
-    status, details = untrusted_check(item["code"], item["test"], item["entry_point"],
-                                      30 * 1024, 30 * 1024, 10, 1, 20)
+    status, details = official.untrusted_check(item["code"], item["test"], item["entry_point"],
+                                               30 * 1024, 30 * 1024, 10, 1, 20)
     return item["task_id"], status, {k: str(v)[-300:] for k, v in dict(details).items()}
 
 items = [json.loads(line) for line in open(sys.argv[1])]
-with ProcessPoolExecutor(max_workers=int(sys.argv[2])) as pool:
+with ProcessPoolExecutor(max_workers=int(sys.argv[2])) as pool, open(sys.argv[3], "w") as out:
     for task_id, status, details in pool.map(check, items):
-        print(json.dumps({"task_id": task_id, "status": status, "details": details}), flush=True)
+        out.write(json.dumps({"task_id": task_id, "status": status, "details": details}) + "\n")
+        out.flush()
 """
 
 
-def official(python: str, tasks, programs: dict[str, str], workdir: Path, workers: int) -> dict[str, dict]:
+def official(python: str, tasks, programs: dict[str, str], workdir: Path, workers: int,
+             timeout_s: float) -> dict[str, dict]:
     workdir.mkdir(parents=True, exist_ok=True)
     items = workdir / "items.jsonl"
     items.write_text("".join(json.dumps({"task_id": t.task_id, "code": programs[t.task_id], "test": t.test,
                                          "entry_point": t.entry_point}) + "\n" for t in tasks))
     driver = workdir / "official_driver.py"
     driver.write_text(OFFICIAL_DRIVER)
-    proc = subprocess.run([python, str(driver), str(items), str(workers)], cwd=workdir, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, check=False)
+    verdicts = workdir / "official_verdicts.jsonl"
+    proc = subprocess.run([python, str(driver), str(items), str(workers), str(verdicts), str(timeout_s)], cwd=workdir,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     rows = {}
-    for line in proc.stdout.splitlines():
+    for line in verdicts.read_text().splitlines():
         if line.startswith("{"):
             r = json.loads(line)
             rows[r["task_id"]] = r
@@ -76,6 +82,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("outputs/bench/bcb_agreement"))
+    ap.add_argument("--official-workers", type=int, default=4, help="its samples mostly wait (network, sleeps)")
+    ap.add_argument("--official-timeout", type=float, default=240.0,
+                    help="the official per-sample limit (TIMEOUT_LIMIT, 240 s); lower it to fit a small machine")
     args = ap.parse_args()
     tasks = bcb.load_tasks(args.data, args.subset)[: args.limit]
     product = BigCodeBenchBench()  # the eval's own BigCodeBench sandbox settings
@@ -88,7 +97,8 @@ def main() -> None:
             ours = {r["task_id"]: r for r in bcb.score(tasks, programs, ex)}
         t_ours = time.time() - t0
         t0 = time.time()
-        theirs = official(args.python, tasks, programs, args.out.resolve() / kind, args.workers)
+        theirs = official(args.python, tasks, programs, args.out.resolve() / kind, args.official_workers,
+                          args.official_timeout)
         t_off = time.time() - t0
         ours_pass = {tid for tid, r in ours.items() if r["passed"]}
         off_pass = {tid for tid, r in theirs.items() if r["status"] == "pass"}

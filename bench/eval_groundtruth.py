@@ -69,7 +69,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="evalplus parallel / exec workers")
     ap.add_argument("--stress", type=int, default=0, help="busy-loop processes kept running while scoring")
     ap.add_argument("--bcb-python", default=None, help="interpreter with the BigCodeBench libraries")
-    ap.add_argument("--bcb-splits", nargs="+", default=["complete"])
+    ap.add_argument("--bcb-splits", nargs="+", default=["complete"],
+                    help="canonical programs are the same for both splits; instruct only re-runs them")
+    ap.add_argument("--bcb-subsets", nargs="+", default=["full", "hard"])
     args = ap.parse_args()
     out = args.out.resolve()
     burners = [mp.Process(target=_burn, daemon=True) for _ in range(args.stress)]
@@ -102,17 +104,18 @@ def main() -> None:
                                 print(f"  non-pass {r['task_id']}: base {r['base_status']} plus {r['plus_status']} "
                                       f"retries {r['detail']['load_retries']}", flush=True)
                 else:
-                    tasks = bcb.load_tasks(str(data), "full")
+                    tasks = bcb.load_tasks(str(data), "full" if "full" in args.bcb_subsets else "hard")
                     sols = bigcodebench_solutions(tasks, kind)
                     samples = {f"bigcodebench_{s}": _write(run_dir / f"input_{s}.jsonl", sols) for s in args.bcb_splits}
-                    extra = [f"benchmark.bigcodebench.splits=[{','.join(args.bcb_splits)}]", f"exec.workers={args.workers}"]
+                    extra = [f"benchmark.bigcodebench.splits=[{','.join(args.bcb_splits)}]", f"exec.workers={args.workers}",
+                             f"benchmark.bigcodebench.subsets=[{','.join(args.bcb_subsets)}]"]
                     if args.bcb_python:
                         extra.append(f"benchmark.bigcodebench.python={args.bcb_python}")
                     res = _score(run_dir, bench, data, samples, extra)
                     for s in args.bcb_splits:
                         sc, cnt = res["scores"], res["counts"][f"bigcodebench_{s}"]
-                        print(f"bigcodebench-{s} {kind} full {sc[f'bigcodebench_{s}/full']:.1f} "
-                              f"hard {sc[f'bigcodebench_{s}/hard']:.1f} sandbox_errors {cnt['sandbox_errors']}"
+                        rates = " ".join(f"{sub} {sc[f'bigcodebench_{s}/{sub}']:.1f}" for sub in args.bcb_subsets)
+                        print(f"bigcodebench-{s} {kind} {rates} sandbox_errors {cnt['sandbox_errors']}"
                               f"  [{time.time() - t0:.0f}s]", flush=True)
                         if kind == "canonical":
                             bad = [r for r in _results(run_dir / "bigcodebench" / s / "results.jsonl") if not r["passed"]]
