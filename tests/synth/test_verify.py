@@ -44,12 +44,13 @@ def test_a_pass_that_depends_on_the_string_hash_secret_is_rejected_as_flaky():
     # made certain: the test pins the hash value one set of workers produced.
     from kodcode.synth.verify import recheck_passes
 
-    probe = attempt(0, "def f():\n    return 1", "def test_probe():\n    print('H=%d' % hash('kodcode'))\n    assert False")
+    probe = attempt(0, "def f():\n    return 1", "def test_probe():\n    assert False, 'H=%d=' % hash('kodcode')")
     stable = attempt(1, "def union(a, b):\n    return sorted(set(a + b))",
                      "from solution import union\n\ndef test_union():\n    assert union([2, 1], [3]) == [1, 2, 3]")
     with Executor(ExecConfig(workers=1)) as ex:
         [probed] = ex.run([pytest_job(probe)])
-        h = int(probed.stdout.split("H=")[1].split()[0])
+        text = " ".join([probed.message, probed.stdout, probed.stderr, *(t.message for t in probed.tests)])
+        h = int(text.split("H=")[1].split("=")[0])
         pinned = attempt(2, "def f():\n    return 1", f"def test_pinned():\n    assert hash('kodcode') == {h}")
         first = verify_attempts([pinned, stable], ex)
     assert [a["passed"] for a in first] == [True, True]  # same workers: the pinned value holds
