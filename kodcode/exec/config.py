@@ -19,10 +19,16 @@ BASE_ENV = {
     "MKL_NUM_THREADS": "1",
     "NUMEXPR_NUM_THREADS": "1",
     "MPLBACKEND": "Agg",
+    # glibc reserves 64 MiB of address space per thread arena; with RLIMIT_AS that fails threads early.
+    "MALLOC_ARENA_MAX": "2",
     "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     "USER": "sandbox",
     "LOGNAME": "sandbox",
 }
+
+
+_VISIBLE_TOP_DIRS = frozenset(("usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "dev", "proc",
+                               "sys", "tmp", "nix", "gnu"))
 
 
 @dataclass
@@ -78,12 +84,17 @@ class ExecConfig:
         return env
 
     def masked_paths(self) -> list[str]:
+        # Everything outside the system directories is hidden (data, answer keys, home directories,
+        # the repository); the job interpreter's own directories are bound back read-only.
         home = os.path.expanduser("~")
-        paths = [home, "/root", "/home", "/run", "/var/tmp", "/mnt"] + list(self.mask_paths)
+        tops = [os.path.join("/", n) for n in sorted(os.listdir("/")) if n not in _VISIBLE_TOP_DIRS]
+        tops = [p for p in tops if os.path.isdir(p) and not os.path.islink(p)]
+        paths = [home, "/root", "/home", "/run", "/var/tmp", "/mnt"] + tops + list(self.mask_paths)
         seen, out = set(), []
         for p in paths:
             p = os.path.realpath(p)
             if p not in seen and p != "/" and os.path.isdir(p):
                 seen.add(p)
                 out.append(p)
-        return out
+        # A directory inside another masked one is already hidden (and no longer exists there).
+        return [p for p in out if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in out)]

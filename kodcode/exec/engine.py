@@ -42,7 +42,7 @@ _PROGRAM_PARTS = ("guard.py", "runners.py", "sandbox.py", "zygote.py")
 
 
 def worker_program() -> str:
-    """The worker's source, handed to the job interpreter by value (``python -I -c``)."""
+    """The worker's source, handed to the job interpreter by value (``python -s -c``)."""
     here = Path(__file__).parent
     return "\n\n".join((here / name).read_text() for name in _PROGRAM_PARTS)
 
@@ -67,7 +67,10 @@ class _Worker:
         python = self.cfg.python or sys.executable
         env = self.cfg.job_env()
         self.proc = subprocess.Popen(
-            [python, "-I", "-c", _ZYGOTE_SRC],
+            # Not -I: that implies -E, which would ignore the PYTHONHASHSEED we set (set and dict
+            # order of strings must not differ between workers). The environment is ours anyway.
+            [python, "-s", "-c", _ZYGOTE_SRC],
+            cwd="/",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -200,6 +203,11 @@ def decide(job: Job, reply: dict | None, inventory: list[str] | None) -> Verdict
     if trusted:
         v.runner = str(result.get("runner", ""))
         v.flags.extend(str(f) for f in result.get("flags", []))
+    for rec in reply.get("stream", []):
+        if rec.get("t") == "flag" and str(rec.get("flag")) not in v.flags:
+            v.flags.append(str(rec.get("flag")))
+    if reply.get("malformed_lines"):
+        v.flags.append("forged_report")
     if isinstance(job, PytestJob):
         return _decide_pytest(v, reply, result if trusted else None, inventory or [])
     return _decide_cases(job, v, reply, result if trusted else None)
@@ -221,6 +229,38 @@ def _ended_early(v: Verdict, reply: dict) -> Verdict:
     return v
 
 
+def outcomes_from_stream(stream: list[dict]) -> tuple[dict[str, dict], bool]:
+    """Per-test outcomes from the runner's phase records; True when some phase was reported twice.
+
+    A test passes when it ran (a ``call`` phase) and every phase of every parametrized instance
+    passed; its name drops the parametrize id (``test_x[1-2]`` -> ``test_x``).
+    """
+    seen: set[tuple[str, str]] = set()
+    conflict = False
+    out: dict[str, dict] = {}
+    for rec in stream:
+        if rec.get("t") != "phase":
+            continue
+        nodeid, when = str(rec.get("nodeid", "")), str(rec.get("when", ""))
+        if (nodeid, when) in seen:
+            conflict = True
+        seen.add((nodeid, when))
+        parts = nodeid.split("::")
+        parts[-1] = parts[-1].split("[")[0]
+        name = "::".join(parts)
+        t = out.setdefault(name, {"name": name, "outcome": "passed", "duration_s": 0.0, "message": "", "calls": 0})
+        t["duration_s"] += float(rec.get("duration") or 0.0)
+        if when == "call":
+            t["calls"] += 1
+        outcome = str(rec.get("outcome", "failed"))
+        if outcome != "passed" and t["outcome"] == "passed":
+            t["outcome"], t["message"] = outcome, str(rec.get("message", ""))
+    for t in out.values():
+        if t["outcome"] == "passed" and t["calls"] == 0:
+            t["outcome"] = "missing"
+    return out, conflict
+
+
 def _cpu_limit_hit(reply: dict) -> bool:
     # SIGXCPU (24) from RLIMIT_CPU; the namespace's init reports a signal death as 128 + signal; a job
     # that ignores SIGXCPU is SIGKILLed at the hard limit, which the worker sees in its CPU time.
@@ -235,7 +275,9 @@ def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list
         v.tests = [TestOutcome(n, "error", message=result["collect_error"]) for n in inventory]
         v.status, v.message = "error", "collection failed: " + str(result["collect_error"])[-300:]
         return v
-    reported = {t["name"]: t for t in result.get("tests", [])}
+    reported, conflict = outcomes_from_stream(reply.get("stream", []))
+    if conflict:
+        v.flags.append("conflicting_reports")
     tests = []
     for name in inventory:
         t = reported.get(name)
@@ -246,7 +288,7 @@ def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list
     extra_bad = [t for n, t in reported.items() if n not in inventory and t["outcome"] != "passed"]
     v.tests = tests
     all_passed = bool(tests) and all(t.outcome == "passed" for t in tests) and not extra_bad
-    tampered = [f for f in v.flags if f.startswith(("tampered", "always", "never", "constant", "forged"))]
+    tampered = [f for f in v.flags if f.startswith(("tampered", "always", "never", "constant", "forged", "conflicting"))]
     if reply.get("timed_out") or _cpu_limit_hit(reply):
         v.status, v.message = "timeout", "time limit reached after the report"
     elif not inventory:

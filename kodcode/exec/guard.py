@@ -21,13 +21,22 @@ import sys
 PLAIN_TYPES = (int, float, complex, bool, str, bytes, type(None), list, tuple, dict, set, frozenset, range)
 
 
-def make_guard():
-    """Return ``(cmp, truth, flags)``; builtins used here are bound now, before untrusted code."""
+def make_guard(on_flag=None):
+    """Return ``(cmp, truth, flags)``; builtins used here are bound now, before untrusted code.
+
+    ``on_flag(name)`` is called the moment a forged comparison is seen (the runner streams it out, so
+    nothing the job does to in-memory lists later can take it back)."""
     import dis
     import operator
     _type, _isinstance, _getattr, _len, _bool, _list = type, isinstance, getattr, len, bool, list
     plain = frozenset(PLAIN_TYPES)
-    flags = []
+    class _Flags(list):
+        def append(self, name):
+            list.append(self, name)
+            if on_flag is not None:
+                on_flag(name)
+
+    flags = _Flags()
     ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
            "not in": lambda a, b: a not in b, "is": operator.is_, "is not": operator.is_not}
@@ -177,20 +186,81 @@ def fast_path_ok(tree):
     return True
 
 
-_TRUSTED_ROOTS = frozenset(("_pytest", "pytest", "pluggy", "_kodcode_guard"))
 _DENY_ALWAYS = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
                           "sys.settrace", "sys.setprofile"))
 _WATCHED = _DENY_ALWAYS | frozenset(("sys._getframe", "object.__getattr__", "object.__setattr__", "open",
                                      "os.listdir", "os.scandir"))
 
 
-def install_audit_hook(test_file, runner_globals):
-    """Deny untrusted callers the ways to read or swap test code; return the list of denials."""
+def trusted_code_ids(namespaces=()):
+    """Ids of every code object of pytest, pluggy and the given namespaces (the worker program).
+
+    Collected once in the zygote, before any job: a frame is trusted only if it runs one of these
+    very code objects, which no job can forge (a copied or compiled look-alike is a different object).
+    """
+    import pkgutil
+    import types
+    for root in ("_pytest", "pluggy"):
+        pkg = sys.modules.get(root)
+        for info in pkgutil.walk_packages(getattr(pkg, "__path__", []) or [], root + "."):
+            try:
+                __import__(info.name)
+            except Exception:
+                pass
+    ids = set()
+
+    def add_code(c):
+        if id(c) in ids:
+            return
+        ids.add(id(c))
+        for k in c.co_consts:
+            if isinstance(k, types.CodeType):
+                add_code(k)
+
+    def add(o, depth=0):
+        if depth > 4:
+            return
+        # methods, decorators, cached/ordinary properties, partials: follow to the function inside
+        for attr in ("__func__", "__wrapped__", "func", "fget", "fset", "fdel"):
+            try:
+                inner = getattr(o, attr, None)
+            except Exception:
+                inner = None
+            if inner is not None and inner is not o and not isinstance(inner, (str, bytes, int)):
+                add(inner, depth + 1)
+        c = getattr(o, "__code__", None) if not isinstance(o, type) else None
+        if isinstance(c, types.CodeType):
+            add_code(c)
+        elif isinstance(o, type) and depth < 2:
+            for v in list(o.__dict__.values()):
+                add(v, depth + 1)
+
+    for name, mod in list(sys.modules.items()):
+        if name.split(".")[0] in ("_pytest", "pytest", "pluggy") and mod is not None:
+            for v in list(vars(mod).values()):
+                add(v)
+    for ns in namespaces:
+        for v in list(ns.values()):
+            add(v)
+    f = sys._getframe()
+    while f is not None:  # the frames running right now (the worker's own <module> and main loop)
+        add_code(f.f_code)
+        f = f.f_back
+    return frozenset(ids)
+
+
+def install_audit_hook(test_file, trusted_ids):
+    """Deny the ways to read or swap test code to any call stack that holds untrusted code.
+
+    A stack is trusted when every frame runs a trusted code object (``trusted_code_ids``) or is
+    standard library (transparent: who called it decides).  Test and solution code are untrusted, so
+    nothing called from a test, directly or laundered through pytest or the standard library, gets
+    through; pytest's own work between tests does.  Returns the list of denials.
+    """
     import threading
-    _getframe, _modules, _isinstance, _str = sys._getframe, sys.modules, isinstance, str
-    stdlib = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
-        ("inspect", "traceback", "linecache", "dis", "functools", "contextlib", "collections", "typing",
-         "enum", "abc", "copy", "threading", "unittest", "logging", "warnings", "re", "ast", "types"))
+    _getframe, _isinstance = sys._getframe, isinstance
+    stdlib_dir = os.path.dirname(os.__file__)
+    site_dir = os.path.join(stdlib_dir, "site-packages")
     local = threading.local()
     denied = []
     FrameType = type(_getframe())
@@ -199,21 +269,18 @@ def install_audit_hook(test_file, runner_globals):
 
     def untrusted_caller():
         f = _getframe(2)
+        seen_trusted = False
         while f is not None:
-            g = f.f_globals
-            if g is runner_globals:
-                return False
-            name = g.get("__name__", "") if _isinstance(g, dict) else ""
-            mod = _modules.get(name)
-            genuine = mod is not None and getattr(mod, "__dict__", None) is g
-            root = _str(name).split(".")[0]
-            if genuine and root in _TRUSTED_ROOTS:
-                return False
-            if genuine and root in stdlib and root != "__main__":
-                f = f.f_back  # the standard library is transparent: who called it?
-                continue
-            return True
-        return False
+            c = f.f_code
+            if id(c) in trusted_ids:
+                seen_trusted = True
+            else:
+                fn = c.co_filename
+                transparent = fn.startswith("<frozen ") or (fn.startswith(stdlib_dir) and not fn.startswith(site_dir))
+                if not transparent:
+                    return True
+            f = f.f_back
+        return not seen_trusted  # e.g. a thread started by the job: nothing trusted at its root
 
     def is_test_code(code):
         return getattr(code, "co_filename", None) in (test_file, "test_solution.py")

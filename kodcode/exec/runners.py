@@ -23,7 +23,8 @@ import sys
 import time
 
 try:  # standalone import (tests); in the worker program these names are already defined
-    from kodcode.exec.guard import Snapshot, fast_path_ok, install_audit_hook, make_guard, rewrite_test_source
+    from kodcode.exec.guard import (Snapshot, fast_path_ok, install_audit_hook, make_guard,  # noqa: F401
+                                    rewrite_test_source, trusted_code_ids)
 except ImportError:  # pragma: no cover
     pass
 
@@ -45,16 +46,19 @@ class PytestRunner(_Base):
         tree = rewrite_test_source(src)
         with open(os.path.join(workdir, "solution.py"), "w") as f:
             f.write(job["solution"])
-        cmp, truth, flags = make_guard()
+        emitter = _Emitter()
+        cmp, truth, flags = make_guard(on_flag=lambda name: emitter.emit({"t": "flag", "flag": name}))
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
         from _pytest import outcomes
-        return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode,
+        return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
+                "emitter": emitter,
                 "outcomes": outcomes, "snapshot": Snapshot(("builtins",)) if mode == "fast" else None,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod
     def run(job, workdir, p, fixed):
-        p["denied"] = install_audit_hook(p["test_file"], globals())
+        p["emitter"].fd = fixed["res"]
+        p["denied"] = install_audit_hook(p["test_file"], STATE["trusted_ids"])
         if p["mode"] == "fast":
             res = _run_fast(p)
         else:
@@ -64,10 +68,31 @@ class PytestRunner(_Base):
         changed = p["snapshot"].changed() if p["mode"] == "fast" else None
         if changed:
             flags.add("tampered:" + changed)
+            p["emit"]({"t": "flag", "flag": "tampered:" + changed})
         if p["denied"]:
             flags.add("denied:" + p["denied"][0])
         res["flags"] = sorted(flags)
+        res.pop("tests", None)  # outcomes were streamed as they happened; see _Emitter
         return res
+
+
+class _Emitter(object):
+    """Writes each outcome and flag to the result pipe the moment it exists.
+
+    The engine takes outcomes only from this stream (one line per test phase) and treats a phase
+    reported twice as forged, so a job thread that later rewrites the runner's in-memory lists, or
+    writes records of its own, changes nothing or is caught."""
+
+    def __init__(self):
+        self.fd = None
+
+    def emit(self, rec):
+        if self.fd is None:
+            return
+        data = b"\n" + json.dumps(rec, default=repr).encode() + b"\n"
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
 
 
 def _classify(exc, outcomes):
@@ -106,14 +131,20 @@ def _run_fast(p):
     cmp, truth = p["cmp"], p["truth"]
     g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
     flags = []
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
     try:
         code = compile(tree, mod.__file__, "exec")
-        trusted = _test_codes(code)
+        # Keep only ids: the AST and the code objects hold the expected values, and a job can read the
+        # locals of this frame; nothing here may lead back to them.
+        trusted = {k: id(c) for k, c in _test_codes(code).items()}
+        p["tree"] = tree = None
         exec(code, g)
     except BaseException as e:  # collection error: every test is an error
         return {"runner": "fast", "collect_error": _msg(e), "tests": []}
-    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
-    tests, seen = [], set()
+    finally:
+        code = None
+    emit = p["emit"]
+    seen = set()
     for name in names:
         if name in seen:
             continue
@@ -121,12 +152,12 @@ def _run_fast(p):
         fn = g.get(name)
         # The guard and the test's code must be the ones compiled here, before every single test.
         if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
-            flags.append("tampered_guard")
+            emit({"t": "flag", "flag": "tampered_guard"})
             g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
-        if getattr(fn, "__code__", None) is not trusted.get(name):
-            tests.append({"name": name, "outcome": "error", "duration_s": 0.0,
-                          "message": "the test function was replaced before it ran"})
-            flags.append("tampered_test")
+        if id(getattr(fn, "__code__", None)) != trusted.get(name):
+            emit({"t": "phase", "nodeid": name, "when": "call", "outcome": "error", "duration": 0.0,
+                  "message": "the test function was replaced before it ran"})
+            emit({"t": "flag", "flag": "tampered_test"})
             continue
         t0 = time.perf_counter()
         outcome, message = "passed", ""
@@ -134,11 +165,11 @@ def _run_fast(p):
             fn()
         except BaseException as e:
             outcome, message = _classify(e, outcomes), _msg(e)
-        tests.append({"name": name, "outcome": outcome, "duration_s": time.perf_counter() - t0,
-                      "message": message})
+        emit({"t": "phase", "nodeid": name, "when": "call", "outcome": outcome,
+              "duration": time.perf_counter() - t0, "message": message})
         if outcome == "interrupted":
             break
-    return {"runner": "fast", "tests": tests, "flags": flags}
+    return {"runner": "fast", "flags": flags}
 
 
 def _run_pytest(workdir, p):
@@ -146,42 +177,55 @@ def _run_pytest(workdir, p):
     import pytest
     from _pytest.reports import TestReport
     orig_make = TestReport.__dict__["from_item_and_call"].__func__
-    records, collect_errors, flags = [], [], []
-    cmp, truth, test_file = p["cmp"], p["truth"], p["test_file"]
-    snapshot = None
+    collect_errors, flags = [], []
+    cmp, truth, test_file, emit = p["cmp"], p["truth"], p["test_file"], p["emit"]
+    state = {"snapshot": None, "plugins": None, "config": None}
+
+    def flag(name):
+        flags.append(name)
+        emit({"t": "flag", "flag": name})
 
     def check(item):
         g = getattr(getattr(item, "module", None), "__dict__", {})
         if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
-            flags.append("tampered_guard")
+            flag("tampered_guard")
             g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
-        changed = snapshot.changed() if snapshot is not None else "pytest session (no snapshot)"
+        snap = state["snapshot"]
+        changed = snap.changed() if snap is not None else "pytest session (no snapshot)"
         if changed:
-            flags.append("tampered:" + changed)
+            flag("tampered:" + changed)
+        pm = getattr(state["config"], "pluginmanager", None)
+        if pm is not None and {id(x) for x in pm.get_plugins()} - state["plugins"]:
+            flag("tampered:plugin registered by the job")
         obj = getattr(item, "obj", None)
         code = getattr(getattr(obj, "__func__", obj), "__code__", None)
         if code is not None and code.co_filename != test_file:
-            flags.append("tampered_test")
+            flag("tampered_test")
 
     class Plugin(object):
         @pytest.hookimpl(tryfirst=True)
         def pytest_collection(self, session):
             # pytest's own plugins patch pytest while configuring; the solution is imported only
             # during collection, so this is the moment to take the reference picture.
-            nonlocal snapshot
-            snapshot = Snapshot()
-            p["snapshot"] = snapshot
+            state["snapshot"] = Snapshot()
+            state["config"] = session.config
+            state["plugins"] = {id(x) for x in session.config.pluginmanager.get_plugins()}
 
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_makereport(self, item, call):
             # After every other implementation (unittest's moves its failure into `call`), rebuild the
-            # report with the original constructor: patching TestReport at import cannot reach it.
+            # report with the original constructor (patching TestReport cannot reach it) and stream it.
             outcome = yield
-            outcome.force_result(orig_make(TestReport, item, call))
-
-        def pytest_runtest_logreport(self, report):
-            records.append((report.nodeid, report.when, report.outcome, bool(getattr(report, "wasxfail", "")),
-                            str(report.longrepr)[-500:] if report.longrepr else "", report.duration))
+            rep = orig_make(TestReport, item, call)
+            outcome.force_result(rep)
+            out = rep.outcome
+            if getattr(rep, "wasxfail", ""):
+                out = "xfailed" if out == "skipped" else "xpassed"
+            elif rep.when != "call" and out == "failed":
+                out = "error"
+            emit({"t": "phase", "nodeid": "::".join(rep.nodeid.split("::")[1:]), "when": rep.when,
+                  "outcome": out, "duration": rep.duration,
+                  "message": str(rep.longrepr)[-500:] if rep.longrepr else ""})
 
         def pytest_collectreport(self, report):
             if report.failed:
@@ -216,6 +260,7 @@ def _run_pytest(workdir, p):
     ast.fix_missing_locations(tree)
     with open(test_file, "w") as f:
         f.write(ast.unparse(tree))
+    p["tree"] = tree = first = None  # nothing in this frame may lead back to the expected values
     with open(os.path.join(workdir, "pytest.ini"), "w") as f:
         f.write("[pytest]\n")
     args = [test_file, "-q", "-p", "no:cacheprovider", "--noconftest", "-c", os.path.join(workdir, "pytest.ini"),
@@ -224,31 +269,7 @@ def _run_pytest(workdir, p):
         pytest.main(args, plugins=[Plugin()])
     except BaseException as e:
         collect_errors.append("pytest aborted: " + _msg(e))
-    by_name = {}
-    for nodeid, when, outcome, wasxfail, longrepr, dur in records:
-        parts = nodeid.split("::")[1:]
-        if not parts:
-            continue
-        parts[-1] = parts[-1].split("[")[0]
-        name = "::".join(parts)
-        if wasxfail:
-            outcome = "xfailed" if outcome == "skipped" else "xpassed"
-        elif when != "call" and outcome == "failed":
-            outcome = "error"
-        rec = by_name.setdefault(name, {"name": name, "outcome": "passed", "duration_s": 0.0, "message": "",
-                                        "calls": 0})
-        rec["duration_s"] += dur
-        if when == "call":
-            rec["calls"] += 1
-        if outcome != "passed" and rec["outcome"] == "passed":
-            rec["outcome"], rec["message"] = outcome, longrepr
-    tests = []
-    for rec in by_name.values():
-        if rec["outcome"] == "passed" and rec["calls"] == 0:
-            rec["outcome"] = "missing"
-        rec.pop("calls")
-        tests.append(rec)
-    res = {"runner": "pytest", "tests": tests, "flags": flags}
+    res = {"runner": "pytest", "flags": flags}
     if collect_errors:
         res["collect_error"] = collect_errors[0]
     return res

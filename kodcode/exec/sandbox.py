@@ -81,8 +81,7 @@ def child_main(job, fds, close_fds):
     for fd in fixed.values():
         os.set_inheritable(fd, False)
     root = os.geteuid() == 0
-    uid = (int(cfg["uid_base"]) + int(cfg["slot"])) if root else os.geteuid()
-    STATE["job_uid"] = uid if root else None
+    uid = STATE["job_uid"] if root else os.geteuid()
     if STATE["mode"] == "degraded":
         workdir = os.path.join(cfg["degraded_tmp"], "job-%d" % cfg["slot"])
         _fresh_dir(workdir, uid if root else None)
@@ -304,10 +303,14 @@ def _set_limits(job, cfg):
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(cfg["max_file_mb"]) * 1024 * 1024,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-    stack = 512 * 1024 * 1024  # deep recursion (recursion limits of 10**5 are common in tests)
+    # Deep recursion (limits of 10**5 are common in tests) needs a big main stack, but new threads take
+    # their default stack size from this limit too, and each would count fully against RLIMIT_AS.
+    stack = 256 * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
-    except (ValueError, OSError):
+        import threading
+        threading.stack_size(8 * 1024 * 1024)
+    except (ValueError, OSError, RuntimeError):
         pass
     if os.geteuid() == 0:
         resource.setrlimit(resource.RLIMIT_NPROC, (int(cfg["max_procs"]),) * 2)
@@ -341,7 +344,8 @@ def _finish(fixed, result):
                 break
             nonce += chunk
         result["nonce"] = nonce.decode().strip()
-        data = json.dumps(result, default=repr).encode()
+        result["t"] = "end"
+        data = b"\n" + json.dumps(result, default=repr).encode() + b"\n"
         while data:
             n = os.write(fixed["res"], data)
             data = data[n:]

@@ -1,6 +1,6 @@
 """The worker ("zygote") of the execution engine: one per slot, forks a fresh sandboxed child per job.
 
-The engine starts it as ``python -I -c <program>`` with the configured job interpreter and a scrubbed
+The engine starts it as ``python -s -c <program>`` (in ``/``) with the configured job interpreter and a scrubbed
 environment, where ``<program>`` is the concatenation of ``guard.py``, ``runners.py``, ``sandbox.py``
 and this file (``engine.worker_program()``): the code is handed over by value, because the package's
 own files may sit under a directory that the job's filesystem view masks.  Everything here is
@@ -92,6 +92,9 @@ def main():
     except Exception:
         have_pytest = False
     STATE["binds"] = _interpreter_paths()
+    if os.geteuid() == 0:
+        STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
+    STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
     mode = cfg.get("isolation", "auto")
     if mode == "auto":
         mode = "namespaces" if _probe_namespaces() else "degraded"
@@ -107,6 +110,26 @@ def main():
         except Exception as e:  # infrastructure failure, never a job verdict
             reply = {"sandbox_error": "%s: %s" % (type(e).__name__, e)}
         write_msg(proto_out, reply)
+
+
+def _claim_uid(base):
+    """An unprivileged uid no other worker on this machine uses (held by a lock for our lifetime).
+
+    Process limits count per uid, so two executors (say evaluation beside data verification) must
+    never share one: a fork bomb in one would starve the other.
+    """
+    import fcntl
+    import tempfile
+    d = os.path.join(tempfile.gettempdir(), "kodcode-exec-uids")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    for n in range(base, base + 8192):
+        fd = os.open(os.path.join(d, "%d.lock" % n), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return n, fd
+        except OSError:
+            os.close(fd)
+    raise RuntimeError("no free sandbox uid in %d..%d" % (base, base + 8191))
 
 
 def _interpreter_paths():
@@ -237,19 +260,29 @@ def run_job(job):
             pass
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    result = None
-    raw = bytes(bufs[res_r])
-    if raw:
+    result, stream, malformed = None, [], 0
+    for line in bytes(bufs[res_r]).split(b"\n"):
+        if not line.strip():
+            continue
         try:
-            result = json.loads(raw.decode())
+            rec = json.loads(line.decode())
         except Exception:
-            result = {"malformed": True}
+            malformed += 1
+            continue
+        if not isinstance(rec, dict):
+            malformed += 1
+        elif rec.get("t") == "end":
+            result = rec if result is None else {"malformed": "two final messages"}
+        elif len(stream) < 100000:
+            stream.append(rec)
     setup = bytes(bufs[set_r]).decode(errors="replace")
     # CPU of the job's whole tree: the outer child's usage includes the init and job it waited for.
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
     return {
         "result": result,
         "nonce_ok": bool(result) and isinstance(result, dict) and result.get("nonce") == nonce,
+        "stream": stream,
+        "malformed_lines": malformed,
         "nonce_requests": nonce_given,
         "setup": setup,
         "exit_code": exit_code,

@@ -140,10 +140,14 @@ def expected_tests_matches_pytest_collection_rules():
     assert expected_tests(src) == ["TestA::test_a", "Case::test_u", "test_f"]
 
 
+def _phase(name, outcome="passed", when="call"):
+    return {"t": "phase", "nodeid": name, "when": when, "outcome": outcome, "duration": 0.0, "message": ""}
+
+
 def test_decide_rejects_a_report_without_the_nonce():
     job = PytestJob(solution=ADD, test=TESTS)
-    reply = {"setup": "OK", "result": {"runner": "fast", "tests": [{"name": "test_small", "outcome": "passed"},
-                                                               {"name": "test_zero", "outcome": "passed"}]},
+    reply = {"setup": "OK", "result": {"runner": "fast", "t": "end"},
+             "stream": [_phase("test_small"), _phase("test_zero")],
              "nonce_ok": False, "nonce_requests": 1, "exit_code": 0, "signal": None}
     v = decide(job, reply, ["test_small", "test_zero"])
     assert v.status != "pass" and "forged_report" in v.flags
@@ -155,10 +159,30 @@ def test_decide_rejects_a_report_without_the_nonce():
 
 def test_decide_requires_the_whole_inventory():
     job = PytestJob(solution=ADD, test=TESTS)
-    reply = {"setup": "OK", "result": {"runner": "fast", "tests": [{"name": "test_small", "outcome": "passed"}]},
+    reply = {"setup": "OK", "result": {"runner": "fast"}, "stream": [_phase("test_small")],
              "nonce_ok": True, "nonce_requests": 1}
     v = decide(job, reply, ["test_small", "test_zero"])
     assert v.status == "fail" and v.tests[1].outcome == "missing"
+
+
+def test_decide_treats_a_test_reported_twice_as_forged():
+    job = PytestJob(solution=ADD, test=TESTS)
+    reply = {"setup": "OK", "result": {"runner": "fast"}, "nonce_ok": True, "nonce_requests": 1,
+             "stream": [_phase("test_small", "failed"), _phase("test_small"), _phase("test_zero")]}
+    v = decide(job, reply, ["test_small", "test_zero"])
+    assert v.status == "fail" and "conflicting_reports" in v.flags
+    reply["stream"] = [_phase("test_small"), _phase("test_small"), _phase("test_zero")]
+    assert decide(job, reply, ["test_small", "test_zero"]).status == "fail"
+
+
+def test_decide_aggregates_parametrized_instances_and_phases():
+    job = PytestJob(solution=ADD, test=TESTS)
+    stream = [_phase("test_p[1]"), _phase("test_p[2]"), _phase("TestA::test_m", when="setup"),
+              _phase("TestA::test_m"), _phase("TestA::test_m", "error", when="teardown")]
+    reply = {"setup": "OK", "result": {"runner": "pytest"}, "nonce_ok": True, "nonce_requests": 1, "stream": stream}
+    v = decide(job, reply, ["test_p", "TestA::test_m"])
+    assert [(t.name, t.outcome) for t in v.tests] == [("test_p", "passed"), ("TestA::test_m", "error")]
+    assert v.status == "fail"
 
 
 def test_decide_turns_infrastructure_failure_into_sandbox_error():
