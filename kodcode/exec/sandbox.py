@@ -62,8 +62,14 @@ def child_main(job, fds, close_fds):
     for fd in close_fds:
         os.close(fd)
     os.setsid()
-    # Move our pipes to high, fixed descriptors and close everything else.
+    for procs in STATE.get("cgroups") or ():
+        try:  # the job's whole tree is charged to this worker's cgroup from here on
+            with open(procs, "w") as f:
+                f.write("0")
+        except OSError:
+            pass
     sockets = _host_unix_sockets()
+    # Move our pipes to high descriptors and close everything else.
     base = 300 + (struct.unpack("H", os.urandom(2))[0] % 600)  # not a fixed, guessable number
     fixed = {}
     for i, (name, fd) in enumerate(sorted(fds.items())):

@@ -94,6 +94,7 @@ def main():
     STATE["binds"] = _interpreter_paths()
     if os.geteuid() == 0:
         STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
+        STATE["cgroups"] = _make_cgroups(STATE["job_uid"], cfg)
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
     mode = cfg.get("isolation", "auto")
     if mode == "auto":
@@ -130,6 +131,56 @@ def _claim_uid(base):
         except OSError:
             os.close(fd)
     raise RuntimeError("no free sandbox uid in %d..%d" % (base, base + 8191))
+
+
+def _make_cgroups(uid, cfg):
+    """Per-worker memory and pids cgroups (v1 or v2) where the machine lets us create them.
+
+    rlimits bound each process; a cgroup bounds the job's whole tree, so forked children cannot each
+    take a fresh memory budget.  Returns the ``cgroup.procs`` files a job joins (empty: rlimits only).
+    """
+    mem = int(cfg["memory_mb"])
+    limit = (mem + 64) * 1024 * 1024 if mem > 0 else None
+    procs = []
+    v2 = "/sys/fs/cgroup/cgroup.controllers"
+    try:
+        if os.path.exists(v2):
+            base = "/sys/fs/cgroup/kodcode-exec"
+            os.makedirs(base, exist_ok=True)
+            with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
+                f.write("+memory +pids")
+            d = os.path.join(base, "u%d" % uid)
+            os.makedirs(d, exist_ok=True)
+            if limit:
+                _write(os.path.join(d, "memory.max"), str(limit))
+                _write(os.path.join(d, "memory.swap.max"), "0")
+            _write(os.path.join(d, "pids.max"), str(int(cfg["max_procs"])))
+            return [os.path.join(d, "cgroup.procs")]
+    except OSError:
+        pass
+    for ctrl, files in (("memory", {"memory.limit_in_bytes": limit, "memory.memsw.limit_in_bytes": limit}),
+                        ("pids", {"pids.max": int(cfg["max_procs"])})):
+        root = "/sys/fs/cgroup/" + ctrl
+        if not os.path.isdir(root):
+            continue
+        d = os.path.join(root, "kodcode-exec", "u%d" % uid)
+        try:
+            os.makedirs(d, exist_ok=True)
+            for name, value in files.items():
+                if value is not None and os.path.exists(os.path.join(d, name)):
+                    try:
+                        _write(os.path.join(d, name), str(value))
+                    except OSError:
+                        pass
+            procs.append(os.path.join(d, "cgroup.procs"))
+        except OSError:
+            continue
+    return procs
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def _interpreter_paths():
