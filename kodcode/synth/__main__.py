@@ -1,6 +1,6 @@
 """``python -m kodcode.synth [overrides]``: build the dataset with the stages named in config.
 
-    python -m kodcode.synth +experiment=smoke          # Step 1 on CPU with the tiny model, offline
+    python -m kodcode.synth +experiment=smoke          # Steps 1-3 on CPU with the tiny model, offline (smoke_step1: Step 1 only)
     python -m kodcode.synth llm=vllm model=... stages=[seeded,dedup] run_dir=runs/x
 
 Problems a user can fix (config, seeds, an unreachable server) end the run with one message;
