@@ -1,4 +1,4 @@
-"""The real path: the tiny model on CPU through the runner, and `python -m kodcode.synth +experiment=smoke`."""
+"""The real path: the tiny model on CPU through the runner, and `python -m kodcode.synth +experiment=smoke_step1` (Step 1 only)."""
 
 import json
 import os
@@ -61,7 +61,7 @@ def test_tiny_model_crash_mid_stage_resumes_to_the_same_output(tmp_path, monkeyp
 
 def test_smoke_experiment_runs_step1_end_to_end_offline(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_SILENT": "true"}
-    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke", f"run_dir={tmp_path / 'run'}"]
+    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke_step1", f"run_dir={tmp_path / 'run'}"]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = tmp_path / "run"
@@ -81,7 +81,7 @@ def test_smoke_experiment_runs_step1_end_to_end_offline(tmp_path):
 
 
 def test_cli_bad_seed_path_is_one_line_error(tmp_path):
-    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke", f"run_dir={tmp_path / 'run'}",
+    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke_step1", f"run_dir={tmp_path / 'run'}",
            "subsets.apps.seeds.path=missing/apps.jsonl", "wandb.mode=disabled"]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})

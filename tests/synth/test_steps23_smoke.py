@@ -1,6 +1,6 @@
-"""`python -m kodcode.synth +experiment=smoke_steps23`: Steps 1-3 with the tiny model, CPU, offline.
+"""`python -m kodcode.synth +experiment=smoke`: Steps 1-3 with the tiny model, CPU, offline.
 
-experiment/smoke_steps23.yaml is the Step 1 smoke followed by the Steps 2-3 stages.  The tiny model
+experiment/smoke.yaml is the Step 1 smoke (smoke_step1.yaml) followed by the Steps 2-3 stages.  The tiny model
 writes noise, so generated attempts never verify; ``stage.solve.seed_triplets``
 adds three known-good triplets (conf/synth/triplets/smoke.jsonl) that go through parse, the real
 sandbox, label, convert, respond, decontaminate and export like any other row.  The export must
@@ -26,7 +26,7 @@ def test_smoke_runs_steps_1_to_3_and_exports_kodcode_v1(tmp_path):
     bench.write_text(json.dumps({"task_id": "HumanEval/0", "prompt": "def has_close_elements(numbers, threshold):"}) + "\n")
     run_dir = tmp_path / "run"
     # A one-question benchmark file keeps the test from embedding all of HumanEval on a cold cache.
-    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke_steps23", f"run_dir={run_dir}",
+    cmd = [sys.executable, "-m", "kodcode.synth", "+experiment=smoke", f"run_dir={run_dir}",
            "wandb.mode=disabled", f"stage.decontaminate.sources=[{{name:humaneval,path:'{bench}',fields:[prompt]}}]"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_SILENT": "true"}
     done = subprocess.run(cmd, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
