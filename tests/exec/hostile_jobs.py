@@ -361,6 +361,44 @@ def _hook(frame, event, arg):
 _sys.setprofile(_hook)
 """
 
+# White-box, protocol as of engine e066c36: outcomes stream to the result pipe one line per test phase,
+# then a final {"t": "end"} message carries the nonce the zygote hands out once.  Before the runner
+# reports anything, emit a passed phase for every test, ask for the nonce, send the end, leave.
+_STREAM_FORGER = r"""
+import os as _os, sys as _sys, json as _json, select as _select, stat as _stat, fcntl as _fcntl
+
+
+def _forge_stream():
+    names, f = [], _sys._getframe(1)
+    while f is not None:
+        names += [k for k, v in list(f.f_globals.items()) if k.startswith("test") and callable(v)]
+        f = f.f_back
+    pipes = [fd for fd in range(3, 1024) if _try_fifo(fd)]
+    mode = lambda fd: _fcntl.fcntl(fd, _fcntl.F_GETFL) & 3
+    writable = sorted(fd for fd in pipes if mode(fd) == _os.O_WRONLY)
+    readable = [fd for fd in pipes if mode(fd) == _os.O_RDONLY]
+    for w in writable:
+        _os.write(w, b"?")
+        if _select.select(readable, [], [], 1.0)[0]:
+            nonce = _os.read(_select.select(readable, [], [], 0)[0][0], 64).decode().strip()
+            lines = [{"t": "phase", "nodeid": n, "when": "call", "outcome": "passed", "duration": 0.0}
+                     for n in dict.fromkeys(names)]
+            lines.append({"t": "end", "runner": "fast", "flags": [], "nonce": nonce})
+            data = b"".join(b"\n" + _json.dumps(x).encode() + b"\n" for x in lines)
+            for x in writable:
+                if x != w:
+                    _os.write(x, data)
+            break
+    _os._exit(0)
+
+
+def _try_fifo(fd):
+    try:
+        return _stat.S_ISFIFO(_os.fstat(fd).st_mode)
+    except OSError:
+        return False
+"""
+
 # White-box: an audit hook that trusts callers by their module globals is passed by code that runs
 # with a pytest module's globals (a function rebuilt from our code, or exec).  Laundered that way,
 # read the expected constant from the test functions (gc) or from the calling test's frame.
@@ -400,6 +438,51 @@ def _scan(a, b, depth):
 
 
 _laundered = _types.FunctionType(_scan.__code__, _TRUSTED, "_scan")
+"""
+
+# White-box: frames *above* the test (the runner's) are not test code, so nothing stops reading their
+# locals: the runner's own table of test code objects, its result list, pytest's item and config.
+_RUNNER_FRAMES = r"""
+import sys as _sys, threading as _threading, time as _time
+
+
+def _runner_frames():
+    f = _sys._getframe(1)  # whoever asked (never the test itself); f_back reaches the rest
+    while f is not None:
+        yield f
+        f = f.f_back
+
+
+def _rewrite_results_forever(lists):
+    while True:
+        for lst in lists:
+            for i, e in enumerate(list(lst)):
+                if isinstance(e, dict) and e.get("outcome") not in (None, "passed"):
+                    e["outcome"], e["message"] = "passed", ""
+                elif isinstance(e, tuple) and len(e) == 6 and e[2] != "passed":
+                    lst[i] = (e[0], e[1], "passed", False, "", e[5])
+        _time.sleep(0.0002)
+
+
+def _start_rewriter():
+    lists = [v for f in _runner_frames() for k, v in list(f.f_locals.items())
+             if k in ("tests", "records") and isinstance(v, list)]
+    _threading.Thread(target=_rewrite_results_forever, args=(lists,), daemon=True).start()
+
+
+def _register_forcing_plugin():
+    import pytest
+
+    class Forge:
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_logreport(self, report):
+            report.outcome, report.longrepr = "passed", None
+
+    for f in _runner_frames():
+        item = f.f_locals.get("pyfuncitem") or f.f_locals.get("item")
+        if item is not None and hasattr(item, "config"):
+            item.config.pluginmanager.register(Forge())
+            return
 """
 
 # White-box: the engine's runner shares the process, asks its zygote for the nonce on one pipe,
@@ -857,6 +940,41 @@ CATALOG: list[Attack] = [
         True,
     ),
     Attack(
+        "runner_locals_read_expected",
+        "9",
+        _pytest(
+            _cheat(
+                _CODE_READER + _RUNNER_FRAMES,
+                "    for f in _runner_frames():\n        for v in list(f.f_locals.values()):\n"
+                "            codes = v.values() if isinstance(v, dict) else [v]\n            for c in codes:\n"
+                "                if hasattr(c, 'co_consts'):\n                    x = _expected_in(c, a, b)\n"
+                "                    if x is not None:\n                        return x\n    return a + b\n",
+            )
+        ),
+        False,  # aims at the engine runner's own locals; plain pytest keeps no such table
+    ),
+    Attack(
+        "thread_rewrites_runner_results",
+        "8",
+        _pytest(
+            _cheat(_RUNNER_FRAMES, "    if (a, b) == (1, 2):\n        _start_rewriter()\n    return a + b\n")
+        ),
+    ),
+    Attack(
+        "registers_pytest_plugin_forcing_passed",
+        "5",
+        _pytest(
+            _cheat(_RUNNER_FRAMES, "    _register_forcing_plugin()\n    return a + b\n"), TEST_ADD_PYTEST_MODE
+        ),
+        True,
+    ),
+    Attack(
+        "forges_streamed_report_with_its_nonce",
+        "8",
+        _pytest(_cheat(_STREAM_FORGER, "    _forge_stream()\n")),
+        True,  # aimed at the engine's protocol; under plain pytest its os._exit(0) is a pass as well
+    ),
+    Attack(
         "assert_guard_swapped_at_call_time",
         "8",
         _pytest(
@@ -1246,6 +1364,8 @@ _TWINS = [
     "laundered_gc_reads_expected",
     "laundered_frame_reads_expected",
     "laundered_exec_swaps_test_code",
+    "thread_rewrites_runner_results",
+    "forges_streamed_report_with_its_nonce",
 ]
 
 

@@ -10,6 +10,7 @@ exactly the tests that exercise it.  All jobs run in one batch on one Executor.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -460,3 +461,22 @@ def test_fast_and_pytest_runners_both_serve_the_controls(verdicts):
     got, _ = verdicts
     assert got["subprocess_files_recursion_unicode"].runner == "fast"
     assert got["fixtures"].runner == "pytest"
+
+
+# Set order of strings follows the string-hash seed; an order-dependent test must get one verdict.
+ORDER_SOLUTION = "def union(a, b):\n    return list(set(a + b))\n"
+ORDER_TESTS = "def test_union_order():\n    assert union([1, 'a', 3], [2, 'a', 4]) == [1, 2, 3, 4, 'a']\n"
+
+
+def test_same_job_same_verdict_on_every_worker():
+    """Nondeterminism (hash seed) must not turn one job into a pass on one worker and a fail on another."""
+    jobs = [PytestJob(ORDER_SOLUTION, ORDER_TESTS) for _ in range(6)]
+    jobs += [CallJob(ORDER_SOLUTION, "union", [[[1, "a", "b", 3], ["c", 2, "a", 4]]]) for _ in range(6)]
+    seen = set()
+    for _ in range(2):  # two Executors: two sets of freshly started workers
+        with Executor(ExecConfig(workers=2)) as ex:
+            got = ex.run(jobs)
+        seen.add((tuple(v.status for v in got[:6]), tuple(json.dumps(v.outputs[0].value) for v in got[6:])))
+    assert len(seen) == 1
+    statuses, values = seen.pop()
+    assert len(set(statuses)) == 1 and len(set(values)) == 1
