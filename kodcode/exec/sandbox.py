@@ -205,11 +205,15 @@ def _host_unix_sockets():
 
 def _setup_mounts(cfg, uid, sockets=()):
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Open the interpreter's directories now: they may sit under a directory we are about to mask.
+    fresh = ["/tmp", "/dev/shm"]  # replaced wholesale by fresh tmpfs below
+    masks = [p for p in cfg["mask_paths"] if os.path.isdir(p)
+             and not any(p == f or p.startswith(f + "/") for f in fresh)]
+    hidden = masks + fresh
+    # Open the interpreter's directories now: they may sit under a directory about to be hidden (a
+    # venv in a home directory, or a checkout under /tmp); they are bound back read-only afterwards.
     keep = []
-    masks = [p for p in cfg["mask_paths"] if os.path.isdir(p)]
     for p in STATE["binds"]:
-        if any(p == m or p.startswith(m.rstrip("/") + "/") for m in masks):
+        if any(p == m or p.startswith(m.rstrip("/") + "/") for m in hidden):
             keep.append((p, os.open(p, os.O_PATH | os.O_DIRECTORY)))
     # Everything read-only (each mount separately; submounts are not covered by a parent's flag).
     for point, opts in _mountinfo():
@@ -224,16 +228,9 @@ def _setup_mounts(cfg, uid, sockets=()):
             pass  # e.g. a mount hidden under another one; masked below if sensitive
     for m in masks:
         mount("tmpfs", m, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-    for p, fd in keep:
-        os.makedirs(p, exist_ok=True)
-        mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
-        mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        os.close(fd)
-    for m in masks:
-        mount(None, m, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     # A read-only mount does not stop connect() on a socket inode: cover each one with /dev/null.
     for path in sockets:
-        if any(path.startswith(m.rstrip("/") + "/") for m in masks) or path.startswith("/tmp/"):
+        if any(path.startswith(m.rstrip("/") + "/") for m in hidden):
             continue
         try:
             mount("/dev/null", path, None, MS_BIND)
@@ -243,6 +240,13 @@ def _setup_mounts(cfg, uid, sockets=()):
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
     if os.path.isdir("/dev/shm"):
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
+    for p, fd in keep:
+        os.makedirs(p, exist_ok=True)
+        mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
+        mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
+    for m in masks:
+        mount(None, m, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     workdir = "/tmp/job"
     os.mkdir(workdir, 0o700)
