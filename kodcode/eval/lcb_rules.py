@@ -130,40 +130,31 @@ def _case_failure(out: Any, stdio: bool) -> int | None:
 
 def grade_stdio_outputs(outputs: list, expected: list[str]) -> tuple[bool, dict]:
     """Grade stdio cases in order; stop at the first non-pass like LCB (``results`` as LCB lists them)."""
-    results: list[Any] = []
-    for i, exp in enumerate(expected):
-        if i >= len(outputs):
-            results.append(RUNTIME_ERROR)
-            return False, {"results": results, "error_code": RUNTIME_ERROR, "case": i, "message": "case not run"}
-        out = outputs[i]
-        code = _case_failure(out, stdio=True)
-        if code is not None:
-            results.append(code)
-            return False, {"results": results, "error_code": code, "case": i, "message": _msg(out)}
-        if not stdio_output_matches(out.stdout or "", exp):
-            results.append(WRONG_ANSWER)
-            return False, {"results": results, "error_code": WRONG_ANSWER, "case": i,
-                           "message": f"wrong answer: got {_trunc(out.stdout)!r}, expected {_trunc(exp)!r}"}
-        results.append(True)
-    return True, {"results": results}
+    return _grade(outputs, expected, stdio=True)
 
 
 def grade_call_outputs(outputs: list, expected: list[Any]) -> tuple[bool, dict]:
     """Grade call-based cases (``expected`` already JSON-decoded) in order, LCB style."""
+    return _grade(outputs, expected, stdio=False)
+
+
+def _grade(outputs: list, expected: list[Any], stdio: bool) -> tuple[bool, dict]:
     results: list[Any] = []
     for i, exp in enumerate(expected):
         if i >= len(outputs):
             results.append(RUNTIME_ERROR)
             return False, {"results": results, "error_code": RUNTIME_ERROR, "case": i, "message": "case not run"}
         out = outputs[i]
-        code = _case_failure(out, stdio=False)
+        code = _case_failure(out, stdio=stdio)
         if code is not None:
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _msg(out)}
-        if not call_output_matches(decode_value(out.value), exp):
+        got = (out.stdout or "") if stdio else out.value
+        ok = stdio_output_matches(got, exp) if stdio else call_output_matches(decode_value(got), exp)
+        if not ok:
             results.append(WRONG_ANSWER)
             return False, {"results": results, "error_code": WRONG_ANSWER, "case": i,
-                           "message": f"wrong answer: got {_trunc(out.value)!r}, expected {_trunc(exp)!r}"}
+                           "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
         results.append(True)
     return True, {"results": results}
 
