@@ -192,6 +192,8 @@ def decide(job: Job, reply: dict | None, inventory: list[str] | None) -> Verdict
         return v
     v.stdout, v.stderr = reply.get("stdout", ""), reply.get("stderr", "")
     v.duration_s = float(reply.get("wall_s") or 0.0)
+    if reply.get("cpu_s") is not None:
+        v.cpu_s = float(reply["cpu_s"])
     setup = reply.get("setup", "")
     if not setup.startswith("OK"):
         v.message = setup[5:] if setup.startswith("FAIL") else "sandbox setup did not complete"

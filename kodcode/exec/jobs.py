@@ -97,7 +97,8 @@ class Verdict:
     message: str = ""
     stdout: str = ""  # capped tail
     stderr: str = ""  # capped tail
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # wall clock, fork to verdict
+    cpu_s: float | None = None  # CPU time of the job's whole process tree
     runner: str = ""  # fast | pytest | stdio | call
     flags: list[str] = field(default_factory=list)  # tripwires seen (e.g. "always_equal")
 
