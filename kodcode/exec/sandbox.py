@@ -58,20 +58,89 @@ def prctl(option, arg):
 # ----------------------------------------------------------------------------- child side
 
 
+def prepare_slot():
+    """Once per worker, in namespaces mode: the namespaces every job of this slot starts from.
+
+    Not root: a user namespace first (the worker is uid 0 there, with capabilities over what it
+    creates).  Then a PID namespace whose init the worker becomes (the process the engine started
+    stays behind and mirrors its exit), so that per job it may make a fresh PID namespace and come
+    back with ``setns``; and a mount namespace holding the "template": every mount read-only,
+    directories outside the system hidden, host sockets covered, the interpreter bound back.  A job
+    then only copies the template and mounts its own ``/tmp``, ``/dev/shm`` and ``/proc``.
+    """
+    cfg = STATE["cfg"]
+    # Opened now: the template makes /sys read-only.
+    STATE["cgroup_fds"] = []
+    for procs in STATE.get("cgroups") or ():
+        try:
+            STATE["cgroup_fds"].append(os.open(procs, os.O_WRONLY))
+        except OSError:
+            pass
+    STATE["tmp_binds"] = [p for p in STATE["binds"] if _under(p, FRESH)]
+    sockets = _host_unix_sockets()
+    real_uid, real_gid = os.getuid(), os.getgid()
+    if STATE["root"]:
+        unshare(CLONE_NEWNS | CLONE_NEWPID)
+    else:
+        unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID)
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", "0 %d 1" % real_uid)
+        _write("/proc/self/gid_map", "0 %d 1" % real_gid)
+    pid = os.fork()
+    if pid:
+        # The process the engine started: only waits, so that killing it (or its group) ends the slot.
+        _, st = os.waitpid(pid, 0)
+        os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    STATE["pidns_fd"] = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    _setup_template(cfg, sockets)
+    STATE["covered_sockets"] = frozenset(sockets)
+
+
+def fork_job_init():
+    """Fork the job's init: PID 1 of a fresh PID namespace (``os.fork`` semantics)."""
+    if STATE["mode"] != "namespaces":
+        return os.fork()
+    unshare(CLONE_NEWPID)  # for our next child only
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0:  # back to our own PID namespace for children, so the next job can have a new one
+            _check(_libc.setns(STATE["pidns_fd"], CLONE_NEWPID), "setns")
+    return pid
+
+
 def child_main(job, fds, close_fds):
-    """Runs in the forked child (still trusted): namespaces, then init, then the job."""
+    """Runs in the forked child (still trusted): namespaces and mounts, then the job as its child."""
     cfg = STATE["cfg"]
     STATE["t"] = {"child": time.monotonic()}
     for fd in close_fds:
         os.close(fd)
     os.setsid()
-    for procs in STATE.get("cgroups") or ():
+    for fd in STATE.get("cgroup_fds") or ():
         try:  # the job's whole tree is charged to this worker's cgroup from here on
-            with open(procs, "w") as f:
-                f.write("0")
+            os.write(fd, b"0")
         except OSError:
             pass
-    sockets = _host_unix_sockets()
+    root = STATE["root"]
+    uid = STATE["job_uid"] if root else None
+    namespaces = STATE["mode"] == "namespaces"
+    if namespaces:
+        try:
+            sockets = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
+            unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+            STATE["t"]["unshared"] = time.monotonic()
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            workdir = _setup_job_mounts(cfg, uid, sockets)
+            STATE["t"]["mounted"] = time.monotonic()
+            try:
+                _libc.sethostname(b"sandbox", 7)
+                _loopback_up()
+            except Exception:
+                pass
+        except Exception as e:
+            _setup_failed(fds["setup"], "namespaces: %s" % e)
     # Move our pipes to high descriptors and close everything else.
     base = 300 + (struct.unpack("H", os.urandom(2))[0] % 600)  # not a fixed, guessable number
     fixed = {}
@@ -89,69 +158,13 @@ def child_main(job, fds, close_fds):
         os.close(fixed.pop(name))
     for fd in fixed.values():
         os.set_inheritable(fd, False)
-    root = os.geteuid() == 0
-    uid = STATE["job_uid"] if root else os.geteuid()
-    if STATE["mode"] == "degraded":
+    if not namespaces:
         workdir = os.path.join(cfg["degraded_tmp"], "job-%d" % cfg["slot"])
-        _fresh_dir(workdir, uid if root else None)
-        job_main(job, fixed, workdir, uid if root else None)
+        _fresh_dir(workdir, uid)
+        job_main(job, fixed, workdir, uid)
         os._exit(121)
-    try:
-        real_uid, real_gid = os.getuid(), os.getgid()
-        flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
-        if not root:
-            flags |= CLONE_NEWUSER
-        unshare(flags)
-        if not root:
-            with open("/proc/self/setgroups", "w") as f:
-                f.write("deny")
-            with open("/proc/self/uid_map", "w") as f:
-                f.write("0 %d 1" % real_uid)
-            with open("/proc/self/gid_map", "w") as f:
-                f.write("0 %d 1" % real_gid)
-    except Exception as e:
-        _setup_failed(fixed, "namespaces: %s" % e)
-    STATE["t"]["unshared"] = time.monotonic()
-    init_pid = os.fork()
-    if init_pid:
-        # Outer child: wait for the namespace's init and mirror its exit status.
-        for fd in fixed.values():
-            os.close(fd)
-        _, st = os.waitpid(init_pid, 0)
-        os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
-    init_main(job, fixed, uid if root else None, sockets)
-
-
-def _setup_failed(fixed, msg):
-    try:
-        os.write(fixed["setup"], ("FAIL " + msg).encode()[:4000])
-    finally:
-        os._exit(121)
-
-
-def _fresh_dir(path, uid):
-    import shutil
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path, mode=0o700)
-    if uid is not None:
-        os.chown(path, uid, uid)
-
-
-def init_main(job, fixed, uid, sockets=()):
-    """PID 1 of the job's PID namespace: build the filesystem view, run the job, reap."""
-    cfg = STATE["cfg"]
-    STATE["t"]["init"] = time.monotonic()
-    try:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        workdir = _setup_mounts(cfg, uid, sockets)
-        STATE["t"]["mounted"] = time.monotonic()
-        try:
-            _libc.sethostname(b"sandbox", 7)
-            _loopback_up()
-        except Exception:
-            pass
-    except Exception as e:
-        _setup_failed(fixed, "mounts: %s" % e)
+    # We are PID 1 of the job's PID namespace: run the job as our child, reap, and exit with it
+    # (the kernel then kills whatever the job left behind).
     pid = os.fork()
     if pid == 0:
         job_main(job, fixed, workdir, uid)
@@ -164,8 +177,31 @@ def init_main(job, fixed, uid, sockets=()):
         except ChildProcessError:
             os._exit(120)
         if wpid == pid:
-            # Exiting as PID 1 makes the kernel kill whatever the job left behind.
             os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+
+
+def _setup_failed(fd, msg):
+    try:
+        os.write(fd, ("FAIL " + msg).encode()[:4000])
+    finally:
+        os._exit(121)
+
+
+def _under(path, dirs):
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in dirs)
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _fresh_dir(path, uid):
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, mode=0o700)
+    if uid is not None:
+        os.chown(path, uid, uid)
 
 
 def _loopback_up():
@@ -206,18 +242,28 @@ def _host_unix_sockets():
     return paths
 
 
-def _setup_mounts(cfg, uid, sockets=()):
+FRESH = ("/tmp", "/dev/shm")  # replaced wholesale by a fresh tmpfs in every job
+
+
+def _cover_sockets(sockets, hidden):
+    # A read-only mount does not stop connect() on a socket inode: cover each one with /dev/null.
+    for path in sockets:
+        if _under(path, hidden):
+            continue
+        try:
+            mount("/dev/null", path, None, MS_BIND)
+        except OSError:
+            pass
+
+
+def _setup_template(cfg, sockets=()):
+    """The worker's mount namespace, which every job copies: read-only, masked, sockets covered."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    fresh = ["/tmp", "/dev/shm"]  # replaced wholesale by fresh tmpfs below
-    masks = [p for p in cfg["mask_paths"] if os.path.isdir(p)
-             and not any(p == f or p.startswith(f + "/") for f in fresh)]
-    hidden = masks + fresh
+    masks = [p for p in cfg["mask_paths"] if os.path.isdir(p) and not _under(p, FRESH)]
     # Open the interpreter's directories now: they may sit under a directory about to be hidden (a
-    # venv in a home directory, or a checkout under /tmp); they are bound back read-only afterwards.
-    keep = []
-    for p in STATE["binds"]:
-        if any(p == m or p.startswith(m.rstrip("/") + "/") for m in hidden):
-            keep.append((p, os.open(p, os.O_PATH | os.O_DIRECTORY)))
+    # venv in a home directory); they are bound back read-only afterwards.
+    keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["binds"]
+            if _under(p, masks) and not _under(p, FRESH)]
     # Everything read-only (each mount separately; submounts are not covered by a parent's flag).
     for point, opts in _mountinfo():
         if point.startswith("/proc"):
@@ -231,25 +277,31 @@ def _setup_mounts(cfg, uid, sockets=()):
             pass  # e.g. a mount hidden under another one; masked below if sensitive
     for m in masks:
         mount("tmpfs", m, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-    # A read-only mount does not stop connect() on a socket inode: cover each one with /dev/null.
-    for path in sockets:
-        if any(path.startswith(m.rstrip("/") + "/") for m in hidden):
-            continue
-        try:
-            mount("/dev/null", path, None, MS_BIND)
-        except OSError:
-            pass
-    size = "size=%dm,mode=755" % int(cfg["tmpfs_mb"])
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
-    if os.path.isdir("/dev/shm"):
-        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
+    _cover_sockets(sockets, masks + list(FRESH))
+    _bind_back(keep)
+    for m in masks:
+        mount(None, m, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+
+
+def _bind_back(keep):
     for p, fd in keep:
         os.makedirs(p, exist_ok=True)
         mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
         mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
-    for m in masks:
-        mount(None, m, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+
+
+def _setup_job_mounts(cfg, uid, sockets=()):
+    """In the job's own copy of the template: fresh /tmp and /dev/shm, its own /proc."""
+    # Interpreter directories under /tmp or /dev/shm (a checkout's venv) are hidden by the fresh tmpfs:
+    # open them first (a bind source must be in this mount namespace) and bind them back.
+    keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["tmp_binds"]]
+    size = "size=%dm,mode=755" % int(cfg["tmpfs_mb"])
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
+    if os.path.isdir("/dev/shm"):
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
+    _bind_back(keep)
+    _cover_sockets(sockets, list(cfg["mask_paths"]) + list(FRESH))
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     workdir = "/tmp/job"
     os.mkdir(workdir, 0o700)
@@ -272,7 +324,7 @@ def job_main(job, fixed, workdir, uid):
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-        elif STATE["mode"] == "namespaces" and os.geteuid() == 0:
+        elif STATE["mode"] == "namespaces" and not STATE["root"]:
             # Not started as root: the job is uid 0 of its own user namespace, with every capability
             # over the namespaces it owns (it could unmount the masks or remount / read-write).
             _drop_capabilities()
@@ -292,7 +344,7 @@ def job_main(job, fixed, workdir, uid):
         STATE["t"]["files"] = time.monotonic()
         prepared = runner.prepare(job, workdir)
     except Exception as e:
-        _setup_failed(fixed, "job setup: %s: %s" % (type(e).__name__, e))
+        _setup_failed(fixed["setup"], "job setup: %s: %s" % (type(e).__name__, e))
     STATE["t"]["ready"] = time.monotonic()
     os.write(fixed["setup"], b"OK " + json.dumps(STATE["t"]).encode())
     os.close(fixed["setup"])
@@ -345,7 +397,7 @@ def _set_limits(job, cfg):
         threading.stack_size(8 * 1024 * 1024)
     except (ValueError, OSError, RuntimeError):
         pass
-    if os.geteuid() == 0:
+    if os.geteuid() == 0:  # root, or uid 0 of the worker's user namespace
         resource.setrlimit(resource.RLIMIT_NPROC, (int(cfg["max_procs"]),) * 2)
     else:
         # Counted per real uid, shared with the user's own processes: allow what exists plus the cap.

@@ -92,7 +92,8 @@ def main():
     except Exception:
         have_pytest = False
     STATE["binds"] = _interpreter_paths()
-    if os.geteuid() == 0:
+    STATE["root"] = os.geteuid() == 0
+    if STATE["root"]:
         STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
         STATE["cgroups"] = _make_cgroups(STATE["job_uid"], cfg)
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
@@ -100,6 +101,13 @@ def main():
     if mode == "auto":
         mode = "namespaces" if _probe_namespaces() else "degraded"
     STATE["mode"] = mode
+    if mode == "namespaces":
+        prepare_slot()
+    # Everything imported so far is shared with each forked job copy-on-write; a garbage collection in
+    # the job would write to every object's header and copy those pages.  Frozen objects are skipped.
+    import gc
+    gc.collect()
+    gc.freeze()
     write_msg(proto_out, {"hello": True, "pid": os.getpid(), "isolation": mode, "pytest": have_pytest,
                           "python": sys.version.split()[0], "executable": sys.executable})
     while True:
@@ -194,18 +202,24 @@ def _interpreter_paths():
 
 
 def _probe_namespaces():
-    """Fork a throwaway child that tries the namespace setup a job needs."""
+    """Fork a throwaway child that tries the namespace setup the slot and its jobs need."""
     pid = os.fork()
     if pid == 0:
         try:
-            flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+            flags = CLONE_NEWNS | CLONE_NEWPID
             if os.geteuid() != 0:
                 flags |= CLONE_NEWUSER
             unshare(flags)
-            if os.geteuid() != 0 or flags & CLONE_NEWUSER:
-                pass
             mount(None, "/", None, MS_REC | MS_PRIVATE)
-            os._exit(0)
+            inner = os.fork()
+            if inner == 0:
+                try:
+                    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+                    os._exit(0)
+                except BaseException:
+                    os._exit(1)
+            _, st = os.waitpid(inner, 0)
+            os._exit(0 if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 else 1)
         except BaseException:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
@@ -227,7 +241,7 @@ def run_job(job):
     rep_r, rep_w = _pipe()
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
-    pid = os.fork()
+    pid = fork_job_init()
     if pid == 0:
         try:
             child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r])
