@@ -1,10 +1,15 @@
 """Linux isolation for one job (part of the worker program, see ``zygote.py``).
 
-In the child the zygote forks per job: a new session, new mount / network / PID / IPC / UTS
-namespaces (a user namespace too when not root), then an init process (PID 1 of the namespace) that
-builds the filesystem view, and the job itself (PID 2), which caps its resources, drops to the slot's
-uid, scrubs its environment and hands over to a runner.  When the job exits, init exits and the
-kernel kills whatever the job left behind.
+Once per worker (``prepare_slot``): a user namespace when not root, a PID namespace the worker is
+init of, and a mount namespace with the filesystem view every job starts from (every mount
+read-only, directories outside the system hidden, host sockets covered, the interpreter bound back).
+
+Per job (``fork_job``, ``child_main``): a fresh PID namespace whose PID 1 is a spawned ``sleep``; the
+job, PID 2, is forked from the worker, starts a new session and new mount / network / IPC / UTS
+namespaces, mounts its own ``/tmp``, ``/dev/shm`` and ``/proc``, caps its resources, drops to the
+slot's uid (or gives up its capabilities when not root), scrubs its environment and hands over to a
+runner.  When the job is done the worker kills the namespace's init and the kernel kills whatever
+the job left behind.
 
 Standard library only (ctypes for unshare/mount/prctl); Python 3.8+.
 """
@@ -95,24 +100,53 @@ def prepare_slot():
     STATE["pidns_fd"] = os.open("/proc/self/ns/pid", os.O_RDONLY)
     _setup_template(cfg, sockets)
     STATE["covered_sockets"] = frozenset(sockets)
+    STATE["init_exe"] = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), None)
 
 
-def fork_job_init():
-    """Fork the job's init: PID 1 of a fresh PID namespace (``os.fork`` semantics)."""
+def fork_job():
+    """Fork the job process (``os.fork`` semantics); returns ``(pid, init_pid)``.
+
+    In namespaces mode the job gets a fresh PID namespace whose PID 1 is a spawned ``sleep`` (vfork and
+    exec: no copy of this big process); the job is PID 2 there, a child of this worker.  Killing that
+    init makes the kernel kill whatever the job left behind in the namespace.
+    """
     if STATE["mode"] != "namespaces":
-        return os.fork()
-    unshare(CLONE_NEWPID)  # for our next child only
-    pid = -1
+        return os.fork(), None
+    unshare(CLONE_NEWPID)  # for our next children only
+    pid = init_pid = -1
     try:
+        init_pid = _spawn_init()
         pid = os.fork()
     finally:
         if pid != 0:  # back to our own PID namespace for children, so the next job can have a new one
             _check(_libc.setns(STATE["pidns_fd"], CLONE_NEWPID), "setns")
+    return pid, init_pid
+
+
+def _spawn_init():
+    exe = STATE.get("init_exe")
+    if exe:
+        try:
+            return os.posix_spawn(exe, ["sleep", "86400"], {})
+        except OSError:
+            STATE["init_exe"] = None
+    pid = os.fork()  # no sleep binary: a copy of ourselves that only waits
+    if pid == 0:
+        try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.closerange(3, 65536)
+            while True:
+                try:
+                    os.wait()
+                except ChildProcessError:
+                    signal.pause()
+        finally:
+            os._exit(0)
     return pid
 
 
 def child_main(job, fds, close_fds):
-    """Runs in the forked child (still trusted): namespaces and mounts, then the job as its child."""
+    """Runs in the forked child (still trusted): its own namespaces and mounts, then the job itself."""
     cfg = STATE["cfg"]
     STATE["t"] = {"child": time.monotonic()}
     for fd in close_fds:
@@ -131,7 +165,6 @@ def child_main(job, fds, close_fds):
             sockets = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
             unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
             STATE["t"]["unshared"] = time.monotonic()
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             workdir = _setup_job_mounts(cfg, uid, sockets)
             STATE["t"]["mounted"] = time.monotonic()
             try:
@@ -161,23 +194,8 @@ def child_main(job, fds, close_fds):
     if not namespaces:
         workdir = os.path.join(cfg["degraded_tmp"], "job-%d" % cfg["slot"])
         _fresh_dir(workdir, uid)
-        job_main(job, fixed, workdir, uid)
-        os._exit(121)
-    # We are PID 1 of the job's PID namespace: run the job as our child, reap, and exit with it
-    # (the kernel then kills whatever the job left behind).
-    pid = os.fork()
-    if pid == 0:
-        job_main(job, fixed, workdir, uid)
-        os._exit(121)
-    for fd in fixed.values():
-        os.close(fd)
-    while True:
-        try:
-            wpid, st = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(120)
-        if wpid == pid:
-            os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+    job_main(job, fixed, workdir, uid)
+    os._exit(121)
 
 
 def _setup_failed(fd, msg):

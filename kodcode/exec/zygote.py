@@ -241,7 +241,7 @@ def run_job(job):
     rep_r, rep_w = _pipe()
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
-    pid = fork_job_init()
+    pid, init_pid = fork_job()
     if pid == 0:
         try:
             child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r])
@@ -315,9 +315,11 @@ def run_job(job):
         if over_output:
             break
     killed_early = over_output
-    killed = _kill_job(pid, job)
+    killed = _kill_job(pid, job, init_pid)
     if status is None:
         _, status, usage = os.wait4(pid, 0)
+    if init_pid:
+        os.waitpid(init_pid, 0)  # after the job: init's exit waits until its namespace is empty and reaped
     for fd in [out_r, err_r, res_r, req_r, rep_w, set_r]:
         try:
             os.close(fd)
@@ -341,7 +343,7 @@ def run_job(job):
         elif len(stream) < 100000:
             stream.append(rec)
     setup = bytes(bufs[set_r]).decode(errors="replace")
-    # CPU of the job's whole tree: the outer child's usage includes the init and job it waited for.
+    # CPU of the job and the children it waited for.
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
     return {
         "result": result,
@@ -366,14 +368,19 @@ def run_job(job):
     }
 
 
-def _kill_job(pid, job):
-    """Kill the job's whole session; in degraded mode also every process of the slot's uid."""
+def _kill_job(pid, job, init_pid=None):
+    """Kill the job's whole session and its PID namespace; in degraded mode every process of the slot's uid."""
     killed = False
     try:
         os.killpg(pid, signal.SIGKILL)
         killed = True
     except (ProcessLookupError, PermissionError):
         pass
+    if init_pid:
+        try:  # the kernel kills everything left in the namespace (the caller reaps the job, then init)
+            os.kill(init_pid, signal.SIGKILL)
+        except OSError:
+            pass
     uid = STATE.get("job_uid")
     if uid is not None and STATE.get("mode") == "degraded":
         for _ in range(3):  # a fork loop can race the sweep; repeat until nothing is left
