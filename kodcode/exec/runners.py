@@ -52,7 +52,7 @@ class PytestRunner(_Base):
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
                 "emitter": emitter,
-                "outcomes": outcomes, "snapshot": Snapshot(("builtins",)) if mode == "fast" else None,
+                "outcomes": outcomes, "snapshot": (STATE.get("builtins_snapshot") or Snapshot(("builtins",))) if mode == "fast" else None,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod
@@ -264,7 +264,7 @@ def _run_pytest(workdir, p):
     with open(os.path.join(workdir, "pytest.ini"), "w") as f:
         f.write("[pytest]\n")
     args = [test_file, "-q", "-p", "no:cacheprovider", "--noconftest", "-c", os.path.join(workdir, "pytest.ini"),
-            "--rootdir", workdir, "-o", "addopts=", "-W", "ignore::DeprecationWarning"]
+            "--rootdir", workdir, "-o", "addopts=", "-W", "ignore::DeprecationWarning", "--tb=short"]
     try:
         pytest.main(args, plugins=[Plugin()])
     except BaseException as e:

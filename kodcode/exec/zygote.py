@@ -79,7 +79,9 @@ def main():
             pass
     for name in ("unittest", "unittest.mock", "dis", "types", "operator", "traceback", "base64", "shutil",
                  "inspect", "collections", "typing", "math", "re", "itertools", "functools", "heapq",
-                 "bisect", "random", "string", "decimal", "fractions", "copy", "io", "contextlib"):
+                 "bisect", "random", "string", "decimal", "fractions", "copy", "io", "contextlib",
+                 # what an in-process pytest session imports on first use
+                 "pdb", "faulthandler", "xml.etree.ElementTree"):
         try:
             __import__(name)
         except Exception:
@@ -97,6 +99,8 @@ def main():
         STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
         STATE["cgroups"] = _make_cgroups(STATE["job_uid"], cfg)
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
+    # The fast path's reference picture of builtins, taken once: a job's copy holds the same objects.
+    STATE["builtins_snapshot"] = Snapshot(("builtins",))
     mode = cfg.get("isolation", "auto")
     if mode == "auto":
         mode = "namespaces" if _probe_namespaces() else "degraded"
