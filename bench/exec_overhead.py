@@ -1,0 +1,53 @@
+"""Per-job cost of the sandbox itself: a trivial one-assert pytest job, many times, after a warm-up.
+
+Prints jobs/s, wall milliseconds per job and lane, and the CPU the whole machine spent per job
+(from /proc/stat, so kernel work such as namespace cleanup counts too; run it on an idle machine).
+
+    .venv/bin/python bench/exec_overhead.py --jobs 400 --workers 2 [--isolation degraded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kodcode.exec import ExecConfig, Executor, PytestJob
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent outside idle and iowait since boot."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--jobs", type=int, default=400)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "degraded"])
+    args = p.parse_args(argv)
+    job = PytestJob(solution="def f(x):\n    return x + 1\n", test="def test_a():\n    assert f(1) == 2\n")
+    with Executor(ExecConfig(workers=args.workers, isolation=args.isolation)) as ex:
+        ex.run([job] * (5 * args.workers))  # warm-up
+        b0, t0 = busy_seconds(), time.perf_counter()
+        verdicts = ex.run([job] * args.jobs)
+        dt, b1 = time.perf_counter() - t0, busy_seconds()
+        mode = ex.isolation
+    bad = [v for v in verdicts if v.status != "pass"]
+    if bad:
+        sys.exit(f"{len(bad)} trivial jobs did not pass: {bad[0].status} {bad[0].message}")
+    print(
+        f"isolation={mode} workers={args.workers}: {args.jobs / dt:.1f} jobs/s, "
+        f"{dt / args.jobs * 1000 * args.workers:.1f} ms per job and lane, "
+        f"{(b1 - b0) / args.jobs * 1000:.2f} ms machine CPU per job"
+    )
+
+
+if __name__ == "__main__":
+    main()
