@@ -48,6 +48,7 @@ class ExecConfig:
     preimport: list[str] = field(default_factory=lambda: ["numpy"])
     mask_paths: list[str] = field(default_factory=list)  # extra directories hidden from jobs
     fast_path: bool = True  # run plain def test_*() files without a pytest session
+    seccomp: bool = True  # syscall deny list for jobs (x86_64); degraded mode also refuses IP sockets
     env: dict[str, str] = field(default_factory=dict)  # extra variables for jobs
     start_timeout_s: float = 120.0
 

@@ -92,6 +92,7 @@ class _Worker:
             "uid_base": self.cfg.uid_base,
             "mask_paths": self.cfg.masked_paths(),
             "fast_path": self.cfg.fast_path,
+            "seccomp": self.cfg.seccomp,
             "env": env,
             "degraded_tmp": self.degraded_tmp,
         }
@@ -377,6 +378,11 @@ class Executor:
     @property
     def isolation(self) -> str:
         return self._workers[0].info.get("isolation", "?") if self._workers else "?"
+
+    @property
+    def seccomp(self) -> bool:
+        """Whether jobs run under the syscall filter (x86_64 with ``seccomp: true``)."""
+        return bool(self._workers and self._workers[0].info.get("seccomp"))
 
     def close(self) -> None:
         if self._closed:

@@ -107,12 +107,14 @@ def main():
     STATE["mode"] = mode
     if mode == "namespaces":
         prepare_slot()
+    STATE["seccomp_prog"] = seccomp_program(no_network=mode != "namespaces") if cfg.get("seccomp", True) else None
     # Everything imported so far is shared with each forked job copy-on-write; a garbage collection in
     # the job would write to every object's header and copy those pages.  Frozen objects are skipped.
     import gc
     gc.collect()
     gc.freeze()
     write_msg(proto_out, {"hello": True, "pid": os.getpid(), "isolation": mode, "pytest": have_pytest,
+                          "seccomp": STATE["seccomp_prog"] is not None,
                           "python": sys.version.split()[0], "executable": sys.executable})
     while True:
         job = read_msg(proto_in)
