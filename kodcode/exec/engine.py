@@ -13,8 +13,9 @@ the per-job nonce.  Infrastructure failures become ``sandbox_error``, never ``fa
 What this does NOT protect against (see README "Execution engine"): a job that specifically
 reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
 write a forged report, exit) can fake a pytest pass, because tests and solution share a process;
-call/stdio jobs are immune (the comparison happens here).  There is no seccomp filter; kernel
-exploits are out of scope; without user namespaces (degraded mode) there is no network isolation.
+call/stdio jobs are immune (the comparison happens here).  The seccomp deny list exists on x86_64
+only; kernel exploits through the syscalls it allows are out of scope; without namespaces (degraded
+mode) the filesystem view is not isolated and the network is closed only by that filter.
 """
 
 from __future__ import annotations
