@@ -7,8 +7,8 @@ read-only, directories outside the system hidden, host sockets covered, the inte
 Per job (``fork_job``, ``child_main``): a fresh PID namespace whose PID 1 is a spawned ``sleep``; the
 job, PID 2, is forked from the worker, starts a new session and new mount / network / IPC / UTS
 namespaces, mounts its own ``/tmp``, ``/dev/shm`` and ``/proc``, caps its resources, drops to the
-slot's uid (or gives up its capabilities when not root), scrubs its environment and hands over to a
-runner.  When the job is done the worker kills the namespace's init and the kernel kills whatever
+slot's uid (or gives up its capabilities when not root), sets no_new_privs and a seccomp filter
+(x86_64), scrubs its environment and hands over to a runner.  When the job is done the worker kills the namespace's init and the kernel kills whatever
 the job left behind.
 
 Standard library only (ctypes for unshare/mount/prctl); Python 3.8+.
