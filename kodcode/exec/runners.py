@@ -52,7 +52,7 @@ class PytestRunner(_Base):
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
                 "emitter": emitter,
-                "outcomes": outcomes, "snapshot": (STATE.get("builtins_snapshot") or Snapshot(("builtins",))) if mode == "fast" else None,
+                "outcomes": outcomes, "snapshot": STATE["builtins_snapshot"] if mode == "fast" else None,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod

@@ -192,11 +192,6 @@ def _make_cgroups(uid, cfg):
     return procs
 
 
-def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def _interpreter_paths():
     paths = set()
     for p in [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)] + sys.path:
