@@ -254,6 +254,30 @@ def _scan_dirs(python: str) -> list[str]:
     return dirs + [tempfile.gettempdir(), str(REPO.parent)] + _job_sys_path(python)
 
 
+def _bait_host(root: Path, marker: str, repo_dir: Path, *, host_ip: str, host_pidns: str, full: bool):
+    """The bait a batch (or a control) aims at: directories, secret files, listeners, a sentinel."""
+    bait = _make_bait(root, marker)
+    secrets = _secrets(marker)
+    _plant_secret_files(bait["home"], secrets)
+    listeners = Listeners(str(bait["sock"] / "s"))
+    sentinel = _start_sentinel(marker)
+    ctx = HostContext(
+        marker=marker,
+        outside_dir=str(bait["outside"]),
+        repo_dir=str(repo_dir),
+        home_dir=str(bait["home"]),
+        unix_socket=str(bait["sock"] / "s"),
+        tcp_port=listeners.tcp_port,
+        udp_port=listeners.udp_port,
+        host_ip=host_ip,
+        sentinel_pid=sentinel.pid,
+        host_pidns=host_pidns,
+        secrets=tuple(secrets.values()),
+        full=full,
+    )
+    return bait, secrets, listeners, sentinel, ctx
+
+
 def _run_batch(ctx: HostContext, bait: dict[str, Path], secrets: dict[str, str], stack) -> Batch:
     honest = honest_jobs(copies=5)
     first = ("tamper_sibling_job_dirs", "conftest_and_sitecustomize_for_later_jobs")  # honest jobs follow
@@ -305,23 +329,8 @@ def host():
     try:
         # An answer key on disk, as benchmark data sits somewhere readable on a real machine.
         (root / "answers.jsonl").write_text(json.dumps({"input": "2 2\n", "output": "5\n"}) + "\n")
-        bait = _make_bait(root, marker)
-        secrets = _secrets(marker)
-        _plant_secret_files(bait["home"], secrets)
-        listeners = Listeners(str(bait["sock"] / "s"))
-        sentinel = _start_sentinel(marker)
-        ctx = HostContext(
-            marker=marker,
-            outside_dir=str(bait["outside"]),
-            repo_dir=str(REPO),
-            home_dir=str(bait["home"]),
-            unix_socket=str(bait["sock"] / "s"),
-            tcp_port=listeners.tcp_port,
-            udp_port=listeners.udp_port,
-            host_ip=_host_ip(),
-            sentinel_pid=sentinel.pid,
-            host_pidns=os.readlink("/proc/self/ns/pid"),
-            secrets=tuple(secrets.values()),
+        bait, secrets, listeners, sentinel, ctx = _bait_host(
+            root, marker, REPO, host_ip=_host_ip(), host_pidns=os.readlink("/proc/self/ns/pid"), full=True
         )
         batch = _run_batch(ctx, bait, secrets, stack)
         batch["sentinel_alive"] = sentinel.poll() is None
@@ -542,23 +551,8 @@ def test_memory_count_sees_children_held_at_once():
 def test_harm_code_works_without_the_sandbox(tmp_path):
     """Run on the host, the batch's harm code writes, connects, leaks, spawns and kills."""
     marker = "kch" + uuid.uuid4().hex[:20]
-    bait = _make_bait(tmp_path / "bait", marker)
-    secrets = _secrets(marker)
-    _plant_secret_files(bait["home"], secrets)
-    listeners = Listeners(str(bait["sock"] / "s"))
-    sentinel = _start_sentinel(marker)
-    ctx = HostContext(
-        marker=marker,
-        outside_dir=str(bait["outside"]),
-        repo_dir=str(tmp_path),
-        home_dir=str(bait["home"]),
-        unix_socket=str(bait["sock"] / "s"),
-        tcp_port=listeners.tcp_port,
-        udp_port=listeners.udp_port,
-        host_ip="127.0.0.1",
-        sentinel_pid=sentinel.pid,
-        host_pidns="none",
-        full=False,
+    bait, secrets, listeners, sentinel, ctx = _bait_host(
+        tmp_path / "bait", marker, tmp_path, host_ip="127.0.0.1", host_pidns="none", full=False
     )
     code = (
         harm_prelude(ctx) + "\nharm_write('ctl')\nharm_network('ctl', harm_secrets())\nharm_daemons('ctl')\n"
