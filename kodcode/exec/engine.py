@@ -360,21 +360,31 @@ class Executor:
     # -- lifecycle
     def _start(self) -> None:
         n = self.cfg.n_workers()
-        with concurrent.futures.ThreadPoolExecutor(n) as pool:
-            futs = [pool.submit(_Worker, self.cfg, i, self._tmp) for i in range(n)]
-            errors = []
-            for f in futs:
-                try:
-                    self._workers.append(f.result())
-                except Exception as e:
-                    errors.append(e)
+        ready: list[concurrent.futures.Future] = [concurrent.futures.Future() for _ in range(n)]
+        for i in range(n):
+            t = threading.Thread(target=self._serve, args=(i, ready[i]), daemon=True, name=f"kodcode-exec-{i}")
+            t.start()
+            self._threads.append(t)
+        errors = []
+        for f in ready:  # the workers start in parallel
+            try:
+                self._workers.append(f.result())
+            except Exception as e:
+                errors.append(e)
         if errors:
             self.close()
             raise errors[0]
-        for w in self._workers:
-            t = threading.Thread(target=self._loop, args=(w,), daemon=True, name=f"kodcode-exec-{w.slot}")
-            t.start()
-            self._threads.append(t)
+
+    def _serve(self, slot: int, ready: concurrent.futures.Future) -> None:
+        # The thread that starts a worker process must live as long as it: the worker gets SIGKILL when
+        # the thread that forked it ends (PR_SET_PDEATHSIG), so it is started, and restarted, here.
+        try:
+            worker = _Worker(self.cfg, slot, self._tmp)
+        except BaseException as e:
+            ready.set_exception(e)
+            return
+        ready.set_result(worker)
+        self._loop(worker)
 
     @property
     def isolation(self) -> str:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -389,3 +390,23 @@ def test_jobs_may_use_localhost_inside_their_own_network_namespace(ex):
     )
     (v,) = ex.run([PytestJob(solution=sol, test="def test_a():\n    assert f() == b'hi'\n")])
     assert v.status == "pass", v.message
+
+
+def test_workers_outlive_the_thread_that_started_the_executor():
+    """Workers die with the thread that forked them (PR_SET_PDEATHSIG); none may die after start-up."""
+    import threading
+
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("ex", Executor(ExecConfig(workers=2))))
+    t.start()
+    t.join()
+    ex = box["ex"]
+    try:
+        pids = [w.proc.pid for w in ex._workers]
+        time.sleep(0.5)
+        assert all(w.alive() for w in ex._workers)
+        v = ex.run([PytestJob("def f():\n    return 1\n", "def test_f():\n    assert f() == 1\n")] * 4)
+        assert [x.status for x in v] == ["pass"] * 4
+        assert [w.proc.pid for w in ex._workers] == pids  # no worker was restarted
+    finally:
+        ex.close()
