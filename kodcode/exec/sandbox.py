@@ -1,15 +1,16 @@
 """Linux isolation for one job (part of the worker program, see ``zygote.py``).
 
-Once per worker (``prepare_slot``): a user namespace when not root, a PID namespace the worker is
-init of, and a mount namespace with the filesystem view every job starts from (every mount
-read-only, directories outside the system hidden, host sockets covered, the interpreter bound back).
+Once per worker (``prepare_slot``): a user namespace when not root, then PID and network namespaces
+the worker is init of (only ``lo``, up, and no TIME_WAIT sockets left behind), and a mount namespace
+with the filesystem view every job starts from (every mount read-only, directories outside the
+system hidden, host sockets covered, the interpreter bound back, ``/proc`` of the slot's PID
+namespace).
 
-Per job (``fork_job``, ``child_main``): a fresh PID namespace whose PID 1 is a spawned ``sleep``; the
-job, PID 2, is forked from the worker, starts a new session and new mount / network / IPC / UTS
-namespaces, mounts its own ``/tmp``, ``/dev/shm`` and ``/proc``, caps its resources, drops to the
-slot's uid (or gives up its capabilities when not root), sets no_new_privs and a seccomp filter
-(x86_64), scrubs its environment and hands over to a runner.  When the job is done the worker kills the namespace's init and the kernel kills whatever
-the job left behind.
+Per job (``fork_job``, ``child_main``): the job is forked from the worker, starts a new session and new
+mount / IPC / UTS namespaces, mounts its own ``/tmp`` and ``/dev/shm``, caps its resources, drops to
+the slot's uid (or gives up its capabilities when not root), sets no_new_privs and a seccomp filter
+(x86_64), scrubs its environment and hands over to a runner.  When the job is done the worker, init
+of the slot's PID namespace, kills every other process in it and reaps them (``end_job``).
 
 Standard library only (ctypes for unshare/mount/prctl); Python 3.8+.
 """
@@ -67,11 +68,11 @@ def prepare_slot():
     """Once per worker, in namespaces mode: the namespaces every job of this slot starts from.
 
     Not root: a user namespace first (the worker is uid 0 there, with capabilities over what it
-    creates).  Then a PID namespace whose init the worker becomes (the process the engine started
-    stays behind and mirrors its exit), so that per job it may make a fresh PID namespace and come
-    back with ``setns``; and a mount namespace holding the "template": every mount read-only,
-    directories outside the system hidden, host sockets covered, the interpreter bound back.  A job
-    then only copies the template and mounts its own ``/tmp``, ``/dev/shm`` and ``/proc``.
+    creates).  Then PID and network namespaces whose init the worker becomes (the process the engine
+    started stays behind and mirrors its exit), and a mount namespace holding the "template": every
+    mount read-only, directories outside the system hidden, host sockets covered, the interpreter
+    bound back, and the slot's own ``/proc``.  A job then only copies the template and mounts its own
+    ``/tmp`` and ``/dev/shm``.
     """
     cfg = STATE["cfg"]
     # Opened now: the template makes /sys read-only.
@@ -82,12 +83,18 @@ def prepare_slot():
         except OSError:
             pass
     STATE["tmp_binds"] = [p for p in STATE["binds"] if _under(p, FRESH)]
+    # The host's list of Unix sockets, kept open: read through this descriptor it stays the host
+    # network namespace's list after the worker has left it, so sockets made later are found too.
+    try:
+        STATE["unix_fd"] = os.open("/proc/self/net/unix", os.O_RDONLY)
+    except OSError:
+        STATE["unix_fd"] = None
     sockets = _host_unix_sockets()
     real_uid, real_gid = os.getuid(), os.getgid()
     if STATE["root"]:
-        unshare(CLONE_NEWNS | CLONE_NEWPID)
+        unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)
     else:
-        unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID)
+        unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", "0 %d 1" % real_uid)
         _write("/proc/self/gid_map", "0 %d 1" % real_gid)
@@ -97,52 +104,51 @@ def prepare_slot():
         _, st = os.waitpid(pid, 0)
         os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    STATE["pidns_fd"] = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    if os.getpid() != 1:  # end_job's kill(-1) is only safe as init of the slot's own PID namespace
+        raise OSError("the worker is not init of its PID namespace")
+    # Jobs see this process as PID 1: no job may read its memory or files under /proc/1 (a job's
+    # uid differs when we are root; when not, it lacks the capability that non-dumpable demands),
+    # and init ignores every signal it has no handler for when it comes from inside the namespace.
+    prctl(PR_SET_DUMPABLE, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _loopback_up()
+    try:  # a port a job closed must be free for the next job at once (servers without SO_REUSEADDR)
+        _write("/proc/sys/net/ipv4/tcp_max_tw_buckets", "0")
+    except OSError:
+        pass
     _setup_template(cfg, sockets)
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     STATE["covered_sockets"] = frozenset(sockets)
-    STATE["init_exe"] = next((p for p in ("/usr/bin/sleep", "/bin/sleep") if os.access(p, os.X_OK)), None)
 
 
 def fork_job():
-    """Fork the job process (``os.fork`` semantics); returns ``(pid, init_pid)``.
+    """Fork the job process (``os.fork`` semantics).
 
-    In namespaces mode the job gets a fresh PID namespace whose PID 1 is a spawned ``sleep`` (vfork and
-    exec: no copy of this big process); the job is PID 2 there, a child of this worker.  Killing that
-    init makes the kernel kill whatever the job left behind in the namespace.
+    In namespaces mode the worker is init of the slot's PID namespace, so everything the job starts
+    stays in it and comes back to the worker when orphaned; ``end_job`` kills and reaps it all.
     """
-    if STATE["mode"] != "namespaces":
-        return os.fork(), None
-    unshare(CLONE_NEWPID)  # for our next children only
-    pid = init_pid = -1
-    try:
-        init_pid = _spawn_init()
-        pid = os.fork()
-    finally:
-        if pid != 0:  # back to our own PID namespace for children, so the next job can have a new one
-            _check(_libc.setns(STATE["pidns_fd"], CLONE_NEWPID), "setns")
-    return pid, init_pid
+    return os.fork()
 
 
-def _spawn_init():
-    exe = STATE.get("init_exe")
-    if exe:
-        try:
-            return os.posix_spawn(exe, ["sleep", "86400"], {})
-        except OSError:
-            STATE["init_exe"] = None
-    pid = os.fork()  # no sleep binary: a copy of ourselves that only waits
-    if pid == 0:
-        try:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            os.closerange(3, 65536)
-            while True:
-                try:
-                    os.wait()
-                except ChildProcessError:
-                    signal.pause()
-        finally:
-            os._exit(0)
-    return pid
+def end_job(pid):
+    """Kill whatever the job left and reap it; returns the job's ``(status, rusage)`` if reaped here."""
+    job = None
+    if STATE["mode"] == "namespaces":
+        # As init of the slot's PID namespace, kill(-1) reaches every other process in it (and in
+        # nothing else).  A process with SIGKILL pending cannot fork, so one pass leaves nothing new;
+        # reaping until there are no children proves it, orphans included (they are ours).
+        while True:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                wpid, st, ru = os.wait4(-1, 0)
+            except ChildProcessError:
+                break
+            if wpid == pid:
+                job = (st, ru)
+    return job
 
 
 def child_main(job, fds, close_fds):
@@ -163,17 +169,19 @@ def child_main(job, fds, close_fds):
     if namespaces:
         try:
             sockets = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
-            unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+            unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
             STATE["t"]["unshared"] = time.monotonic()
             workdir = _setup_job_mounts(cfg, uid, sockets)
             STATE["t"]["mounted"] = time.monotonic()
             try:
                 _libc.sethostname(b"sandbox", 7)
-                _loopback_up()
             except Exception:
                 pass
         except Exception as e:
             _setup_failed(fds["setup"], "namespaces: %s" % e)
+        # The worker, as init, has SIGINT at its default (see prepare_slot); Python code expects
+        # KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # Move our pipes to high descriptors and close everything else.
     base = 300 + (struct.unpack("H", os.urandom(2))[0] % 600)  # not a fixed, guessable number
     fixed = {}
@@ -249,14 +257,25 @@ def _host_unix_sockets():
     """Paths of the host's Unix sockets (read before the network namespace hides them)."""
     paths = []
     try:
-        with open("/proc/net/unix") as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 8 and parts[7].startswith("/"):
-                    paths.append(parts[7])
-    except (OSError, StopIteration):
-        pass
+        fd = STATE.get("unix_fd")
+        if fd is None:
+            with open("/proc/net/unix", "rb") as f:
+                data = f.read()
+        else:
+            chunks, off = [], 0
+            while True:
+                chunk = os.pread(fd, 1 << 16, off)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                off += len(chunk)
+            data = b"".join(chunks)
+    except OSError:
+        return paths
+    for line in data.decode(errors="replace").splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 8 and parts[7].startswith("/"):
+            paths.append(parts[7])
     return paths
 
 
@@ -310,7 +329,7 @@ def _bind_back(keep):
 
 
 def _setup_job_mounts(cfg, uid, sockets=()):
-    """In the job's own copy of the template: fresh /tmp and /dev/shm, its own /proc."""
+    """In the job's own copy of the template: fresh /tmp and /dev/shm."""
     # Interpreter directories under /tmp or /dev/shm (a checkout's venv) are hidden by the fresh tmpfs:
     # open them first (a bind source must be in this mount namespace) and bind them back.
     keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["tmp_binds"]]
@@ -320,7 +339,6 @@ def _setup_job_mounts(cfg, uid, sockets=()):
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
     _bind_back(keep)
     _cover_sockets(sockets, list(cfg["mask_paths"]) + list(FRESH))
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     workdir = "/tmp/job"
     os.mkdir(workdir, 0o700)
     if uid is not None:
@@ -346,6 +364,7 @@ def job_main(job, fixed, workdir, uid):
             # Not started as root: the job is uid 0 of its own user namespace, with every capability
             # over the namespaces it owns (it could unmount the masks or remount / read-write).
             _drop_capabilities()
+            prctl(PR_SET_DUMPABLE, 1)  # its own /proc/self again (the worker is not dumpable)
         # Cleared by the uid change, so set again: the job dies with its parent.
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)

@@ -242,7 +242,7 @@ def run_job(job):
     rep_r, rep_w = _pipe()
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
-    pid, init_pid = fork_job()
+    pid = fork_job()
     if pid == 0:
         try:
             child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r])
@@ -275,6 +275,8 @@ def run_job(job):
             if wpid == pid:
                 status, exited_at, usage = st, now, ru
                 marks["exit"] = now - t0
+        if STATE["mode"] == "namespaces":
+            _reap_orphans(pid)  # as init of the slot's PID namespace they are ours to reap
         if status is not None and now - exited_at > 0.5:
             break  # the job is gone; anything still holding a pipe is a leftover (killed below)
         if now >= deadline:
@@ -316,11 +318,10 @@ def run_job(job):
         if over_output:
             break
     killed_early = over_output
-    killed = _kill_job(pid, job, init_pid)
+    killed = _kill_job(pid, job)
+    ended = end_job(pid)
     if status is None:
-        _, status, usage = os.wait4(pid, 0)
-    if init_pid:
-        os.waitpid(init_pid, 0)  # after the job: init's exit waits until its namespace is empty and reaped
+        status, usage = ended if ended is not None else os.wait4(pid, 0)[1:]
     for fd in [out_r, err_r, res_r, req_r, rep_w, set_r]:
         try:
             os.close(fd)
@@ -369,19 +370,31 @@ def run_job(job):
     }
 
 
-def _kill_job(pid, job, init_pid=None):
-    """Kill the job's whole session and its PID namespace; in degraded mode every process of the slot's uid."""
+def _reap_orphans(job_pid):
+    """Reap the job's orphans that have exited, so they stop counting against its process limit (the
+    job itself is left for ``wait4``, which reads its status and CPU time)."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == job_pid:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            return
+
+
+def _kill_job(pid, job):
+    """Kill the job's session; in degraded mode every process of the slot's uid (``end_job`` does the
+    rest in namespaces mode)."""
     killed = False
     try:
         os.killpg(pid, signal.SIGKILL)
         killed = True
     except (ProcessLookupError, PermissionError):
         pass
-    if init_pid:
-        try:  # the kernel kills everything left in the namespace (the caller reaps the job, then init)
-            os.kill(init_pid, signal.SIGKILL)
-        except OSError:
-            pass
     uid = STATE.get("job_uid")
     if uid is not None and STATE.get("mode") == "degraded":
         for _ in range(3):  # a fork loop can race the sweep; repeat until nothing is left

@@ -3,7 +3,8 @@
 Without root the job is uid 0 of its own user namespace, which owns its mount and network
 namespaces; unless it gives up its capabilities it can unmount the masks (and read what they hide) or
 remount the filesystem read-write.  This test runs an engine as uid 65534 (from a root test process)
-and throws mount attacks at it; each attack's test passes only if the attack worked.
+and throws mount attacks at it, and attacks on the worker (the job's PID 1, same uid here); each
+attack's test passes only if the attack worked.
 
 Needs root (to become the unprivileged user) and unprivileged user namespaces; skips otherwise.
 """
@@ -66,6 +67,26 @@ def nested_userns_unmask(path, secret):
     with open("/proc/self/uid_map", "w") as f:
         f.write("0 0 1")
     return unmask(path, secret)
+
+def read_worker():
+    # The worker is PID 1 of the job's PID namespace and, here, the same uid as the job.
+    got = {}
+    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
+        try:
+            with open(path, "rb") as f:
+                got[path] = len(f.read(64))
+        except OSError:
+            pass
+    return got
+
+def signal_worker():
+    import signal
+    for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(1, sig)
+        except OSError:
+            pass
+    return True
 
 def subprocess_unmask(path, secret):
     import subprocess, sys
@@ -151,6 +172,9 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 "remount_root_rw": PytestJob(lib, "def test_r():\\n    assert remount_rw_and_write(target)\\n"),
                 "nested_userns_unmask": PytestJob(lib, "def test_n():\\n    assert nested_userns_unmask('/tmp', secret)\\n"),
                 "child_process_unmask": PytestJob(lib, "def test_s():\\n    assert subprocess_unmask('/tmp', secret)\\n"),
+                "read_worker": PytestJob(lib, "def test_rw():\\n    assert read_worker()\\n"),
+                "signal_worker": PytestJob(lib, "def test_sw():\\n    assert signal_worker()\\n"),
+                "honest_after": PytestJob("def f():\\n    return 1\\n", "def test_f():\\n    assert f() == 1\\n"),
             }}
             try:
                 ex = Executor(ExecConfig(python={job_python!r}, workers=1, isolation="namespaces", timeout_s=10))
@@ -158,8 +182,12 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 print(json.dumps({{"unavailable": str(e)}}))
                 sys.exit(0)
             with ex:
+                before = ex._workers[0].proc.pid
                 vs = ex.run(list(jobs.values()))
-            print(json.dumps({{k: [v.status, v.message[:300]] for k, v in zip(jobs, vs)}}))
+                same_worker = ex._workers[0].proc.pid == before and ex._workers[0].alive()
+            out = {{k: [v.status, v.message[:300]] for k, v in zip(jobs, vs)}}
+            out["same_worker"] = same_worker
+            print(json.dumps(out))
             """
         )
     )
@@ -173,10 +201,12 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         if "unavailable" in out:
             pytest.skip(f"user namespaces not available to an unprivileged user here: {out['unavailable']}")
-        for name in ("honest", "no_capabilities", "workdir_writable"):
+        for name in ("honest", "no_capabilities", "workdir_writable", "signal_worker", "honest_after"):
             assert out[name][0] == "pass", (name, out[name])
-        for name in ("unmount_tmp_mask", "remount_root_rw", "nested_userns_unmask", "child_process_unmask"):
+        for name in ("unmount_tmp_mask", "remount_root_rw", "nested_userns_unmask", "child_process_unmask",
+                     "read_worker"):
             assert out[name][0] != "pass", (name, out[name])
+        assert out["same_worker"], "a job stopped or killed the worker (its PID 1): " + json.dumps(out)
         assert not target.exists()
         assert secret.read_text() == "host secret\n"
     finally:
