@@ -93,6 +93,8 @@ def main():
         have_pytest = True
     except Exception:
         have_pytest = False
+    if have_pytest:
+        _warm_pytest_plugins()
     STATE["binds"] = _interpreter_paths()
     STATE["root"] = os.geteuid() == 0
     if STATE["root"]:
@@ -125,6 +127,20 @@ def main():
         except Exception as e:  # infrastructure failure, never a job verdict
             reply = {"sandbox_error": "%s: %s" % (type(e).__name__, e)}
         write_msg(proto_out, reply)
+
+
+def _warm_pytest_plugins():
+    """Import what an in-process pytest session loads on every run: its built-in plugins and what
+    they import (readline, via the debugging plugin)."""
+    try:
+        from _pytest.config import default_plugins
+    except Exception:
+        return
+    for name in list(default_plugins) + ["readline"]:
+        try:
+            __import__(name if name == "readline" else "_pytest." + name)
+        except Exception:
+            pass
 
 
 def _claim_uid(base):
