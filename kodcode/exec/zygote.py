@@ -220,18 +220,24 @@ def _interpreter_paths():
 
 def _probe_namespaces():
     """Fork a throwaway child that tries the namespace setup the slot and its jobs need."""
+    uid, gid = os.getuid(), os.getgid()
     pid = os.fork()
     if pid == 0:
         try:
-            flags = CLONE_NEWNS | CLONE_NEWPID
+            flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
             if os.geteuid() != 0:
-                flags |= CLONE_NEWUSER
-            unshare(flags)
+                unshare(flags | CLONE_NEWUSER)
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", "0 %d 1" % uid)
+                _write("/proc/self/gid_map", "0 %d 1" % gid)
+            else:
+                unshare(flags)
             mount(None, "/", None, MS_REC | MS_PRIVATE)
             inner = os.fork()
-            if inner == 0:
+            if inner == 0:  # init of the new PID namespace, as the worker will be
                 try:
-                    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+                    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+                    unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)  # what each job does
                     os._exit(0)
                 except BaseException:
                     os._exit(1)

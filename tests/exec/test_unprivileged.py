@@ -176,10 +176,14 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 "signal_worker": PytestJob(lib, "def test_sw():\\n    assert signal_worker()\\n"),
                 "honest_after": PytestJob("def f():\\n    return 1\\n", "def test_f():\\n    assert f() == 1\\n"),
             }}
-            try:
-                ex = Executor(ExecConfig(python={job_python!r}, workers=1, isolation="namespaces", timeout_s=10))
+            try:  # "auto": the start-up probe must find the namespaces usable without root
+                ex = Executor(ExecConfig(python={job_python!r}, workers=1, isolation="auto", timeout_s=10))
             except SandboxError as e:
                 print(json.dumps({{"unavailable": str(e)}}))
+                sys.exit(0)
+            if ex.isolation != "namespaces":
+                ex.close()
+                print(json.dumps({{"unavailable": "the probe chose " + ex.isolation}}))
                 sys.exit(0)
             with ex:
                 before = ex._workers[0].proc.pid
