@@ -6,11 +6,13 @@ with the filesystem view every job starts from (every mount read-only, directori
 system hidden, host sockets covered, the interpreter bound back, ``/proc`` of the slot's PID
 namespace).
 
-Per job (``fork_job``, ``child_main``): the job is forked from the worker, starts a new session and new
-mount / IPC / UTS namespaces, mounts its own ``/tmp`` and ``/dev/shm``, caps its resources, drops to
-the slot's uid (or gives up its capabilities when not root), sets no_new_privs and a seccomp filter
-(x86_64), scrubs its environment and hands over to a runner.  When the job is done the worker, init
-of the slot's PID namespace, kills every other process in it and reaps them (``end_job``).
+Per job: the worker mounts a fresh ``/tmp`` (holding the working directory) and ``/dev/shm`` in its
+own mount namespace, unmounting the last job's with whatever it left there (``fresh_job_dir``).  The
+job is forked from the worker (``fork_job``, ``child_main``), starts a new session and new IPC / UTS
+namespaces, caps its resources, drops to the slot's uid (or gives up its capabilities when not
+root), sets no_new_privs and a seccomp filter (x86_64), scrubs its environment and hands over to a
+runner; it cannot mount or unmount anything.  When the job is done the worker, init of the slot's
+PID namespace, kills every other process in it and reaps them (``end_job``).
 
 Standard library only (ctypes for unshare/mount/prctl); Python 3.8+.
 """
@@ -32,6 +34,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 28, 47, 4
@@ -71,8 +74,8 @@ def prepare_slot():
     creates).  Then PID and network namespaces whose init the worker becomes (the process the engine
     started stays behind and mirrors its exit), and a mount namespace holding the "template": every
     mount read-only, directories outside the system hidden, host sockets covered, the interpreter
-    bound back, and the slot's own ``/proc``.  A job then only copies the template and mounts its own
-    ``/tmp`` and ``/dev/shm``.
+    bound back, and the slot's own ``/proc``.  Jobs run in this mount namespace; only ``/tmp`` and
+    ``/dev/shm`` are replaced before each one.
     """
     cfg = STATE["cfg"]
     # Opened now: the template makes /sys read-only.
@@ -118,7 +121,42 @@ def prepare_slot():
         pass
     _setup_template(cfg, sockets)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    STATE["covered_sockets"] = frozenset(sockets)
+    STATE["covered_sockets"] = set(sockets)
+    # Interpreter directories under /tmp or /dev/shm (a checkout's venv) are hidden by each fresh
+    # tmpfs: opened now, while still visible, and bound back into every job's.
+    STATE["tmp_keep"] = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["tmp_binds"]]
+    STATE["fresh_mounts"] = []
+
+
+def fresh_job_dir():
+    """Namespaces mode, before each job: a fresh ``/tmp`` holding the job's working directory and a
+    fresh ``/dev/shm``, in the worker's mount namespace.  The last job's are unmounted with whatever it
+    left in them (its processes are gone by then, see ``end_job``)."""
+    cfg = STATE["cfg"]
+    uid = STATE["job_uid"] if STATE["root"] else None
+    while STATE["fresh_mounts"]:
+        path = STATE["fresh_mounts"].pop()
+        _check(_libc.umount2(path.encode(), MNT_DETACH), "unmount %s" % path)
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=755" % int(cfg["tmpfs_mb"]))
+    STATE["fresh_mounts"].append("/tmp")
+    if os.path.isdir("/dev/shm"):
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
+        STATE["fresh_mounts"].append("/dev/shm")
+    for p, fd in STATE["tmp_keep"]:
+        os.makedirs(p, exist_ok=True)
+        mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
+        mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    # Host sockets made since the worker started: covered here for good.
+    new = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
+    if new:
+        _cover_sockets(new, list(cfg["mask_paths"]) + list(FRESH))
+        STATE["covered_sockets"].update(new)
+    workdir = "/tmp/job"
+    os.mkdir(workdir, 0o700)
+    if uid is not None:
+        os.chown(workdir, uid, uid)
+        os.chmod("/tmp", 0o1777)
+    return workdir
 
 
 def fork_job():
@@ -151,8 +189,8 @@ def end_job(pid):
     return job
 
 
-def child_main(job, fds, close_fds):
-    """Runs in the forked child (still trusted): its own namespaces and mounts, then the job itself."""
+def child_main(job, fds, close_fds, workdir=None):
+    """Runs in the forked child (still trusted): its own namespaces, then the job itself."""
     cfg = STATE["cfg"]
     STATE["t"] = {"child": time.monotonic()}
     for fd in close_fds:
@@ -168,11 +206,8 @@ def child_main(job, fds, close_fds):
     namespaces = STATE["mode"] == "namespaces"
     if namespaces:
         try:
-            sockets = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
-            unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
+            unshare(CLONE_NEWIPC | CLONE_NEWUTS)
             STATE["t"]["unshared"] = time.monotonic()
-            workdir = _setup_job_mounts(cfg, uid, sockets)
-            STATE["t"]["mounted"] = time.monotonic()
             try:
                 _libc.sethostname(b"sandbox", 7)
             except Exception:
@@ -279,7 +314,7 @@ def _host_unix_sockets():
     return paths
 
 
-FRESH = ("/tmp", "/dev/shm")  # replaced wholesale by a fresh tmpfs in every job
+FRESH = ("/tmp", "/dev/shm")  # replaced wholesale by a fresh tmpfs before every job
 
 
 def _cover_sockets(sockets, hidden):
@@ -326,25 +361,6 @@ def _bind_back(keep):
         mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
         mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
-
-
-def _setup_job_mounts(cfg, uid, sockets=()):
-    """In the job's own copy of the template: fresh /tmp and /dev/shm."""
-    # Interpreter directories under /tmp or /dev/shm (a checkout's venv) are hidden by the fresh tmpfs:
-    # open them first (a bind source must be in this mount namespace) and bind them back.
-    keep = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["tmp_binds"]]
-    size = "size=%dm,mode=755" % int(cfg["tmpfs_mb"])
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
-    if os.path.isdir("/dev/shm"):
-        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
-    _bind_back(keep)
-    _cover_sockets(sockets, list(cfg["mask_paths"]) + list(FRESH))
-    workdir = "/tmp/job"
-    os.mkdir(workdir, 0o700)
-    if uid is not None:
-        os.chown(workdir, uid, uid)
-        os.chmod("/tmp", 0o1777)
-    return workdir
 
 
 def job_main(job, fixed, workdir, uid):

@@ -264,10 +264,11 @@ def run_job(job):
     rep_r, rep_w = _pipe()
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
+    workdir = fresh_job_dir() if STATE["mode"] == "namespaces" else None
     pid = fork_job()
     if pid == 0:
         try:
-            child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r])
+            child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r], workdir)
         finally:
             os._exit(121)
     for fd in child_fds.values():

@@ -1,8 +1,9 @@
 """Jobs that run one after another on the same worker do not see each other, and cannot touch it.
 
-A worker is init of its slot's PID and network namespaces; each job gets new mount, IPC and UTS
-namespaces.  So what one job leaves in the kernel must not reach the next one: a port it closed
-(TIME_WAIT), SysV shared memory, zombies of its orphans.  And the worker, which each job sees as
+A worker is init of its slot's PID and network namespaces, and before each job it mounts a fresh
+``/tmp`` and ``/dev/shm``; each job gets new IPC and UTS namespaces.  So what one job leaves must not
+reach the next one: files in ``/tmp`` or ``/dev/shm``, a port it closed (TIME_WAIT), SysV shared
+memory, zombies of its orphans.  And the worker, which each job sees as
 PID 1, must keep serving after a job signals it or tries to read it.
 
     .venv/bin/python -m pytest tests/exec/test_shared_worker.py -q
@@ -156,6 +157,35 @@ def test_a_port_closed_by_one_job_is_free_for_the_next(executor):
     )
     assert first.status == "pass", first.message
     assert second.status == "pass", (second.message, [t.message for t in second.tests])
+
+
+LEFTOVERS = """
+import os
+
+PATHS = ["/tmp/leftover.txt", "/dev/shm/leftover.txt", os.path.join(os.getcwd(), "leftover.txt")]
+
+
+def leave_files():
+    for p in PATHS:
+        with open(p, "w") as f:
+            f.write("from the last job")
+    return all(os.path.exists(p) for p in PATHS)
+
+
+def found_files():
+    return [p for p in PATHS if os.path.exists(p)]
+"""
+
+
+def test_files_a_job_leaves_in_tmp_are_gone_for_the_next(executor):
+    left, looked = executor.run(
+        [
+            PytestJob(LEFTOVERS, "def test_leave():\n    assert leave_files()\n"),
+            PytestJob(LEFTOVERS, "def test_look():\n    assert found_files() == []\n"),
+        ]
+    )
+    assert left.status == "pass", (left.message, [t.message for t in left.tests])
+    assert looked.status == "pass", (looked.message, [t.message for t in looked.tests])
 
 
 def test_shared_memory_does_not_outlive_its_job(executor):
