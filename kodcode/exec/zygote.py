@@ -237,7 +237,7 @@ def _probe_namespaces():
             if inner == 0:  # init of the new PID namespace, as the worker will be
                 try:
                     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-                    unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)  # what each job does
+                    unshare(CLONE_NEWIPC | CLONE_NEWUTS)  # what each job does
                     os._exit(0)
                 except BaseException:
                     os._exit(1)
