@@ -79,6 +79,21 @@ def read_worker():
             pass
     return got
 
+def write_sysctl():
+    # Sysctls of the worker's network and user namespaces are owned by its uid 0, which the job is too;
+    # a job that could change them would change them for every later job of the worker.
+    done = []
+    for path, value in (("/proc/sys/net/ipv4/tcp_max_tw_buckets", "262144"),
+                        ("/proc/sys/net/ipv4/ip_local_port_range", "40000 40001"),
+                        ("/proc/sys/user/max_inotify_instances", "0")):
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+            done.append(path)
+        except OSError:
+            pass
+    return done
+
 def signal_worker():
     import signal
     for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
@@ -174,6 +189,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 "child_process_unmask": PytestJob(lib, "def test_s():\\n    assert subprocess_unmask('/tmp', secret)\\n"),
                 "read_worker": PytestJob(lib, "def test_rw():\\n    assert read_worker()\\n"),
                 "signal_worker": PytestJob(lib, "def test_sw():\\n    assert signal_worker()\\n"),
+                "write_sysctl": PytestJob(lib, "def test_ws():\\n    assert write_sysctl()\\n"),
                 "honest_after": PytestJob("def f():\\n    return 1\\n", "def test_f():\\n    assert f() == 1\\n"),
             }}
             try:  # "auto": the start-up probe must find the namespaces usable without root
@@ -208,7 +224,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
         for name in ("honest", "no_capabilities", "workdir_writable", "signal_worker", "honest_after"):
             assert out[name][0] == "pass", (name, out[name])
         for name in ("unmount_tmp_mask", "remount_root_rw", "nested_userns_unmask", "child_process_unmask",
-                     "read_worker"):
+                     "read_worker", "write_sysctl"):
             assert out[name][0] != "pass", (name, out[name])
         assert out["same_worker"], "a job stopped or killed the worker (its PID 1): " + json.dumps(out)
         assert not target.exists()
