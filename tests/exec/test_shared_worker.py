@@ -148,7 +148,8 @@ def executor():
 
 
 def test_a_port_closed_by_one_job_is_free_for_the_next(executor):
-    assert _host_time_wait_blocks_rebind(), "control: TIME_WAIT should block a plain rebind on the host"
+    if not _host_time_wait_blocks_rebind():  # the control: the collision exists at all on this kernel
+        pytest.skip("this host's kernel keeps no TIME_WAIT socket that blocks a plain rebind")
     first, second = executor.run(
         [
             PytestJob(SERVE_ONCE, "def test_serve():\n    assert serve_once() == b'hi'\n"),
