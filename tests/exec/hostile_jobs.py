@@ -20,6 +20,34 @@ from typing import Any
 
 from kodcode.exec.jobs import CallJob, Job, PytestJob, StdioJob
 
+# Attacks on the worker, which every job sees as PID 1 of its PID namespace (test_shared_worker.py,
+# and test_unprivileged.py, where job and worker share a uid).  Each returns something truthy only if
+# it got through (signal_worker cannot tell; its verdict is whether the worker still serves).
+WORKER_ATTACKS = """
+import os
+import signal
+
+
+def read_worker():
+    got = {}
+    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
+        try:
+            with open(path, "rb") as f:
+                got[path] = len(f.read(64))
+        except OSError:
+            pass
+    return got
+
+
+def signal_worker():
+    for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(1, sig)
+        except OSError:
+            pass
+    return True
+"""
+
 
 @dataclass(frozen=True)
 class HostContext:

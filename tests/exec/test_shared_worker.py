@@ -17,6 +17,7 @@ import socket
 import sys
 
 import pytest
+from hostile_jobs import WORKER_ATTACKS as WORKER
 
 from kodcode.exec import ExecConfig, Executor, PytestJob
 
@@ -97,30 +98,6 @@ def orphans(batches, per_batch, pause):
     return batches * per_batch
 """
 
-WORKER = """
-import os
-import signal
-
-
-def read_worker():
-    got = {}
-    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
-        try:
-            with open(path, "rb") as f:
-                got[path] = len(f.read(64))
-        except OSError:
-            pass
-    return got
-
-
-def signal_worker():
-    for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(1, sig)
-        except OSError:
-            pass
-    return True
-"""
 
 
 def _host_time_wait_blocks_rebind() -> bool:

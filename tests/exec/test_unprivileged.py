@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hostile_jobs import WORKER_ATTACKS
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -68,17 +69,6 @@ def nested_userns_unmask(path, secret):
         f.write("0 0 1")
     return unmask(path, secret)
 
-def read_worker():
-    # The worker is PID 1 of the job's PID namespace and, here, the same uid as the job.
-    got = {}
-    for path in ("/proc/1/environ", "/proc/1/maps", "/proc/1/mem"):
-        try:
-            with open(path, "rb") as f:
-                got[path] = len(f.read(64))
-        except OSError:
-            pass
-    return got
-
 def write_sysctl():
     # Sysctls of the worker's network and user namespaces are owned by its uid 0, which the job is too;
     # a job that could change them would change them for every later job of the worker.
@@ -93,15 +83,6 @@ def write_sysctl():
         except OSError:
             pass
     return done
-
-def signal_worker():
-    import signal
-    for sig in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(1, sig)
-        except OSError:
-            pass
-    return True
 
 def subprocess_unmask(path, secret):
     import subprocess, sys
@@ -175,7 +156,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
             sys.path.insert(0, {str(tmp_path / "pkg")!r})
             from kodcode.exec import ExecConfig, Executor, PytestJob
             from kodcode.exec.engine import SandboxError
-            caps, lib = {CAPS!r}, {MOUNT_LIB!r}
+            caps, lib = {CAPS!r}, {MOUNT_LIB + WORKER_ATTACKS!r}
             secret, target = {str(secret)!r}, {str(target)!r}
             jobs = {{
                 "honest": PytestJob("def f():\\n    return 1\\n", "def test_f():\\n    assert f() == 1\\n"),
