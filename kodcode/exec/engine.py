@@ -228,7 +228,7 @@ def _ended_early(v: Verdict, reply: dict) -> Verdict:
         code, sig = reply.get("exit_code"), reply.get("signal")
         v.status = "error"
         v.message = f"job ended without a trusted report (exit code {code}, signal {sig})"
-        if sig == 9 or code == 128 + 9:
+        if sig == 9:
             v.message += "; killed, e.g. by the memory or process limit"
     return v
 
@@ -266,9 +266,9 @@ def outcomes_from_stream(stream: list[dict]) -> tuple[dict[str, dict], bool]:
 
 
 def _cpu_limit_hit(reply: dict) -> bool:
-    # SIGXCPU (24) from RLIMIT_CPU; the namespace's init reports a signal death as 128 + signal; a job
+    # SIGXCPU (24) from RLIMIT_CPU (the worker waits for the job itself and sees the signal); a job
     # that ignores SIGXCPU is SIGKILLed at the hard limit, which the worker sees in its CPU time.
-    return reply.get("signal") == 24 or reply.get("exit_code") == 128 + 24 or bool(reply.get("cpu_limit_hit"))
+    return reply.get("signal") == 24 or bool(reply.get("cpu_limit_hit"))
 
 
 def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list[str]) -> Verdict:

@@ -71,8 +71,7 @@ class PytestRunner(_Base):
             p["emit"]({"t": "flag", "flag": "tampered:" + changed})
         if p["denied"]:
             flags.add("denied:" + p["denied"][0])
-        res["flags"] = sorted(flags)
-        res.pop("tests", None)  # outcomes were streamed as they happened; see _Emitter
+        res["flags"] = sorted(flags)  # outcomes were streamed as they happened; see _Emitter
         return res
 
 
@@ -130,7 +129,6 @@ def _run_fast(p):
     g = mod.__dict__
     cmp, truth = p["cmp"], p["truth"]
     g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
-    flags = []
     names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
     try:
         code = compile(tree, mod.__file__, "exec")
@@ -140,7 +138,7 @@ def _run_fast(p):
         p["tree"] = tree = None
         exec(code, g)
     except BaseException as e:  # collection error: every test is an error
-        return {"runner": "fast", "collect_error": _msg(e), "tests": []}
+        return {"runner": "fast", "collect_error": _msg(e)}
     finally:
         code = None
     emit = p["emit"]
@@ -169,7 +167,7 @@ def _run_fast(p):
               "duration": time.perf_counter() - t0, "message": message})
         if outcome == "interrupted":
             break
-    return {"runner": "fast", "flags": flags}
+    return {"runner": "fast"}
 
 
 def _run_pytest(workdir, p):

@@ -8,7 +8,7 @@ namespace).
 
 Per job: the worker mounts a fresh ``/tmp`` (holding the working directory) and ``/dev/shm`` in its
 own mount namespace, unmounting the last job's with whatever it left there (``fresh_job_dir``).  The
-job is forked from the worker (``fork_job``, ``child_main``), starts a new session and new IPC / UTS
+job is forked from the worker (``child_main``), starts a new session and new IPC / UTS
 namespaces, caps its resources, drops to the slot's uid (or gives up its capabilities when not
 root), sets no_new_privs and a seccomp filter (x86_64), scrubs its environment and hands over to a
 runner; it cannot mount or unmount anything.  When the job is done the worker, init of the slot's
@@ -142,10 +142,7 @@ def fresh_job_dir():
     if os.path.isdir("/dev/shm"):
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
         STATE["fresh_mounts"].append("/dev/shm")
-    for p, fd in STATE["tmp_keep"]:
-        os.makedirs(p, exist_ok=True)
-        mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
-        mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _bind_back(STATE["tmp_keep"], close=False)  # kept open for the next job's /tmp
     # Host sockets made since the worker started: covered here for good.
     new = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
     if new:
@@ -159,17 +156,28 @@ def fresh_job_dir():
     return workdir
 
 
-def fork_job():
-    """Fork the job process (``os.fork`` semantics).
-
-    In namespaces mode the worker is init of the slot's PID namespace, so everything the job starts
-    stays in it and comes back to the worker when orphaned; ``end_job`` kills and reaps it all.
-    """
-    return os.fork()
+def reap_orphans(job_pid):
+    """Namespaces mode, while the job runs: reap what it orphaned and has exited (the worker is init of
+    the slot's PID namespace, so orphans are its children), so they stop counting against the job's
+    process limit.  The job itself is left for ``wait4``, which reads its status and CPU time."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == job_pid:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            return
 
 
 def end_job(pid):
-    """Kill whatever the job left and reap it; returns the job's ``(status, rusage)`` if reaped here."""
+    """Kill whatever the job left and reap it; returns the job's ``(status, rusage)`` if reaped here.
+
+    In namespaces mode everything the job started stayed in the slot's PID namespace, whose init is
+    this worker."""
     job = None
     if STATE["mode"] == "namespaces":
         # As init of the slot's PID namespace, kill(-1) reaches every other process in it (and in
@@ -355,12 +363,13 @@ def _setup_template(cfg, sockets=()):
         mount(None, m, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
 
 
-def _bind_back(keep):
+def _bind_back(keep, close=True):
     for p, fd in keep:
         os.makedirs(p, exist_ok=True)
         mount("/proc/self/fd/%d" % fd, p, None, MS_BIND | MS_REC)
         mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        os.close(fd)
+        if close:
+            os.close(fd)
 
 
 def job_main(job, fixed, workdir, uid):

@@ -265,7 +265,7 @@ def run_job(job):
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
     workdir = fresh_job_dir() if STATE["mode"] == "namespaces" else None
-    pid = fork_job()
+    pid = os.fork()
     if pid == 0:
         try:
             child_main(job, child_fds, [out_r, err_r, res_r, req_r, rep_w, set_r], workdir)
@@ -299,7 +299,7 @@ def run_job(job):
                 status, exited_at, usage = st, now, ru
                 marks["exit"] = now - t0
         if STATE["mode"] == "namespaces":
-            _reap_orphans(pid)  # as init of the slot's PID namespace they are ours to reap
+            reap_orphans(pid)
         if status is not None and now - exited_at > 0.5:
             break  # the job is gone; anything still holding a pipe is a leftover (killed below)
         if now >= deadline:
@@ -391,22 +391,6 @@ def run_job(job):
         "phases": {"setup": marks.get(set_r), "result": marks.get(res_r), "exit": marks.get("exit"),
                    "done": time.monotonic() - t0},
     }
-
-
-def _reap_orphans(job_pid):
-    """Reap the job's orphans that have exited, so they stop counting against its process limit (the
-    job itself is left for ``wait4``, which reads its status and CPU time)."""
-    while True:
-        try:
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid == job_pid:
-            return
-        try:
-            os.waitpid(info.si_pid, 0)
-        except ChildProcessError:
-            return
 
 
 def _kill_job(pid, job):
