@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 from kodcode.llm.types import GenerationResult
 
+_TIMEOUT_S = 60.0
 _SCHEMA = "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -28,12 +30,24 @@ class ResultCache:
         self.path = Path(directory) / "results.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), timeout=60.0, check_same_thread=False)
+        self._conn = sqlite3.connect(str(self.path), timeout=_TIMEOUT_S, check_same_thread=False)
+        # Switching a new file to WAL takes an exclusive lock that SQLite's busy timeout does not wait
+        # for: processes that open a fresh cache at the same moment get "database is locked" at once.
+        deadline = time.monotonic() + _TIMEOUT_S
+        delay = 0.01
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
-            self._conn.commit()
+            while True:
+                try:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
+                    self._conn.execute(_SCHEMA)
+                    self._conn.commit()
+                    break
+                except sqlite3.OperationalError as e:
+                    if "locked" not in str(e) or time.monotonic() + delay > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.5)
 
     def get_many(self, keys: list[str]) -> dict[str, GenerationResult]:
         found: dict[str, GenerationResult] = {}
