@@ -189,7 +189,7 @@ def fast_path_ok(tree):
 _DENY_ALWAYS = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
                           "sys.settrace", "sys.setprofile"))
 _WATCHED = _DENY_ALWAYS | frozenset(("sys._getframe", "object.__getattr__", "object.__setattr__", "open",
-                                     "os.listdir", "os.scandir"))
+                                     "os.listdir", "os.scandir", "exec"))
 
 
 def trusted_code_ids(namespaces=()):
@@ -252,10 +252,14 @@ def trusted_code_ids(namespaces=()):
 def install_audit_hook(test_file, trusted_ids):
     """Deny the ways to read or swap test code to any call stack that holds untrusted code.
 
-    A stack is trusted when every frame runs a trusted code object (``trusted_code_ids``) or is
-    standard library (transparent: who called it decides).  Test and solution code are untrusted, so
-    nothing called from a test, directly or laundered through pytest or the standard library, gets
-    through; pytest's own work between tests does.  Returns the list of denials.
+    A stack is trusted when every frame runs a trusted code object (``trusted_code_ids``), is
+    standard library, or runs the test's own code (transparent: who called it decides).  Solution
+    code is untrusted, so nothing it calls, directly or laundered through pytest, the standard library
+    or a test, gets through; pytest's work and the test's own introspection (``@patch`` decorators,
+    ``traceback``, ``logging``, ``sys._getframe()`` in a test) do.  The test's own code is the module
+    that pytest or the fast path executes from the test file, first and from a trusted stack (the
+    ``exec`` audit event): every code object compiled from it, by identity, which a look-alike compiled
+    later under the same file name is not.  Returns the list of denials.
     """
     import threading
     _getframe, _isinstance = sys._getframe, isinstance
@@ -266,6 +270,9 @@ def install_audit_hook(test_file, trusted_ids):
     FrameType = type(_getframe())
     FunctionType = type(install_audit_hook)
     test_file = os.path.realpath(test_file)
+    CodeType = type(install_audit_hook.__code__)
+    # id -> code object of the test module's code; the objects are held so that no id is reused.
+    test_codes = {}
 
     def untrusted_caller():
         f = _getframe(2)
@@ -274,7 +281,7 @@ def install_audit_hook(test_file, trusted_ids):
             c = f.f_code
             if id(c) in trusted_ids:
                 seen_trusted = True
-            else:
+            elif id(c) not in test_codes:
                 fn = c.co_filename
                 transparent = fn.startswith("<frozen ") or (fn.startswith(stdlib_dir) and not fn.startswith(site_dir))
                 if not transparent:
@@ -285,12 +292,24 @@ def install_audit_hook(test_file, trusted_ids):
     def is_test_code(code):
         return getattr(code, "co_filename", None) in (test_file, "test_solution.py")
 
+    def add_test_code(code):
+        test_codes[id(code)] = code
+        for k in code.co_consts:
+            if _isinstance(k, CodeType):
+                add_test_code(k)
+
     def hook(event, args):
         if event not in _WATCHED or getattr(local, "busy", False):
             return
         local.busy = True
         try:
             reason = None
+            if event == "exec":
+                code = args[0]
+                if not test_codes and _isinstance(code, CodeType) and is_test_code(code) \
+                        and code.co_name == "<module>" and not untrusted_caller():
+                    add_test_code(code)
+                return
             if event in _DENY_ALWAYS:
                 reason = event
             elif event == "sys._getframe":

@@ -170,6 +170,23 @@ def _run_fast(p):
     return {"runner": "fast"}
 
 
+def _own_code(obj):
+    """The code a collected test runs: through standard-library wrappers (``@patch``) to the function
+    they wrap, which must come from the test file."""
+    stdlib = os.path.dirname(os.__file__)
+    site = os.path.join(stdlib, "site-packages")
+    for _ in range(20):
+        obj = getattr(obj, "__func__", obj)
+        code = getattr(obj, "__code__", None)
+        if code is None:
+            return None
+        fn = code.co_filename
+        if not (fn.startswith(stdlib) and not fn.startswith(site)) or not hasattr(obj, "__wrapped__"):
+            return code
+        obj = obj.__wrapped__
+    return code
+
+
 def _run_pytest(workdir, p):
     import types
     import pytest
@@ -195,8 +212,7 @@ def _run_pytest(workdir, p):
         pm = getattr(state["config"], "pluginmanager", None)
         if pm is not None and {id(x) for x in pm.get_plugins()} - state["plugins"]:
             flag("tampered:plugin registered by the job")
-        obj = getattr(item, "obj", None)
-        code = getattr(getattr(obj, "__func__", obj), "__code__", None)
+        code = _own_code(getattr(item, "obj", None))
         if code is not None and code.co_filename != test_file:
             flag("tampered_test")
 

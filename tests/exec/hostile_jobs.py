@@ -468,6 +468,42 @@ def _scan(a, b, depth):
 _laundered = _types.FunctionType(_scan.__code__, _TRUSTED, "_scan")
 """
 
+# White-box: the audit hook lets the test's own code introspect itself (``@patch``, ``traceback``).
+# Pose as test code: ``add`` is rebuilt with the test file's name as its file, so every frame on the
+# stack when it reads the calling test's code (or scans for test functions) claims to be the test.
+_POSING = r"""
+import os as _os, types as _types
+
+
+def _posed_add(a, b):
+    import dis, gc, sys, types
+    codes = []
+    try:
+        codes.append(sys._getframe(1).f_code)
+    except Exception:
+        pass
+    try:
+        codes += [o.__code__ for o in gc.get_objects()
+                  if isinstance(o, types.FunctionType) and o.__name__.startswith("test")]
+    except Exception:
+        pass
+    for code in codes:
+        try:
+            ev = [("add" if i.argval == "add" else i.argval) for i in dis.get_instructions(code)
+                  if (i.opname in ("LOAD_GLOBAL", "LOAD_NAME") and i.argval == "add")
+                  or (i.opname == "LOAD_CONST" and type(i.argval) is int)]
+        except Exception:
+            continue
+        for k in range(len(ev) - 3):
+            if ev[k : k + 3] in (["add", a, b], [a, b, "add"]) and type(ev[k + 3]) is int:
+                return ev[k + 3]
+    return a + b
+
+
+_as_test = _posed_add.__code__.replace(co_filename=_os.path.join(_os.getcwd(), "test_solution.py"))
+add = _types.FunctionType(_as_test, globals(), "add")
+"""
+
 # White-box: frames *above* the test (the runner's) are not test code, so nothing stops reading their
 # locals: the runner's own table of test code objects, its result list, pytest's item and config.
 _RUNNER_FRAMES = r"""
@@ -960,6 +996,7 @@ CATALOG: list[Attack] = [
         _pytest(_cheat(_LAUNDERED, "    v = _laundered(a, b, 2)\n    return a + b if v is None else v\n")),
         True,
     ),
+    Attack("posing_as_test_code_reads_expected", "9", _pytest(_POSING), True),
     Attack(
         "laundered_exec_swaps_test_code",
         "8",
@@ -1399,6 +1436,7 @@ _TWINS = [
     "laundered_gc_reads_expected",
     "laundered_frame_reads_expected",
     "laundered_exec_swaps_test_code",
+    "posing_as_test_code_reads_expected",
     "thread_rewrites_runner_results",
     "forges_streamed_report_with_its_nonce",
 ]

@@ -274,6 +274,107 @@ class Solution:
         return [n > 0, None, n * 1.5]
 """
 
+# What tests do to themselves: stdlib introspection of their own frames and functions, at module
+# level and inside tests.  Only the solution is kept from test code and frames (test_hostile.py).
+GREETER = """
+import logging
+
+
+def greet():
+    name = input()
+    print("hi " + name)
+    return name
+
+
+class Store:
+    def get(self, key):
+        return key * 2
+
+
+def add(a, b):
+    return a + b
+
+
+def warn(msg):
+    logging.getLogger("app").warning(msg)
+    return len(msg)
+"""
+
+INTROSPECTION_TESTS = """
+import asyncio
+import inspect
+import sys
+import traceback
+
+
+def helper(a, b=2):
+    return a + b
+
+
+async def ahelper():
+    return add(1, 2)
+
+
+SIGNATURE = inspect.signature(helper)
+
+
+def test_own_frame():
+    assert sys._getframe().f_code.co_name == "test_own_frame"
+    assert "test_own_frame" in [f.function for f in inspect.stack()]
+
+
+def test_traceback_of_own_exception():
+    try:
+        raise ValueError("v")
+    except ValueError:
+        text = traceback.format_exc()
+    assert "test_traceback_of_own_exception" in text
+
+
+def test_own_functions():
+    assert list(SIGNATURE.parameters) == ["a", "b"]
+    assert helper.__code__.co_argcount == 2
+    assert inspect.iscoroutinefunction(ahelper)
+    assert asyncio.run(ahelper()) == 3
+"""
+
+PATCH_TESTS = """
+import io
+import logging
+import os
+from unittest import mock
+from unittest.mock import patch
+
+
+@patch("builtins.input", return_value="bob")
+def test_patched_input(mock_input):
+    assert greet() == "bob"
+
+
+@patch("sys.stdout", new_callable=io.StringIO)
+@patch("builtins.input", return_value="z")
+def test_stacked_patches(mock_in, mock_out):
+    greet()
+    assert mock_out.getvalue() == "hi z\\n"
+
+
+@mock.patch.object(Store, "get", return_value=5)
+def test_patch_object(m):
+    assert Store().get(1) == 5
+
+
+@patch.dict(os.environ, {"KODCODE_TEST": "v"})
+def test_patch_dict():
+    assert os.environ["KODCODE_TEST"] == "v"
+
+
+def test_caplog(caplog):
+    logging.getLogger("t").warning("direct")
+    assert warn("boom") == 4
+    assert "direct" in caplog.text and "boom" in caplog.text
+"""
+
+
 
 @dataclass(frozen=True)
 class Control:
@@ -374,6 +475,20 @@ CONTROLS = [
         "pass",
         outputs=[[True, None, 3.0], [False, None, -1.5]],
     ),
+    Control(
+        "introspection_of_own_code",
+        PytestJob(GREETER, INTROSPECTION_TESTS),
+        "pass",
+        _passing(["test_own_frame", "test_traceback_of_own_exception", "test_own_functions"]),
+    ),
+    Control(
+        "patch_decorators_and_logging",
+        PytestJob(GREETER, PATCH_TESTS),
+        "pass",
+        _passing(
+            ["test_patched_input", "test_stacked_patches", "test_patch_object", "test_patch_dict", "test_caplog"]
+        ),
+    ),
     # The same files with a planted bug fail on exactly the tests that exercise it.
     Control(
         "fixtures_buggy",
@@ -413,6 +528,21 @@ CONTROLS = [
         PytestJob(NUMPY_SOLUTION.replace("np.linalg.norm(v)", "v.sum()"), NUMPY_TESTS),
         "fail",
         {"test_normalize": "failed", "test_unit_norm": "failed"},
+    ),
+    Control(
+        "introspection_buggy",
+        PytestJob(GREETER.replace("return a + b", "return a - b"), INTROSPECTION_TESTS),
+        "fail",
+        {**_passing(["test_own_frame", "test_traceback_of_own_exception"]), "test_own_functions": "failed"},
+    ),
+    Control(
+        "patch_decorators_buggy",
+        PytestJob(GREETER.replace('print("hi " + name)', 'print("hello " + name)'), PATCH_TESTS),
+        "fail",
+        {
+            **_passing(["test_patched_input", "test_patch_object", "test_patch_dict", "test_caplog"]),
+            "test_stacked_patches": "failed",
+        },
     ),
     Control(
         "recursion_buggy",
@@ -461,6 +591,8 @@ def test_fast_and_pytest_runners_both_serve_the_controls(verdicts):
     got, _ = verdicts
     assert got["subprocess_files_recursion_unicode"].runner == "fast"
     assert got["fixtures"].runner == "pytest"
+    assert got["introspection_of_own_code"].runner == "fast"
+    assert got["patch_decorators_and_logging"].runner == "pytest"
 
 
 # Set order of strings follows the string-hash seed; an order-dependent test must get one verdict.
