@@ -4,8 +4,10 @@ This file is part of the program handed to the job interpreter by value (see ``z
 library only, Python 3.8+, importable on its own for tests.
 
 * ``make_guard``: the comparison helpers that asserts are rewritten to call.  Python semantics for
-  honest values; objects whose equality, inequality or truth is forged are refused and flagged.
-* ``rewrite_test_source``: ``assert a OP b`` / ``self.assertEqual(a, b)`` -> guarded comparisons.
+  honest values; objects whose equality, ordering or membership is forged are refused and flagged.
+* ``rewrite_test_source``: ``assert a OP b`` / ``self.assertEqual(a, b)`` -> guarded comparisons, and
+  every comparison nested in an assertion (or in an ``if`` that raises) -> a guarded one that keeps
+  its value.
 * ``fast_path_ok``: whether a test module is plain enough to run without a pytest session.
 * ``install_audit_hook``: denies untrusted code the introspection that reads or swaps test code
   (frames and code objects of tests, ``gc`` object walks, trace/profile hooks, the job's own
@@ -21,15 +23,35 @@ import sys
 PLAIN_TYPES = (int, float, complex, bool, str, bytes, type(None), list, tuple, dict, set, frozenset, range)
 
 
-def make_guard(on_flag=None):
+def make_guard(on_flag=None, trusted_ids=frozenset()):
     """Return ``(cmp, truth, flags)``; builtins used here are bound now, before untrusted code.
 
     ``on_flag(name)`` is called the moment a forged comparison is seen (the runner streams it out, so
-    nothing the job does to in-memory lists later can take it back)."""
+    nothing the job does to in-memory lists later can take it back).  ``trusted_ids``: ids of pytest's
+    code objects (``trusted_code_ids``), whose tolerant comparisons (``pytest.approx``) are honest.
+
+    A comparison that holds is refused when a non-plain operand (plain: builtin values) has special
+    methods that are not code of their own: a builtin or bound callable in their place (``__eq__ =
+    abs``), another slot's wrapper (``__eq__ = int.__or__``); when it holds against a fresh object
+    (always equal, always ordered, always contains) or, compared with a plain value, also against a near
+    miss of that value (``v + 1``, ``s + "\\0"``: an equality that ignores its argument, whatever it does
+    with objects it does not know); or when the method's code is a constant.
+    """
     import dis
     import operator
-    _type, _isinstance, _getattr, _len, _bool, _list = type, isinstance, getattr, len, bool, list
+    from os import urandom
+    _type, _isinstance, _getattr, _len, _bool, _list, _iter = type, isinstance, getattr, len, bool, list, iter
     plain = frozenset(PLAIN_TYPES)
+    FunctionType = _type(make_guard)
+    slot_types = (_type(object.__eq__), _type(dict.__contains__))  # C slots: wrapper/method descriptors
+    cython_types = ("cython_function_or_method", "fused_cython_function")
+    cmp_methods = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
+    order_methods = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+    inf = float("inf")
+    numbers = tuple(_getattr(sys.modules.get(m), n, None)
+                    for m, n in (("fractions", "Fraction"), ("decimal", "Decimal")))
+    np_number = _getattr(sys.modules.get("numpy"), "number", None)
+
     class _Flags(list):
         def append(self, name):
             list.append(self, name)
@@ -69,54 +91,191 @@ def make_guard(on_flag=None):
             return False
         return all(ins.opname in const_ops for ins in dis.get_instructions(code))
 
+    def foreign_method(cls, name):
+        """The special method is neither a Python function nor the C slot of that very name."""
+        m = _getattr(cls, name, None)
+        if m is None:
+            return False
+        tm = _type(m)
+        if tm is FunctionType:
+            return False
+        if tm in slot_types or tm.__name__ in cython_types:
+            return _getattr(m, "__name__", None) != name
+        return True
+
+    def pytest_method(cls, name):
+        return id(_getattr(_getattr(cls, name, None), "__code__", None)) in trusted_ids
+
     def truth(v):
+        # An object that is always truthy passes ``assert x`` exactly as ``True`` would; what truth can
+        # forge is a comparison's result, and ``forged`` probes those (sympy's ``true`` stays honest).
+        return v if _type(v) is bool else _bool(v)
+
+    def near_misses(v):
+        """Values that differ from ``v`` (a plain value or a library number): an honest object equal
+        to ``v`` equals none of them."""
         t = _type(v)
         if t is bool:
-            return v
-        if t in plain:
-            return _bool(v)
-        for name in ("__bool__", "__len__"):
-            if constant_method(t, name):
-                flags.append("constant_" + name.strip("_"))
-                return False
-        return _bool(v)
+            return (not v,)
+        if t is int:
+            return (v + 1, v - 1)
+        if t in (float, complex) or t in numbers or (np_number is not None and _isinstance(v, np_number)):
+            return tuple(m for m in (v + 1, v - 1) if _bool(m != v))  # not where v + 1 == v (1e20, inf)
+        if t is str:
+            return (v + "\0",)
+        if t is bytes:
+            return (v + b"\0",)
+        if t in (list, tuple):
+            return (v + t((_Probe(),)),)
+        if t is dict:
+            d = dict(v)
+            d[_Probe()] = None
+            return (d,)
+        if t in (set, frozenset):
+            return (v | t((_Probe(),)),)
+        return ()
 
-    def forged(x, op):
-        if is_plain(x):
-            return False
-        t = _type(x)
+    def holds(fn, a, b):
+        """A probe comparison holds (one that raises does not: each probe stands on its own)."""
         try:
+            return truth(fn(a, b))
+        except Exception:
+            return False
+
+    def forged(x, op, other=None, left=True, depth=0):
+        """``x``, an operand of a comparison that held, forges it (``other`` the other operand)."""
+        t = _type(x)
+        if t in plain:
+            # A builtin container holding objects: the objects decide its comparisons.
+            return t in (list, tuple, dict, set, frozenset) and not is_plain(x) and depth < 4 \
+                and forged_items(x, op, other, left, depth)
+        try:
+            names = ("__contains__",) if op in ("in", "not in") and not left else cmp_methods
+            for name in names:
+                if foreign_method(t, name):
+                    flags.append("foreign_" + name.strip("_"))
+                    return True
+            if op in ("in", "not in") and not left:
+                return forged_container(x, op, other)
             if op in ("==", "in"):
-                if constant_method(t, "__eq__") or truth(x == _Probe()):
+                if constant_method(t, "__eq__") or holds(ops["=="], x, _Probe()):
                     flags.append("always_equal")
                     return True
+                if op == "==" and not pytest_method(t, "__eq__") and (is_plain(other) or _type(other) in numbers
+                                                                       or _isinstance(other, np_number or ())):
+                    for miss in near_misses(other):
+                        if holds(ops["=="], *((x, miss) if left else (miss, x))):
+                            flags.append("always_equal")
+                            return True
             elif op in ("!=", "not in"):
-                if constant_method(t, "__ne__") or truth(x != x):
+                if constant_method(t, "__ne__") or holds(ops["!="], x, x):
                     flags.append("never_equal")
                     return True
             elif op in ("<", "<=", ">", ">="):
-                if truth(ops[op](x, _Probe())):
+                if holds(ops[op], x, _Probe()):
                     flags.append("always_ordered")
                     return True
+                if _type(other) in (int, float) and not pytest_method(t, order_methods[op]):
+                    # nothing honest is below -inf or above +inf
+                    bound = -inf if op in ("<", "<=") else inf
+                    if holds(ops[op], *((x, bound) if left else (-bound, x))):
+                        flags.append("always_ordered")
+                        return True
         except Exception:
             return False
         return False
 
-    def cmp(op, a, b):
-        r = truth(ops[op](a, b))
-        if r and op not in ("is", "is not"):
-            if forged(a, op):
+    def forged_items(x, op, other, left, depth):
+        """The non-plain objects inside a builtin container, each with its counterpart in ``other``
+        (same position or key) when there is one."""
+        t = _type(x)
+        if t is dict:
+            o = other if _type(other) is dict else {}
+            pairs = [(k, None) for k in x] + [(v, o.get(k)) for k, v in x.items()]
+        elif t in (list, tuple) and _type(other) is t and _len(other) == _len(x):
+            pairs = _list(zip(x, other))
+        else:
+            pairs = [(v, None) for v in x]
+        item_op = op if op in ("==", "!=", "<", "<=", ">", ">=") else "=="
+        for v, o in pairs[:1000]:
+            if not is_plain(v) and forged(v, item_op, o, left, depth + 1):
+                return True
+        return False
+
+    def stranger(v):
+        """A fresh random value of ``v``'s plain type, which no honest container holds."""
+        t, r = _type(v), int.from_bytes(urandom(8), "big")
+        return {int: r + (1 << 70), float: r + 0.5 + 2.0 ** 70, str: "%x\0" % r,
+                bytes: b"%x\0" % r}.get(t, _Probe())
+
+    def forged_container(b, op, element):
+        t = _type(b)
+        if constant_method(t, "__contains__"):
+            flags.append("constant_contains")
+            return True
+        if _getattr(t, "__next__", None) is not None:
+            return False  # an iterator: probing would consume it
+        if op == "in":
+            for probe in (_Probe(), stranger(element)):
+                try:
+                    held = truth(probe in b)
+                except Exception:  # (a str refuses anything but a str)
+                    continue
+                if held:
+                    flags.append("always_contains")
+                    return True
+        else:
+            for first in _iter(b):
+                if truth(first not in b):
+                    flags.append("never_contains")
+                    return True
+                break
+        return False
+
+    def forged_pair(op, a, b):
+        """A comparison of ``a`` and ``b`` that held is forged by either side."""
+        if forged(a, op, b, True):
+            return True
+        if op in ("in", "not in") and _isinstance(b, (list, tuple, set, frozenset)):
+            for item in _list(b)[:1000]:
+                if forged(item, op, a, True):
+                    return True
+        return forged(b, op, a, False)
+
+    negation = {"!=": "==", "not in": "in"}
+
+    def cmp(op, a, b, value=False):
+        """``a op b`` for an assertion: its truth, or with ``value`` (a comparison nested inside an
+        assertion's expression) the comparison's own result.  Refused (False) when forged; a negated
+        comparison that claims equality or membership through a forged object reports the opposite."""
+        res = ops[op](a, b)
+        if op in ("is", "is not"):
+            return res if value else truth(res)
+        if value and _type(res) not in plain:
+            return res  # an array, a symbolic relation: judged by what the test does with it
+        r = truth(res)
+        if r:
+            if forged_pair(op, a, b):
                 return False
-            if op in ("in", "not in"):
-                if _isinstance(b, (list, tuple, set, frozenset)):
-                    for item in _list(b)[:1000]:
-                        if forged(item, op):
-                            return False
-            elif forged(b, op):
-                return False
-        return r
+        elif value and op in negation and forged_pair(negation[op], a, b):
+            return True
+        return res if value else r
 
     return cmp, truth, flags
+
+
+class _NestedCompares(ast.NodeTransformer):
+    """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
+    ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and type(node.ops[0]) in _AssertRewriter.OPS:
+            call = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
+                            [ast.Constant(_AssertRewriter.OPS[type(node.ops[0])]), node.left, node.comparators[0],
+                             ast.Constant(True)], [])
+            return ast.copy_location(call, node)
+        return node
 
 
 class _AssertRewriter(ast.NodeTransformer):
@@ -127,14 +286,25 @@ class _AssertRewriter(ast.NodeTransformer):
                 "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "=="}
 
     def _guard(self, node):
+        nested = _NestedCompares()
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in self.OPS:
             return ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant(self.OPS[type(node.ops[0])]), node.left, node.comparators[0]], [])
-        return ast.Call(ast.Name("_kodcode_truth", ast.Load()), [node], [])
+                            [ast.Constant(self.OPS[type(node.ops[0])]), nested.visit(node.left),
+                             nested.visit(node.comparators[0])], [])
+        return ast.Call(ast.Name("_kodcode_truth", ast.Load()), [nested.visit(node)], [])
 
     def visit_Assert(self, node):
         self.generic_visit(node)
         node.test = self._guard(node.test)
+        return node
+
+    def visit_If(self, node):
+        # ``if result != expected: raise AssertionError(...)`` (or assert False, pytest.fail, self.fail)
+        self.generic_visit(node)
+        if any(isinstance(n, (ast.Raise, ast.Assert)) or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+                                            and getattr(n.value.func, "attr", getattr(n.value.func, "id", None))
+                                            == "fail") for n in node.body + node.orelse):
+            node.test = _NestedCompares().visit(node.test)
         return node
 
     def visit_Expr(self, node):

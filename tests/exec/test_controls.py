@@ -375,6 +375,114 @@ def test_caplog(caplog):
 """
 
 
+# Values that are not builtin types but compare honestly, and comparisons nested inside assertions:
+# the guard that refuses forged comparisons must leave every one of these alone.
+VALUES = """
+import datetime
+from collections import Counter, OrderedDict, deque, namedtuple
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntEnum
+from fractions import Fraction
+
+Point = namedtuple("Point", "x y")
+
+
+class Level(IntEnum):
+    LOW = 1
+
+
+class Name(str):
+    pass
+
+
+@dataclass(order=True)
+class Version:
+    major: int
+
+
+class Money:
+    def __init__(self, cents):
+        self.cents = cents
+
+    def __eq__(self, other):
+        return self.cents == (other.cents if isinstance(other, Money) else round(other * 100))
+
+    def __lt__(self, other):
+        return self.cents < (other.cents if isinstance(other, Money) else round(other * 100))
+
+    __hash__ = None
+
+
+class Bag:
+    def __init__(self, *items):
+        self.items = list(items)
+
+    def __contains__(self, x):
+        return x in self.items
+
+    def __len__(self):
+        return len(self.items)
+
+
+def half():
+    return Fraction(1, 2)
+
+
+def price():
+    return Money(150)
+
+
+def squares(n):
+    return [i * i for i in range(n)]
+
+
+def values():
+    return {"dec": Decimal("1.5"), "count": Counter("aab"), "od": OrderedDict(a=1), "point": Point(1, 2),
+            "level": Level.LOW, "name": Name("bob"), "version": Version(2), "queue": deque([1, 2]),
+            "day": datetime.date(2020, 1, 2), "keys": {"a": 1}.keys(), "bag": Bag(1, 2)}
+"""
+
+VALUES_TESTS = """
+import datetime
+import pytest
+from unittest import mock
+
+V = values()
+
+
+def test_library_values():
+    assert half() == 0.5 and 0.5 == half() and half() == pytest.approx(0.5)
+    assert V["dec"] == 1.5 and V["count"] == {"a": 2, "b": 1} and V["od"] == {"a": 1}
+    assert V["point"] == (1, 2) and V["level"] == 1 and V["name"] == "bob" and "o" in V["name"]
+    assert V["version"] < Version(3) and V["queue"] == deque([1, 2]) and list(V["queue"]) == [1, 2]
+    assert V["day"] > datetime.date(2019, 1, 1) and "a" in V["keys"] and "b" not in V["keys"]
+    assert [half(), V["dec"]] == [0.5, 1.5] and {"h": half()} == {"h": 0.5}
+
+
+def test_user_classes():
+    assert price() == 1.5 and price() < 2 and 2 > price() and price() == Money(150)
+    assert 1 in V["bag"] and 5 not in V["bag"] and len(V["bag"]) == 2
+
+
+def test_tolerances_and_mocks():
+    assert 101 == pytest.approx(100, abs=5)
+    assert [1.0, 2.0] == pytest.approx([1.01, 2.0], abs=0.1)
+    m = mock.Mock()
+    m(1, 2)
+    assert m.call_args == mock.call(1, 2) and m.call_count == 1
+
+
+def test_nested_comparisons():
+    assert all(x == i * i for i, x in enumerate(squares(5)))
+    assert not (squares(3) != [0, 1, 4])
+    assert bool(squares(2) == [0, 1]) and (squares(1) == [0]) is True
+    for n, expected in [(3, [0, 1, 4])]:
+        if squares(n) != expected:
+            raise AssertionError(n)
+"""
+
+
 
 @dataclass(frozen=True)
 class Control:
@@ -489,6 +597,12 @@ CONTROLS = [
             ["test_patched_input", "test_stacked_patches", "test_patch_object", "test_patch_dict", "test_caplog"]
         ),
     ),
+    Control(
+        "library_values_and_nested_comparisons",
+        PytestJob(VALUES, VALUES_TESTS),
+        "pass",
+        _passing(["test_library_values", "test_user_classes", "test_tolerances_and_mocks", "test_nested_comparisons"]),
+    ),
     # The same files with a planted bug fail on exactly the tests that exercise it.
     Control(
         "fixtures_buggy",
@@ -542,6 +656,24 @@ CONTROLS = [
         {
             **_passing(["test_patched_input", "test_patch_object", "test_patch_dict", "test_caplog"]),
             "test_stacked_patches": "failed",
+        },
+    ),
+    Control(
+        "nested_comparisons_buggy",
+        PytestJob(VALUES.replace("[i * i for i in range(n)]", "[i * i for i in range(1, n + 1)]"), VALUES_TESTS),
+        "fail",
+        {
+            **_passing(["test_library_values", "test_user_classes", "test_tolerances_and_mocks"]),
+            "test_nested_comparisons": "failed",
+        },
+    ),
+    Control(
+        "user_classes_buggy",
+        PytestJob(VALUES.replace("return Money(150)", "return Money(151)"), VALUES_TESTS),
+        "fail",
+        {
+            **_passing(["test_library_values", "test_tolerances_and_mocks", "test_nested_comparisons"]),
+            "test_user_classes": "failed",
         },
     ),
     Control(
