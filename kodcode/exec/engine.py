@@ -292,7 +292,10 @@ def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list
     extra_bad = [t for n, t in reported.items() if n not in inventory and t["outcome"] != "passed"]
     v.tests = tests
     all_passed = bool(tests) and all(t.outcome == "passed" for t in tests) and not extra_bad
-    tampered = [f for f in v.flags if f.startswith(("tampered", "always", "never", "constant", "forged", "conflicting"))]
+    tampered = [
+        f for f in v.flags
+        if f.startswith(("tampered", "always", "never", "constant", "forged", "foreign", "conflicting"))
+    ]
     if reply.get("timed_out") or _cpu_limit_hit(reply):
         v.status, v.message = "timeout", "time limit reached after the report"
     elif not inventory:

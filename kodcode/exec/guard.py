@@ -51,6 +51,14 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
     numbers = tuple(_getattr(sys.modules.get(m), n, None)
                     for m, n in (("fractions", "Fraction"), ("decimal", "Decimal")))
     np_number = _getattr(sys.modules.get("numpy"), "number", None)
+    np_ndarray = _getattr(sys.modules.get("numpy"), "ndarray", None)
+    approx_base = None
+    if "pytest" in sys.modules:  # pytest.approx's base class (ApproxBase, or pytest.Approx in pytest 9)
+        try:
+            mro = _type(sys.modules["pytest"].approx(0)).__mro__
+            approx_base = [c for c in mro if c.__module__.split(".")[0] in ("_pytest", "pytest")][-1]
+        except Exception:
+            approx_base = None
 
     class _Flags(list):
         def append(self, name):
@@ -59,7 +67,8 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 on_flag(name)
 
     flags = _Flags()
-    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    nan = float("nan")
+    ops = {"-": operator.sub, "+": operator.add, "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
            ">": operator.gt, ">=": operator.ge, "in": lambda a, b: a in b,
            "not in": lambda a, b: a not in b, "is": operator.is_, "is not": operator.is_not}
     const_ops = frozenset(("RESUME", "LOAD_CONST", "RETURN_VALUE", "RETURN_CONST", "NOP", "CACHE",
@@ -232,8 +241,44 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 break
         return False
 
+    def library_number(v):
+        t = _type(v)
+        return t in numbers or (np_number is not None and (_isinstance(v, np_number) or t is np_ndarray))
+
+    def plainify(v, depth=0):
+        """``v`` as plain numbers where it is a number: an object that is not a builtin or library
+        number answers through ``float()`` (``complex()``), which must return a real one."""
+        t = _type(v)
+        if t in (list, tuple) and depth < 4:
+            return t(plainify(x, depth + 1) for x in v)
+        if t is dict and depth < 4:
+            return {k: plainify(x, depth + 1) for k, x in v.items()}
+        if t in plain or library_number(v) or approx_base is None:
+            return v
+        for conv in (float, complex):
+            try:
+                return conv(v)
+            except Exception:
+                pass
+        return v
+
+    def forged_approx(op, a, b):
+        """``x == pytest.approx(...)`` is computed by the approx object from ``x``'s arithmetic
+        (``expected - x``), which ``x`` can forge: the comparison must also hold for ``x``'s number."""
+        if op not in ("==", "!=") or approx_base is None:
+            return False
+        for x, other in ((a, b), (b, a)):
+            if _isinstance(other, approx_base) and not is_plain(x):
+                px = plainify(x)
+                if px is not x and not holds(ops["=="], px, other):
+                    flags.append("forged_approx")
+                    return True
+        return False
+
     def forged_pair(op, a, b):
         """A comparison of ``a`` and ``b`` that held is forged by either side."""
+        if forged_approx(op, a, b):
+            return True
         if forged(a, op, b, True):
             return True
         if op in ("in", "not in") and _isinstance(b, (list, tuple, set, frozenset)):
@@ -244,10 +289,45 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
 
     negation = {"!=": "==", "not in": "in"}
 
+    def arith(op, a, b):
+        """``a - b`` / ``a + b`` inside an assertion (``abs(f(x) - y) < eps``): a result that does not
+        move with a plain operand is forged by the other (``__sub__``/``__rsub__`` returning 0)."""
+        res = ops[op](a, b)
+        if _type(res) not in (int, float) or (is_plain(a) and is_plain(b)):
+            return res
+        try:
+            if _type(b) in (int, float) and not library_number(a):
+                moved = ops[op](a, b + 1)
+            elif _type(a) in (int, float) and not library_number(b):
+                moved = ops[op](a + 1, b)
+            else:
+                return res
+            if _type(moved) in (int, float) and not _bool(moved != res):
+                flags.append("forged_arithmetic")
+                return nan
+        except Exception:
+            pass
+        return res
+
+    def operands(a, b):
+        """``assertAlmostEqual(a, b)`` operands: numbers as plain numbers (unittest compares them with
+        ``==`` and ``abs(a - b)``, both of which an object can forge); other objects as they are, unless
+        their equality is forged."""
+        pa, pb = plainify(a), plainify(b)
+        if (pa is a and not is_plain(a)) or (pb is b and not is_plain(b)):
+            if truth(a == b) and forged_pair("==", a, b):
+                return nan, b
+        return pa, pb
+
     def cmp(op, a, b, value=False):
         """``a op b`` for an assertion: its truth, or with ``value`` (a comparison nested inside an
         assertion's expression) the comparison's own result.  Refused (False) when forged; a negated
-        comparison that claims equality or membership through a forged object reports the opposite."""
+        comparison that claims equality or membership through a forged object reports the opposite.
+        Also, nested in assertions: ``op`` "-" / "+" (``arith``) and "almost" (``operands``)."""
+        if op in ("-", "+"):
+            return arith(op, a, b)
+        if op == "almost":
+            return operands(a, b)
         res = ops[op](a, b)
         if op in ("is", "is not"):
             return res if value else truth(res)
@@ -268,6 +348,15 @@ class _NestedCompares(ast.NodeTransformer):
     """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
     ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value."""
 
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if type(node.op) in (ast.Sub, ast.Add):
+            call = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
+                            [ast.Constant("-" if isinstance(node.op, ast.Sub) else "+"), node.left, node.right,
+                             ast.Constant(True)], [])
+            return ast.copy_location(call, node)
+        return node
+
     def visit_Compare(self, node):
         self.generic_visit(node)
         if len(node.ops) == 1 and type(node.ops[0]) in _AssertRewriter.OPS:
@@ -283,7 +372,8 @@ class _AssertRewriter(ast.NodeTransformer):
            ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
     UNITTEST = {"assertEqual": "==", "assertEquals": "==", "assertNotEqual": "!=", "assertIn": "in",
                 "assertNotIn": "not in", "assertListEqual": "==", "assertDictEqual": "==",
-                "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "=="}
+                "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "==",
+                "assertGreater": ">", "assertGreaterEqual": ">=", "assertLess": "<", "assertLessEqual": "<="}
 
     def _guard(self, node):
         nested = _NestedCompares()
@@ -310,6 +400,13 @@ class _AssertRewriter(ast.NodeTransformer):
     def visit_Expr(self, node):
         self.generic_visit(node)
         call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and len(call.args) >= 2 \
+                and call.func.attr in ("assertAlmostEqual", "assertAlmostEquals", "assertNotAlmostEqual") \
+                and not any(isinstance(a, ast.Starred) for a in call.args[:2]):
+            pair = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
+                            [ast.Constant("almost"), call.args[0], call.args[1], ast.Constant(True)], [])
+            call.args[:2] = [ast.Starred(pair, ast.Load())]
+            return node
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.keywords):
             return node
         attr = call.func.attr

@@ -47,7 +47,8 @@ class PytestRunner(_Base):
         with open(os.path.join(workdir, "solution.py"), "w") as f:
             f.write(job["solution"])
         emitter = _Emitter()
-        cmp, truth, flags = make_guard(on_flag=lambda name: emitter.emit({"t": "flag", "flag": name}))
+        cmp, truth, flags = make_guard(on_flag=lambda name: emitter.emit({"t": "flag", "flag": name}),
+                                       trusted_ids=STATE["trusted_ids"])
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,

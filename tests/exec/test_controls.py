@@ -445,8 +445,19 @@ def values():
 
 VALUES_TESTS = """
 import datetime
+import unittest
 import pytest
 from unittest import mock
+
+
+class TestAlmostEqual(unittest.TestCase):
+    def test_almost_equal(self):
+        self.assertAlmostEqual(half(), 0.5)
+        self.assertAlmostEqual(0.1 + 0.2, 0.3)
+        self.assertAlmostEqual(half(), 0.5000001, places=5)
+        self.assertNotAlmostEqual(half(), 0.6)
+        self.assertGreater(2, half())
+        self.assertLess(price(), 2)
 
 V = values()
 
@@ -466,6 +477,8 @@ def test_user_classes():
 
 
 def test_tolerances_and_mocks():
+    assert abs(half() - 0.5) < 1e-9 and abs(1.5 - half() - 1) < 1e-9 and abs(price().cents - 150) == 0
+    assert {"h": half(), "p": 0.1 + 0.2} == pytest.approx({"h": 0.5, "p": 0.3})
     assert 101 == pytest.approx(100, abs=5)
     assert [1.0, 2.0] == pytest.approx([1.01, 2.0], abs=0.1)
     m = mock.Mock()
@@ -601,7 +614,15 @@ CONTROLS = [
         "library_values_and_nested_comparisons",
         PytestJob(VALUES, VALUES_TESTS),
         "pass",
-        _passing(["test_library_values", "test_user_classes", "test_tolerances_and_mocks", "test_nested_comparisons"]),
+        _passing(
+            [
+                "TestAlmostEqual::test_almost_equal",
+                "test_library_values",
+                "test_user_classes",
+                "test_tolerances_and_mocks",
+                "test_nested_comparisons",
+            ]
+        ),
     ),
     # The same files with a planted bug fail on exactly the tests that exercise it.
     Control(
@@ -663,7 +684,14 @@ CONTROLS = [
         PytestJob(VALUES.replace("[i * i for i in range(n)]", "[i * i for i in range(1, n + 1)]"), VALUES_TESTS),
         "fail",
         {
-            **_passing(["test_library_values", "test_user_classes", "test_tolerances_and_mocks"]),
+            **_passing(
+                [
+                    "TestAlmostEqual::test_almost_equal",
+                    "test_library_values",
+                    "test_user_classes",
+                    "test_tolerances_and_mocks",
+                ]
+            ),
             "test_nested_comparisons": "failed",
         },
     ),
@@ -672,8 +700,9 @@ CONTROLS = [
         PytestJob(VALUES.replace("return Money(150)", "return Money(151)"), VALUES_TESTS),
         "fail",
         {
-            **_passing(["test_library_values", "test_tolerances_and_mocks", "test_nested_comparisons"]),
+            **_passing(["TestAlmostEqual::test_almost_equal", "test_library_values", "test_nested_comparisons"]),
             "test_user_classes": "failed",
+            "test_tolerances_and_mocks": "failed",
         },
     ),
     Control(
