@@ -151,9 +151,14 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         except Exception:
             return False
 
+    def object_array(x):
+        return np_ndarray is not None and _type(x) is np_ndarray and x.dtype == object
+
     def forged(x, op, other=None, left=True, depth=0):
         """``x``, an operand of a comparison that held, forges it (``other`` the other operand)."""
         t = _type(x)
+        if object_array(x):  # numpy compares an object array element by element
+            return depth < 4 and forged_items(_list(x.flat[:1000]), op, None, left, depth)
         if t in plain:
             # A builtin container holding objects: the objects decide its comparisons.
             return t in (list, tuple, dict, set, frozenset) and not is_plain(x) and depth < 4 \
@@ -328,11 +333,19 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             return arith(op, a, b)
         if op == "almost":
             return operands(a, b)
+        if op == "args":  # the values a comparison helper (np.array_equal, assert_allclose) gets
+            if not (is_plain(a) and is_plain(b)):
+                forged_pair("==", a, b)  # flagged, the job fails; the helper still runs on the values
+            return a, b
         res = ops[op](a, b)
         if op in ("is", "is not"):
             return res if value else truth(res)
         if value and _type(res) not in plain:
-            return res  # an array, a symbolic relation: judged by what the test does with it
+            # an array, a symbolic relation: judged by what the test does with it, unless an object
+            # array's elements forge it
+            if op == "==" and (object_array(a) or object_array(b)):
+                forged_pair(op, a, b)
+            return res
         r = truth(res)
         if r:
             if forged_pair(op, a, b):
@@ -367,6 +380,14 @@ class _NestedCompares(ast.NodeTransformer):
         return node
 
 
+# Library functions that compare their first two arguments element by element (numpy, pandas, operator):
+# their comparisons run inside the library, so the values are checked on the way in.
+COMPARE_HELPERS = frozenset((
+    "array_equal", "array_equiv", "allclose", "isclose", "assert_array_equal", "assert_array_almost_equal",
+    "assert_allclose", "assert_equal", "assert_almost_equal", "assert_approx_equal", "assert_array_less",
+    "assert_frame_equal", "assert_series_equal", "assert_index_equal", "eq"))
+
+
 class _AssertRewriter(ast.NodeTransformer):
     OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
            ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
@@ -395,6 +416,17 @@ class _AssertRewriter(ast.NodeTransformer):
                                             and getattr(n.value.func, "attr", getattr(n.value.func, "id", None))
                                             == "fail") for n in node.body + node.orelse):
             node.test = _NestedCompares().visit(node.test)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+        if name in COMPARE_HELPERS and len(node.args) >= 2 \
+                and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+            pair = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
+                            [ast.Constant("args"), node.args[0], node.args[1], ast.Constant(True)], [])
+            node.args[:2] = [ast.Starred(pair, ast.Load())]
         return node
 
     def visit_Expr(self, node):

@@ -181,6 +181,11 @@ def test_normalize():
 
 def test_unit_norm():
     assert abs(np.linalg.norm(normalize([1.0, 2.0, 2.0])) - 1.0) < 1e-12
+    np.testing.assert_allclose(normalize([0.0, 2.0]), [0.0, 1.0])
+    np.testing.assert_array_equal(normalize([5.0]), np.array([1.0]))
+    assert np.array_equal(normalize([0.0, 3.0]) * 3, [0.0, 3.0])
+    assert (normalize([2.0, 0.0]) == np.array([1.0, 0.0])).all()
+    assert normalize([3.0, 4.0])[0] == 0.6 and normalize([3.0, 4.0]).sum() == 1.4
 """
 
 ENV_SOLUTION = """
