@@ -334,8 +334,8 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         if op == "almost":
             return operands(a, b)
         if op == "args":  # the values a comparison helper (np.array_equal, assert_allclose) gets
-            if not (is_plain(a) and is_plain(b)):
-                forged_pair("==", a, b)  # flagged, the job fails; the helper still runs on the values
+            if not (is_plain(a) and is_plain(b)) and forged_pair("==", a, b):
+                return _Probe(), _Probe()  # (and flagged): the helper compares two things never equal
             return a, b
         res = ops[op](a, b)
         if op in ("is", "is not"):
@@ -343,8 +343,8 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         if value and _type(res) not in plain:
             # an array, a symbolic relation: judged by what the test does with it, unless an object
             # array's elements forge it
-            if op == "==" and (object_array(a) or object_array(b)):
-                forged_pair(op, a, b)
+            if op == "==" and (object_array(a) or object_array(b)) and forged_pair(op, a, b):
+                return False
             return res
         r = truth(res)
         if r:
@@ -665,25 +665,28 @@ class Snapshot(object):
                     self._add(name + "." + key, val.__dict__)
 
     def _add(self, label, ns):
-        entries = []
+        keys, vals, coded = [], [], []
         for k, v in list(ns.items()):
             # Behaviour lives in functions and classes; plain data and properties are session state.
-            if isinstance(v, property) or not (callable(v) or isinstance(v, (classmethod, staticmethod))):
+            if k in ("_", "__import__") or isinstance(v, property) \
+                    or not (callable(v) or isinstance(v, (classmethod, staticmethod))):
                 continue
+            keys.append(k)
+            vals.append(v)
             code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
-            entries.append((k, v, code))
-        self.items.append((label, ns, entries))
+            if code is not None:
+                coded.append((k, v, code))
+        self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded)))
 
     def changed(self):
-        for label, ns, entries in self.items:
-            for k, v, code in entries:
-                if k == "_" or k == "__import__":
-                    continue
-                cur = ns.get(k)
-                if cur is not v:
-                    return "%s.%s" % (label, k)
-                if code is not None:
-                    cur_code = getattr(cur, "__code__", None) or getattr(getattr(cur, "__func__", None), "__code__", None)
-                    if cur_code is not code:
-                        return "%s.%s.__code__" % (label, k)
+        import operator
+        for label, ns, keys, vals, coded in self.items:
+            if any(map(operator.is_not, map(ns.get, keys), vals)):
+                for k, v in zip(keys, vals):
+                    if ns.get(k) is not v:
+                        return "%s.%s" % (label, k)
+            for k, v, code in coded:
+                cur_code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
+                if cur_code is not code:
+                    return "%s.%s.__code__" % (label, k)
         return None

@@ -47,8 +47,8 @@ class PytestRunner(_Base):
         with open(os.path.join(workdir, "solution.py"), "w") as f:
             f.write(job["solution"])
         emitter = _Emitter()
-        cmp, truth, flags = make_guard(on_flag=lambda name: emitter.emit({"t": "flag", "flag": name}),
-                                       trusted_ids=STATE["trusted_ids"])
+        STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
+        cmp, truth, flags = STATE["guard"]
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
@@ -74,6 +74,17 @@ class PytestRunner(_Base):
             flags.add("denied:" + p["denied"][0])
         res["flags"] = sorted(flags)  # outcomes were streamed as they happened; see _Emitter
         return res
+
+
+def make_worker_guard():
+    """The comparison guard, made once in the worker (before any job) and inherited by every job: its
+    flags go to the job's emitter (``STATE["flag_sink"]``) as they are raised."""
+    def on_flag(name):
+        sink = STATE.get("flag_sink")
+        if sink is not None:
+            sink.emit({"t": "flag", "flag": name})
+
+    return make_guard(on_flag=on_flag, trusted_ids=STATE["trusted_ids"])
 
 
 class _Emitter(object):

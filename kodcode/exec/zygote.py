@@ -103,6 +103,7 @@ def main():
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
     # The fast path's reference picture of builtins, taken once: a job's copy holds the same objects.
     STATE["builtins_snapshot"] = Snapshot(("builtins",))
+    STATE["guard"] = make_worker_guard() if have_pytest else None
     mode = cfg.get("isolation", "auto")
     if mode == "auto":
         mode = "namespaces" if _probe_namespaces() else "degraded"
