@@ -127,13 +127,13 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         if t is bool:
             return (not v,)
         if t is int:
-            return (v + 1, v - 1)
+            return (v + 1, v - 1, v + 2, v - 7)
         if t in (float, complex) or t in numbers or (np_number is not None and _isinstance(v, np_number)):
             return tuple(m for m in (v + 1, v - 1) if _bool(m != v))  # not where v + 1 == v (1e20, inf)
         if t is str:
-            return (v + "\0",)
+            return (v + "\0", "\0" + v)
         if t is bytes:
-            return (v + b"\0",)
+            return (v + b"\0", b"\0" + v)
         if t in (list, tuple):
             return (v + t((_Probe(),)),)
         if t is dict:
@@ -294,6 +294,28 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
 
     negation = {"!=": "==", "not in": "in"}
 
+    def shuffled(op, a, b):
+        """``a == b`` / ``a != b`` with a non-plain side: the comparison itself runs at a random place
+        among its probes (a fresh object, near misses of the plain side), so a method that answers
+        differently on its first or n-th call cannot tell which answer counts.  Returns its result
+        and whether a probe held too."""
+        left = not is_plain(a)
+        x, other = (a, b) if left else (b, a)
+        if pytest_method(_type(x), "__eq__") or not (is_plain(other) or _type(other) in numbers
+                                                      or _isinstance(other, np_number or ())):
+            return ops[op](a, b), False
+        probes = _list(near_misses(other)) + [_Probe()]
+        # A near miss always goes first (an object whose first answer, or first answer to a plain value,
+        # is the one it forges, is caught every time); the comparison itself goes anywhere after it.
+        order = [1] + sorted([0] + _list(range(2, _len(probes) + 1)), key=lambda i: urandom(2))
+        res, held = None, False
+        for i in order:
+            if i == 0:
+                res = ops[op](a, b)  # raises as the comparison would
+            elif holds(ops["=="], *((x, probes[i - 1]) if left else (probes[i - 1], x))):
+                held = True
+        return res, held
+
     def arith(op, a, b):
         """``a - b`` / ``a + b`` inside an assertion (``abs(f(x) - y) < eps``): a result that does not
         move with a plain operand is forged by the other (``__sub__``/``__rsub__`` returning 0)."""
@@ -337,9 +359,17 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             if not (is_plain(a) and is_plain(b)) and forged_pair("==", a, b):
                 return _Probe(), _Probe()  # (and flagged): the helper compares two things never equal
             return a, b
-        res = ops[op](a, b)
+        held = False
+        if op in ("==", "!=") and not (is_plain(a) and is_plain(b)):
+            res, held = shuffled(op, a, b)
+        else:
+            res = ops[op](a, b)
         if op in ("is", "is not"):
             return res if value else truth(res)
+        if held and _type(res) in plain and truth(res) == (op == "=="):
+            # it claimed equality, and so did a fresh object or a near miss asked in the same breath
+            flags.append("always_equal")
+            return (op != "==") if value else False
         if value and _type(res) not in plain:
             # an array, a symbolic relation: judged by what the test does with it, unless an object
             # array's elements forge it

@@ -951,6 +951,23 @@ CATALOG: list[Attack] = [
         ),
         True,
     ),
+    # Stateful: only the first question an object is asked gets the forged answer (a guard that asks
+    # its probes after the real comparison hears only honest ones).
+    Attack(
+        "equal_on_first_question_only",
+        "7",
+        _pytest(
+            _cheat(
+                "class E:\n    def __init__(self):\n        self.calls = 0\n\n"
+                "    def __eq__(self, other):\n        self.calls += 1\n        return self.calls == 1\n\n"
+                "    def __ne__(self, other):\n        return not self.__eq__(other)\n\n"
+                "    __hash__ = object.__hash__",
+                "    return E()\n",
+            ),
+            TEST_ADD_FORMS,
+        ),
+        True,
+    ),
     # A comparison helper compares inside a library (operator here; numpy and pandas alike).
     Attack(
         "always_equal_through_comparison_helpers",
