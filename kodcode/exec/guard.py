@@ -42,6 +42,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
     from os import urandom
     _type, _isinstance, _getattr, _len, _bool, _list, _iter = type, isinstance, getattr, len, bool, list, iter
     plain = frozenset(PLAIN_TYPES)
+    scalars = frozenset((int, float, complex, bool, str, bytes, type(None)))
     FunctionType = _type(make_guard)
     slot_types = (_type(object.__eq__), _type(dict.__contains__))  # C slots: wrapper/method descriptors
     cython_types = ("cython_function_or_method", "fused_cython_function")
@@ -301,9 +302,9 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         and whether a probe held too."""
         left = not is_plain(a)
         x, other = (a, b) if left else (b, a)
-        if pytest_method(_type(x), "__eq__") or not (is_plain(other) or _type(other) in numbers
-                                                      or _isinstance(other, np_number or ())):
-            return ops[op](a, b), False
+        if library_number(x) or pytest_method(_type(x), "__eq__") \
+                or not (is_plain(other) or _type(other) in numbers or _isinstance(other, np_number or ())):
+            return ops[op](a, b), False  # (numpy arrays and numbers compare honestly, at any size)
         probes = _list(near_misses(other)) + [_Probe()]
         # A near miss always goes first (an object whose first answer, or first answer to a plain value,
         # is the one it forges, is caught every time); the comparison itself goes anywhere after it.
@@ -351,6 +352,9 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         assertion's expression) the comparison's own result.  Refused (False) when forged; a negated
         comparison that claims equality or membership through a forged object reports the opposite.
         Also, nested in assertions: ``op`` "-" / "+" (``arith``) and "almost" (``operands``)."""
+        if op in ops and ((_type(a) in scalars and _type(b) in scalars) or (is_plain(a) and is_plain(b))):
+            res = ops[op](a, b)  # builtin values compare (and add) honestly: the common case, kept fast
+            return res if value else truth(res)
         if op in ("-", "+"):
             return arith(op, a, b)
         if op == "almost":
