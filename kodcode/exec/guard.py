@@ -51,8 +51,10 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
     inf = float("inf")
     numbers = tuple(_getattr(sys.modules.get(m), n, None)
                     for m, n in (("fractions", "Fraction"), ("decimal", "Decimal")))
-    np_number = _getattr(sys.modules.get("numpy"), "number", None)
-    np_ndarray = _getattr(sys.modules.get("numpy"), "ndarray", None)
+    np = sys.modules.get("numpy")
+    # numpy's own scalar types and ndarray, by identity (a subclass a solution makes is not numpy's)
+    np_types = frozenset(_list(_getattr(np, "sctypeDict", {}).values()) + [_getattr(np, "ndarray", None)]) - {None}
+    np_ndarray = _getattr(np, "ndarray", None)
     approx_base = None
     if "pytest" in sys.modules:  # pytest.approx's base class (ApproxBase, or pytest.Approx in pytest 9)
         try:
@@ -60,6 +62,11 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             approx_base = [c for c in mro if c.__module__.split(".")[0] in ("_pytest", "pytest")][-1]
         except Exception:
             approx_base = None
+    approx_types, todo = set(), [approx_base] if approx_base is not None else []
+    while todo:  # pytest's own approx classes, by identity, taken before any job runs
+        c = todo.pop()
+        approx_types.add(c)
+        todo += c.__subclasses__()
 
     class _Flags(list):
         def append(self, name):
@@ -84,6 +91,9 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             return False
         if depth > 4 or t not in (list, tuple, dict, set, frozenset):
             return True
+        if _len(x) <= 200 and scalars.issuperset(map(_type, x)) \
+                and (t is not dict or scalars.issuperset(map(_type, x.values()))):
+            return True  # (the common case, decided in C)
         items = _list(x.items()) if t is dict else _list(x)
         if _len(items) > 200:
             items = items[:100] + items[-100:]
@@ -95,11 +105,15 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 return False
         return True
 
+    constant_codes = {}  # code object (by value) -> whether it only returns a constant
+
     def constant_method(cls, name):
         code = _getattr(_getattr(cls, name, None), "__code__", None)
         if code is None:
             return False
-        return all(ins.opname in const_ops for ins in dis.get_instructions(code))
+        if code not in constant_codes:
+            constant_codes[code] = all(ins.opname in const_ops for ins in dis.get_instructions(code))
+        return constant_codes[code]
 
     def foreign_method(cls, name):
         """The special method is neither a Python function nor the C slot of that very name."""
@@ -129,7 +143,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             return (not v,)
         if t is int:
             return (v + 1, v - 1, v + 2, v - 7)
-        if t in (float, complex) or t in numbers or (np_number is not None and _isinstance(v, np_number)):
+        if t in (float, complex) or (library_number(v) and t is not np_ndarray):
             return tuple(m for m in (v + 1, v - 1) if _bool(m != v))  # not where v + 1 == v (1e20, inf)
         if t is str:
             return (v + "\0", "\0" + v)
@@ -160,6 +174,8 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         t = _type(x)
         if object_array(x):  # numpy compares an object array element by element
             return depth < 4 and forged_items(_list(x.flat[:1000]), op, None, left, depth)
+        if t in numbers or t in np_types or t in approx_types:
+            return False  # (an approx object's comparisons with a forged value: forged_approx)
         if t in plain:
             # A builtin container holding objects: the objects decide its comparisons.
             return t in (list, tuple, dict, set, frozenset) and not is_plain(x) and depth < 4 \
@@ -176,8 +192,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 if constant_method(t, "__eq__") or holds(ops["=="], x, _Probe()):
                     flags.append("always_equal")
                     return True
-                if op == "==" and not pytest_method(t, "__eq__") and (is_plain(other) or _type(other) in numbers
-                                                                       or _isinstance(other, np_number or ())):
+                if op == "==" and not pytest_method(t, "__eq__") and (is_plain(other) or library_number(other)):
                     for miss in near_misses(other):
                         if holds(ops["=="], *((x, miss) if left else (miss, x))):
                             flags.append("always_equal")
@@ -247,9 +262,15 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 break
         return False
 
+    def honest(v):
+        """Builtin values, or numpy / fractions / decimal numbers (not an object array): they cannot
+        forge a comparison."""
+        return is_plain(v) or (library_number(v) and not object_array(v))
+
     def library_number(v):
+        """A number of numpy, fractions or decimal: those compare and compute honestly."""
         t = _type(v)
-        return t in numbers or (np_number is not None and (_isinstance(v, np_number) or t is np_ndarray))
+        return t in numbers or t in np_types
 
     def plainify(v, depth=0):
         """``v`` as plain numbers where it is a number: an object that is not a builtin or library
@@ -302,8 +323,8 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         and whether a probe held too."""
         left = not is_plain(a)
         x, other = (a, b) if left else (b, a)
-        if library_number(x) or pytest_method(_type(x), "__eq__") \
-                or not (is_plain(other) or _type(other) in numbers or _isinstance(other, np_number or ())):
+        if library_number(x) or _type(x) in approx_types or pytest_method(_type(x), "__eq__") \
+                or not (is_plain(other) or library_number(other)):
             return ops[op](a, b), False  # (numpy arrays and numbers compare honestly, at any size)
         probes = _list(near_misses(other)) + [_Probe()]
         # A near miss always goes first (an object whose first answer, or first answer to a plain value,
@@ -352,7 +373,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         assertion's expression) the comparison's own result.  Refused (False) when forged; a negated
         comparison that claims equality or membership through a forged object reports the opposite.
         Also, nested in assertions: ``op`` "-" / "+" (``arith``) and "almost" (``operands``)."""
-        if op in ops and ((_type(a) in scalars and _type(b) in scalars) or (is_plain(a) and is_plain(b))):
+        if op in ops and ((_type(a) in scalars and _type(b) in scalars) or (honest(a) and honest(b))):
             res = ops[op](a, b)  # builtin values compare (and add) honestly: the common case, kept fast
             return res if value else truth(res)
         if op in ("-", "+"):

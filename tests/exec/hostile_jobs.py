@@ -968,6 +968,20 @@ CATALOG: list[Attack] = [
         ),
         True,
     ),
+    # A subclass of a numpy number: numpy's own numbers are trusted, a solution's subclass is not.
+    Attack(
+        "always_equal_numpy_subclass",
+        "7",
+        _pytest(
+            _cheat(
+                "import numpy as np\n\n\nclass E(np.int64):\n    def __eq__(self, other):\n        return True\n\n"
+                "    def __ne__(self, other):\n        return False\n\n    __hash__ = np.int64.__hash__",
+                "    return E(0)\n",
+            ),
+            TEST_ADD_FORMS,
+        ),
+        True,
+    ),
     # A comparison helper compares inside a library (operator here; numpy and pandas alike).
     Attack(
         "always_equal_through_comparison_helpers",
