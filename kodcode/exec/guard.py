@@ -23,12 +23,12 @@ import sys
 PLAIN_TYPES = (int, float, complex, bool, str, bytes, type(None), list, tuple, dict, set, frozenset, range)
 
 
-def make_guard(on_flag=None, trusted_ids=frozenset()):
+def make_guard(on_flag=None):
     """Return ``(cmp, truth, flags)``; builtins used here are bound now, before untrusted code.
 
     ``on_flag(name)`` is called the moment a forged comparison is seen (the runner streams it out, so
-    nothing the job does to in-memory lists later can take it back).  ``trusted_ids``: ids of pytest's
-    code objects (``trusted_code_ids``), whose tolerant comparisons (``pytest.approx``) are honest.
+    nothing the job does to in-memory lists later can take it back).  pytest's approx classes (by
+    identity, taken now) compare with a tolerance by design and are not probed.
 
     A comparison that holds is refused when a non-plain operand (plain: builtin values) has special
     methods that are not code of their own: a builtin or bound callable in their place (``__eq__ =
@@ -47,7 +47,6 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
     slot_types = (_type(object.__eq__), _type(dict.__contains__))  # C slots: wrapper/method descriptors
     cython_types = ("cython_function_or_method", "fused_cython_function")
     cmp_methods = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
-    order_methods = {"<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
     inf = float("inf")
     numbers = tuple(_getattr(sys.modules.get(m), n, None)
                     for m, n in (("fractions", "Fraction"), ("decimal", "Decimal")))
@@ -127,9 +126,6 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
             return _getattr(m, "__name__", None) != name
         return True
 
-    def pytest_method(cls, name):
-        return id(_getattr(_getattr(cls, name, None), "__code__", None)) in trusted_ids
-
     def truth(v):
         # An object that is always truthy passes ``assert x`` exactly as ``True`` would; what truth can
         # forge is a comparison's result, and ``forged`` probes those (sympy's ``true`` stays honest).
@@ -192,7 +188,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 if constant_method(t, "__eq__") or holds(ops["=="], x, _Probe()):
                     flags.append("always_equal")
                     return True
-                if op == "==" and not pytest_method(t, "__eq__") and (is_plain(other) or library_number(other)):
+                if op == "==" and (is_plain(other) or library_number(other)):
                     for miss in near_misses(other):
                         if holds(ops["=="], *((x, miss) if left else (miss, x))):
                             flags.append("always_equal")
@@ -205,7 +201,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
                 if holds(ops[op], x, _Probe()):
                     flags.append("always_ordered")
                     return True
-                if _type(other) in (int, float) and not pytest_method(t, order_methods[op]):
+                if _type(other) in (int, float):
                     # nothing honest is below -inf or above +inf
                     bound = -inf if op in ("<", "<=") else inf
                     if holds(ops[op], *((x, bound) if left else (-bound, x))):
@@ -323,8 +319,7 @@ def make_guard(on_flag=None, trusted_ids=frozenset()):
         and whether a probe held too."""
         left = not is_plain(a)
         x, other = (a, b) if left else (b, a)
-        if library_number(x) or _type(x) in approx_types or pytest_method(_type(x), "__eq__") \
-                or not (is_plain(other) or library_number(other)):
+        if library_number(x) or _type(x) in approx_types or not (is_plain(other) or library_number(other)):
             return ops[op](a, b), False  # (numpy arrays and numbers compare honestly, at any size)
         probes = _list(near_misses(other)) + [_Probe()]
         # A near miss always goes first (an object whose first answer, or first answer to a plain value,

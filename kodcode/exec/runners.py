@@ -84,7 +84,7 @@ def make_worker_guard():
         if sink is not None:
             sink.emit({"t": "flag", "flag": name})
 
-    return make_guard(on_flag=on_flag, trusted_ids=STATE["trusted_ids"])
+    return make_guard(on_flag=on_flag)
 
 
 class _Emitter(object):
