@@ -17,6 +17,7 @@ library only, Python 3.8+, importable on its own for tests.
 """
 
 import ast
+import operator
 import os
 import sys
 
@@ -170,7 +171,7 @@ def make_guard(on_flag=None):
         t = _type(x)
         if object_array(x):  # numpy compares an object array element by element
             return depth < 4 and forged_items(_list(x.flat[:1000]), op, None, left, depth)
-        if t in numbers or t in np_types or t in approx_types:
+        if library_number(x) or t in approx_types:
             return False  # (an approx object's comparisons with a forged value: forged_approx)
         if t in plain:
             # A builtin container holding objects: the objects decide its comparisons.
@@ -276,7 +277,7 @@ def make_guard(on_flag=None):
             return t(plainify(x, depth + 1) for x in v)
         if t is dict and depth < 4:
             return {k: plainify(x, depth + 1) for k, x in v.items()}
-        if t in plain or library_number(v) or approx_base is None:
+        if t in plain or library_number(v):
             return v
         for conv in (float, complex):
             try:
@@ -376,11 +377,11 @@ def make_guard(on_flag=None):
         if op == "almost":
             return operands(a, b)
         if op == "args":  # the values a comparison helper (np.array_equal, assert_allclose) gets
-            if not (is_plain(a) and is_plain(b)) and forged_pair("==", a, b):
+            if not (honest(a) and honest(b)) and forged_pair("==", a, b):
                 return _Probe(), _Probe()  # (and flagged): the helper compares two things never equal
             return a, b
         held = False
-        if op in ("==", "!=") and not (is_plain(a) and is_plain(b)):
+        if op in ("==", "!="):  # (not both honest: the fast path above took those)
             res, held = shuffled(op, a, b)
         else:
             res = ops[op](a, b)
@@ -430,12 +431,16 @@ class _NestedCompares(ast.NodeTransformer):
         return node
 
 
-# Library functions that compare their first two arguments element by element (numpy, pandas, operator):
-# their comparisons run inside the library, so the values are checked on the way in.
-COMPARE_HELPERS = frozenset((
-    "array_equal", "array_equiv", "allclose", "isclose", "assert_array_equal", "assert_array_almost_equal",
-    "assert_allclose", "assert_equal", "assert_almost_equal", "assert_approx_equal", "assert_array_less",
-    "assert_frame_equal", "assert_series_equal", "assert_index_equal", "eq"))
+# Calls whose first two arguments are compared out of the guard's sight, checked on the way in:
+# library functions that compare element by element (numpy, pandas, operator) -> "args"; unittest's
+# almost-equal, which compares with ``==`` and ``abs(a - b)`` -> "almost" (plain numbers).
+_COMPARE_HELPERS = ("array_equal", "array_equiv", "allclose", "isclose", "assert_array_equal",
+                    "assert_array_almost_equal", "assert_allclose", "assert_equal", "assert_almost_equal",
+                    "assert_approx_equal", "assert_array_less", "assert_frame_equal", "assert_series_equal",
+                    "assert_index_equal", "eq")
+CHECKED_ARGUMENTS = dict([(n, "args") for n in _COMPARE_HELPERS]
+                         + [(n, "almost") for n in ("assertAlmostEqual", "assertAlmostEquals",
+                                                    "assertNotAlmostEqual")])
 
 
 class _AssertRewriter(ast.NodeTransformer):
@@ -472,23 +477,16 @@ class _AssertRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         f = node.func
         name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
-        if name in COMPARE_HELPERS and len(node.args) >= 2 \
+        if name in CHECKED_ARGUMENTS and len(node.args) >= 2 \
                 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
             pair = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant("args"), node.args[0], node.args[1], ast.Constant(True)], [])
+                            [ast.Constant(CHECKED_ARGUMENTS[name]), node.args[0], node.args[1], ast.Constant(True)], [])
             node.args[:2] = [ast.Starred(pair, ast.Load())]
         return node
 
     def visit_Expr(self, node):
         self.generic_visit(node)
         call = node.value
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and len(call.args) >= 2 \
-                and call.func.attr in ("assertAlmostEqual", "assertAlmostEquals", "assertNotAlmostEqual") \
-                and not any(isinstance(a, ast.Starred) for a in call.args[:2]):
-            pair = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant("almost"), call.args[0], call.args[1], ast.Constant(True)], [])
-            call.args[:2] = [ast.Starred(pair, ast.Load())]
-            return node
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.keywords):
             return node
         attr = call.func.attr
@@ -728,15 +726,15 @@ class Snapshot(object):
                 coded.append((k, v, code))
         self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded)))
 
-    def changed(self):
-        import operator
+    def changed(self, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _getattr=getattr):
+        # (builtins bound when this class was made: a job that patches them cannot blind the check)
         for label, ns, keys, vals, coded in self.items:
-            if any(map(operator.is_not, map(ns.get, keys), vals)):
-                for k, v in zip(keys, vals):
+            if _any(_map(_is_not, _map(ns.get, keys), vals)):
+                for k, v in _zip(keys, vals):
                     if ns.get(k) is not v:
                         return "%s.%s" % (label, k)
             for k, v, code in coded:
-                cur_code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
+                cur_code = _getattr(v, "__code__", None) or _getattr(_getattr(v, "__func__", None), "__code__", None)
                 if cur_code is not code:
                     return "%s.%s.__code__" % (label, k)
         return None

@@ -182,11 +182,10 @@ def _run_fast(p):
     return {"runner": "fast"}
 
 
-def _own_code(obj):
+def _own_code(obj, stdlib, site):
     """The code a collected test runs: through standard-library wrappers (``@patch``) to the function
-    they wrap, which must come from the test file."""
-    stdlib = os.path.dirname(os.__file__)
-    site = os.path.join(stdlib, "site-packages")
+    they wrap, which must come from the test file (``stdlib``/``site``: directories taken before the
+    solution was imported)."""
     for _ in range(20):
         obj = getattr(obj, "__func__", obj)
         code = getattr(obj, "__code__", None)
@@ -206,6 +205,8 @@ def _run_pytest(workdir, p):
     orig_make = TestReport.__dict__["from_item_and_call"].__func__
     collect_errors, flags = [], []
     cmp, truth, test_file, emit = p["cmp"], p["truth"], p["test_file"], p["emit"]
+    stdlib = os.path.dirname(os.__file__)  # before the solution is imported (it could patch os)
+    site = os.path.join(stdlib, "site-packages")
     state = {"snapshot": None, "plugins": None, "config": None}
 
     def flag(name):
@@ -224,7 +225,7 @@ def _run_pytest(workdir, p):
         pm = getattr(state["config"], "pluginmanager", None)
         if pm is not None and {id(x) for x in pm.get_plugins()} - state["plugins"]:
             flag("tampered:plugin registered by the job")
-        code = _own_code(getattr(item, "obj", None))
+        code = _own_code(getattr(item, "obj", None), stdlib, site)
         if code is not None and code.co_filename != test_file:
             flag("tampered_test")
 
