@@ -19,6 +19,7 @@ library only, Python 3.8+, importable on its own for tests.
 import ast
 import operator
 import os
+import re
 import sys
 
 PLAIN_TYPES = (int, float, complex, bool, str, bytes, type(None), list, tuple, dict, set, frozenset, range)
@@ -408,29 +409,6 @@ def make_guard(on_flag=None):
     return cmp, truth, flags
 
 
-class _NestedCompares(ast.NodeTransformer):
-    """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
-    ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value."""
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        if type(node.op) in (ast.Sub, ast.Add):
-            call = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant("-" if isinstance(node.op, ast.Sub) else "+"), node.left, node.right,
-                             ast.Constant(True)], [])
-            return ast.copy_location(call, node)
-        return node
-
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) == 1 and type(node.ops[0]) in _AssertRewriter.OPS:
-            call = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant(_AssertRewriter.OPS[type(node.ops[0])]), node.left, node.comparators[0],
-                             ast.Constant(True)], [])
-            return ast.copy_location(call, node)
-        return node
-
-
 # Calls whose first two arguments are compared out of the guard's sight, checked on the way in:
 # library functions that compare element by element (numpy, pandas, operator) -> "args"; unittest's
 # almost-equal, which compares with ``==`` and ``abs(a - b)`` -> "almost" (plain numbers).
@@ -443,69 +421,140 @@ CHECKED_ARGUMENTS = dict([(n, "args") for n in _COMPARE_HELPERS]
                                                     "assertNotAlmostEqual")])
 
 
-class _AssertRewriter(ast.NodeTransformer):
-    OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
-    UNITTEST = {"assertEqual": "==", "assertEquals": "==", "assertNotEqual": "!=", "assertIn": "in",
-                "assertNotIn": "not in", "assertListEqual": "==", "assertDictEqual": "==",
-                "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "==",
-                "assertGreater": ">", "assertGreaterEqual": ">=", "assertLess": "<", "assertLessEqual": "<="}
+_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+_OP_NODES = dict((v, k) for k, v in _OPS.items())
+_UNITTEST = {"assertEqual": "==", "assertEquals": "==", "assertNotEqual": "!=", "assertIn": "in",
+             "assertNotIn": "not in", "assertListEqual": "==", "assertDictEqual": "==",
+             "assertTupleEqual": "==", "assertSetEqual": "==", "assertSequenceEqual": "==",
+             "assertGreater": ">", "assertGreaterEqual": ">=", "assertLess": "<", "assertLessEqual": "<="}
+# Any identifier a checked call could be spelled with; a file without one needs no look at its calls.
+_CHECKED_NAME = re.compile(r"\b(?:%s)\b" % "|".join(sorted(CHECKED_ARGUMENTS)))
+_STMT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
-    def _guard(self, node):
-        nested = _NestedCompares()
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in self.OPS:
-            return ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant(self.OPS[type(node.ops[0])]), nested.visit(node.left),
-                             nested.visit(node.comparators[0])], [])
-        return ast.Call(ast.Name("_kodcode_truth", ast.Load()), [nested.visit(node)], [])
 
-    def visit_Assert(self, node):
-        self.generic_visit(node)
-        node.test = self._guard(node.test)
-        return node
+def _at(node, where):
+    """``node`` (made by the rewrite) placed where the code it replaces or wraps is."""
+    node.lineno, node.col_offset = where.lineno, where.col_offset
+    node.end_lineno, node.end_col_offset = where.end_lineno, where.end_col_offset
+    return node
 
-    def visit_If(self, node):
+
+def _guard_call(name, args, where):
+    """``name(*args)``, with the call, its name and any constant among ``args`` made here, at ``where``."""
+    for a in args:
+        if getattr(a, "lineno", None) is None:
+            _at(a, where)
+    return _at(ast.Call(_at(ast.Name(name, ast.Load()), where), args, []), where)
+
+
+def _nested(node):
+    """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
+    ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value, and
+    each ``a - b`` / ``a + b`` -> ``_kodcode_cmp("-", a, b, True)`` (it must move with its plain operand)."""
+    for name in node._fields:
+        v = getattr(node, name, None)
+        if v.__class__ is list:
+            for i, x in enumerate(v):
+                if isinstance(x, ast.AST):
+                    v[i] = _nested(x)
+        elif isinstance(v, ast.AST):
+            setattr(node, name, _nested(v))
+    t = node.__class__
+    if t is ast.BinOp and node.op.__class__ in (ast.Sub, ast.Add):
+        op = "-" if node.op.__class__ is ast.Sub else "+"
+        return _guard_call("_kodcode_cmp", [ast.Constant(op), node.left, node.right, ast.Constant(True)], node)
+    if t is ast.Compare and len(node.ops) == 1 and node.ops[0].__class__ in _OPS:
+        return _guard_call("_kodcode_cmp", [ast.Constant(_OPS[node.ops[0].__class__]), node.left,
+                                            node.comparators[0], ast.Constant(True)], node)
+    return node
+
+
+def _guarded(test, where):
+    """An assertion's condition: ``a OP b`` -> ``_kodcode_cmp(op, a, b)``, anything else ->
+    ``_kodcode_truth(test)``; comparisons nested inside either are rewritten by ``_nested``."""
+    if test.__class__ is ast.Compare and len(test.ops) == 1 and test.ops[0].__class__ in _OPS:
+        return _guard_call("_kodcode_cmp", [ast.Constant(_OPS[test.ops[0].__class__]), _nested(test.left),
+                                            _nested(test.comparators[0])], where)
+    return _guard_call("_kodcode_truth", [_nested(test)], where)
+
+
+def _raises(stmt):
+    """A statement that makes a test fail: ``raise``, ``assert``, ``pytest.fail(...)``/``self.fail(...)``."""
+    if isinstance(stmt, (ast.Raise, ast.Assert)):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        f = stmt.value.func
+        return getattr(f, "attr", getattr(f, "id", None)) == "fail"
+    return False
+
+
+def _rewrite_node(node):
+    """The rewrite of one node whose children are already rewritten (post-order, like a NodeTransformer)."""
+    t = node.__class__
+    if t is ast.Assert:
+        node.test = _guarded(node.test, node)
+    elif t is ast.If:
         # ``if result != expected: raise AssertionError(...)`` (or assert False, pytest.fail, self.fail)
-        self.generic_visit(node)
-        if any(isinstance(n, (ast.Raise, ast.Assert)) or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
-                                            and getattr(n.value.func, "attr", getattr(n.value.func, "id", None))
-                                            == "fail") for n in node.body + node.orelse):
-            node.test = _NestedCompares().visit(node.test)
-        return node
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
+        if any(_raises(n) for n in node.body) or any(_raises(n) for n in node.orelse):
+            node.test = _nested(node.test)
+    elif t is ast.Call:
         f = node.func
-        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+        name = f.attr if f.__class__ is ast.Attribute else getattr(f, "id", None)
         if name in CHECKED_ARGUMENTS and len(node.args) >= 2 \
                 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
-            pair = ast.Call(ast.Name("_kodcode_cmp", ast.Load()),
-                            [ast.Constant(CHECKED_ARGUMENTS[name]), node.args[0], node.args[1], ast.Constant(True)], [])
-            node.args[:2] = [ast.Starred(pair, ast.Load())]
-        return node
-
-    def visit_Expr(self, node):
-        self.generic_visit(node)
+            pair = _guard_call("_kodcode_cmp", [ast.Constant(CHECKED_ARGUMENTS[name]), node.args[0], node.args[1],
+                                                ast.Constant(True)], node)
+            node.args[:2] = [_at(ast.Starred(pair, ast.Load()), node)]
+    elif t is ast.Expr:
         call = node.value
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and not call.keywords):
             return node
         attr = call.func.attr
-        if attr in self.UNITTEST and len(call.args) >= 2:
-            op = {v: k for k, v in self.OPS.items()}[self.UNITTEST[attr]]()
-            test = ast.Compare(call.args[0], [op], [call.args[1]])
-            new = ast.Assert(self._guard(test), call.args[2] if len(call.args) > 2 else None)
-            return ast.copy_location(new, node)
+        if attr in _UNITTEST and len(call.args) >= 2:
+            test = ast.Compare(call.args[0], [_OP_NODES[_UNITTEST[attr]]()], [call.args[1]])
+            new = ast.copy_location(ast.Assert(None, call.args[2] if len(call.args) > 2 else None), node)
+            new.test = _guarded(test, new)
+            return new
         if attr in ("assertTrue", "assertFalse") and len(call.args) >= 1:
-            arg = call.args[0] if attr == "assertTrue" else ast.UnaryOp(ast.Not(), call.args[0])
-            new = ast.Assert(self._guard(arg), call.args[1] if len(call.args) > 1 else None)
-            return ast.copy_location(new, node)
-        return node
+            arg = call.args[0] if attr == "assertTrue" else _at(ast.UnaryOp(ast.Not(), call.args[0]), node)
+            new = ast.copy_location(ast.Assert(None, call.args[1] if len(call.args) > 1 else None), node)
+            new.test = _guarded(arg, new)
+            return new
+    return node
+
+
+def _rewrite_all(node):
+    """Every node (the file names a checked call somewhere)."""
+    for name in node._fields:
+        v = getattr(node, name, None)
+        if v.__class__ is list:
+            for i, x in enumerate(v):
+                if isinstance(x, ast.AST):
+                    v[i] = _rewrite_all(x)
+        elif isinstance(v, ast.AST):
+            setattr(node, name, _rewrite_all(v))
+    return _rewrite_node(node)
+
+
+def _rewrite_statements(node):
+    """Statements only: what changes (assert, if, unittest calls) is a statement, and without a checked
+    call in the file nothing inside an expression changes until its statement is rewritten."""
+    for name in _STMT_LISTS:
+        v = getattr(node, name, None)
+        if v:
+            for i, x in enumerate(v):
+                v[i] = _rewrite_statements(x)
+    return _rewrite_node(node)
 
 
 def rewrite_test_source(src):
-    tree = _AssertRewriter().visit(ast.parse(src))
-    ast.fix_missing_locations(tree)
-    return tree
+    """The test file's AST with every assertion guarded (see the module docstring); nodes the rewrite
+    makes take the position of the code they replace, so tracebacks point at the test's own lines."""
+    tree = ast.parse(src)
+    if _CHECKED_NAME.search(src):
+        return _rewrite_all(tree)
+    return _rewrite_statements(tree)
 
 
 def fast_path_ok(tree):
