@@ -122,10 +122,31 @@ def prepare_slot():
     _setup_template(cfg, sockets)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     STATE["covered_sockets"] = set(sockets)
+    _join_cgroups()
     # Interpreter directories under /tmp or /dev/shm (a checkout's venv) are hidden by each fresh
     # tmpfs: opened now, while still visible, and bound back into every job's.
     STATE["tmp_keep"] = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY)) for p in STATE["tmp_binds"]]
     STATE["fresh_mounts"] = []
+
+
+def _join_cgroups():
+    """The worker enters its slot's memory and pids cgroups once, so every job is born in them.
+
+    Moving a process into a cgroup takes the kernel's cgroup-wide write lock, whose slow path waits
+    for an RCU grace period (10-15 ms on an idle machine) whenever no move happened just before; done
+    per job it stalled every job that followed a slower one.  A fork only takes that lock's read side.
+    The worker's own memory was charged before it moved and stays charged where it was; the worker
+    counts as one process against ``pids.max`` (made one higher for it), and it must never be the
+    memory cgroup's OOM victim: each job sets its ``oom_score_adj`` to 1000 (while still privileged,
+    so it cannot lower it again), which puts every job process far ahead of the worker."""
+    fds = STATE.pop("cgroup_fds", None) or []
+    for fd in fds:
+        try:
+            os.write(fd, b"0")
+            STATE["in_cgroup"] = True
+        except OSError:
+            pass
+        os.close(fd)
 
 
 def fresh_job_dir():
@@ -204,11 +225,11 @@ def child_main(job, fds, close_fds, workdir=None):
     for fd in close_fds:
         os.close(fd)
     os.setsid()
-    for fd in STATE.get("cgroup_fds") or ():
-        try:  # the job's whole tree is charged to this worker's cgroup from here on
-            os.write(fd, b"0")
-        except OSError:
-            pass
+    if STATE.get("in_cgroup"):  # born in the worker's cgroups: the OOM killer's first choice there
+        try:
+            _write("/proc/self/oom_score_adj", "1000")
+        except OSError as e:
+            _setup_failed(fds["setup"], "oom_score_adj: %s" % e)
     root = STATE["root"]
     uid = STATE["job_uid"] if root else None
     namespaces = STATE["mode"] == "namespaces"

@@ -168,7 +168,8 @@ def _make_cgroups(uid, cfg):
     """Per-worker memory and pids cgroups (v1 or v2) where the machine lets us create them.
 
     rlimits bound each process; a cgroup bounds the job's whole tree, so forked children cannot each
-    take a fresh memory budget.  Returns the ``cgroup.procs`` files a job joins (empty: rlimits only).
+    take a fresh memory budget.  Returns the ``cgroup.procs`` files the worker joins before its first job
+    (``_join_cgroups``; empty: rlimits only).
     """
     mem = int(cfg["memory_mb"])
     limit = (mem + 64) * 1024 * 1024 if mem > 0 else None
@@ -185,12 +186,12 @@ def _make_cgroups(uid, cfg):
             if limit:
                 _write(os.path.join(d, "memory.max"), str(limit))
                 _write(os.path.join(d, "memory.swap.max"), "0")
-            _write(os.path.join(d, "pids.max"), str(int(cfg["max_procs"])))
+            _write(os.path.join(d, "pids.max"), str(int(cfg["max_procs"]) + 1))  # + the worker
             return [os.path.join(d, "cgroup.procs")]
     except OSError:
         pass
     for ctrl, files in (("memory", {"memory.limit_in_bytes": limit, "memory.memsw.limit_in_bytes": limit}),
-                        ("pids", {"pids.max": int(cfg["max_procs"])})):
+                        ("pids", {"pids.max": int(cfg["max_procs"]) + 1})):  # + the worker
         root = "/sys/fs/cgroup/" + ctrl
         if not os.path.isdir(root):
             continue

@@ -470,6 +470,23 @@ def test_job_memory_is_bounded_across_its_processes(host):
     assert all(mb <= 2 * CONFIG["memory_mb"] for mb in got), f"the job held {got} MiB at once"
 
 
+def test_job_cannot_make_the_worker_the_oom_victim():
+    # The worker sits in its slot's memory cgroup (jobs are born there), so a job must stay the OOM
+    # killer's first choice: it starts with oom_score_adj 1000 and cannot lower it.
+    if os.geteuid() != 0:
+        pytest.skip("memory cgroups are made only when running as root")
+    probe = (
+        "def test_oom_priority():\n"
+        "    assert open('/proc/self/oom_score_adj').read().strip() == '1000'\n"
+        "    with open('/proc/self/oom_score_adj', 'w') as f:\n"
+        "        f.write('0')\n"
+    )
+    with Executor(ExecConfig(workers=1, timeout_s=5.0, memory_mb=512)) as ex:
+        v = ex.run([PytestJob("x = 1\n", probe)])[0]
+    assert v.status == "fail", (v.status, v.message)
+    assert "PermissionError" in v.tests[0].message, v.tests[0].message
+
+
 def test_fork_bomb_in_one_executor_does_not_starve_another():
     """Two Executors on one machine (e.g. evaluation beside data verification) share nothing."""
     bomb = (
