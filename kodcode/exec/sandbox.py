@@ -417,8 +417,7 @@ def job_main(job, fixed, workdir, uid):
         if STATE.get("seccomp_prog") is not None:
             _install_seccomp(STATE["seccomp_prog"])
         STATE["t"]["uid"] = time.monotonic()
-        os.environ.clear()
-        os.environ.update(cfg["env"])
+        # (the worker's own environment is already the scrubbed one, see zygote.main)
         os.environ["HOME"] = workdir
         os.environ["TMPDIR"] = workdir
         for name, text in (job.get("files") or {}).items():
@@ -533,17 +532,9 @@ def _write_file(workdir, name, text):
         f.write(text)
 
 
-def _set_limits(job, cfg):
-    cpu = int(float(job["timeout_s"]) + 0.999)
-    if job["kind"] == "pytest":
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    mem = int(job.get("memory_mb") or cfg["memory_mb"]) * 1024 * 1024
-    if mem > 0:
-        # Relative to what the warm interpreter already maps, so the budget is the job's own.
-        resource.setrlimit(resource.RLIMIT_AS, (_vmsize() + mem,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (int(cfg["max_file_mb"]) * 1024 * 1024,) * 2)
+def worker_limits():
+    """Once in the worker, before any job: the limits every job inherits unchanged (a fork keeps them)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
     # Deep recursion (limits of 10**5 are common in tests) needs a big main stack, but new threads take
     # their default stack size from this limit too, and each would count fully against RLIMIT_AS.
     stack = 256 * 1024 * 1024
@@ -553,12 +544,30 @@ def _set_limits(job, cfg):
         threading.stack_size(8 * 1024 * 1024)
     except (ValueError, OSError, RuntimeError):
         pass
+
+
+def job_limit_facts():
+    """In the worker, just before each fork: what the job's limits are relative to."""
+    STATE["vmsize"] = _vmsize()
+    if os.geteuid() != 0:
+        STATE["nprocs"] = sum(1 for d in os.listdir("/proc") if d.isdigit())
+
+
+def _set_limits(job, cfg):
+    cpu = int(float(job["timeout_s"]) + 0.999)
+    if job["kind"] == "pytest":
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    mem = int(job.get("memory_mb") or cfg["memory_mb"]) * 1024 * 1024
+    if mem > 0:
+        # Relative to what the warm interpreter already maps, so the budget is the job's own.
+        resource.setrlimit(resource.RLIMIT_AS, (STATE["vmsize"] + mem,) * 2)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(cfg["max_file_mb"]) * 1024 * 1024,) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))  # (after child_main moved its pipes above it)
     if os.geteuid() == 0:  # root, or uid 0 of the worker's user namespace
         resource.setrlimit(resource.RLIMIT_NPROC, (int(cfg["max_procs"]),) * 2)
     else:
         # Counted per real uid, shared with the user's own processes: allow what exists plus the cap.
-        n = sum(1 for d in os.listdir("/proc") if d.isdigit())
-        resource.setrlimit(resource.RLIMIT_NPROC, (n + int(cfg["max_procs"]),) * 2)
+        resource.setrlimit(resource.RLIMIT_NPROC, (STATE["nprocs"] + int(cfg["max_procs"]),) * 2)
 
 
 def _vmsize():

@@ -111,6 +111,10 @@ def main():
     if mode == "namespaces":
         prepare_slot()
     STATE["seccomp_prog"] = seccomp_program(no_network=mode != "namespaces") if cfg.get("seccomp", True) else None
+    worker_limits()
+    # Jobs inherit this environment: exactly the configured one (HOME and TMPDIR are set per job).
+    os.environ.clear()
+    os.environ.update(cfg["env"])
     # Everything imported so far is shared with each forked job copy-on-write; a garbage collection in
     # the job would write to every object's header and copy those pages.  Frozen objects are skipped.
     import gc
@@ -267,6 +271,7 @@ def run_job(job):
     set_r, set_w = _pipe()
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
     workdir = fresh_job_dir() if STATE["mode"] == "namespaces" else None
+    job_limit_facts()
     pid = os.fork()
     if pid == 0:
         try:
