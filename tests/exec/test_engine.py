@@ -35,6 +35,17 @@ def test_wrong_solution_fails_naming_the_failing_test(ex):
     assert [(t.name, t.outcome) for t in v.tests] == [("test_small", "failed"), ("test_zero", "passed")]
 
 
+def test_each_job_gets_its_own_random_state_and_one_thread(ex):
+    # Jobs are forked from one warm worker; as after os.fork(), each must draw fresh random numbers
+    # (random reseeds in the child) and see itself as the only thread.
+    sol = "import random, threading\n\ndef draw():\n    return random.getrandbits(64), threading.active_count()\n"
+    test = "def test_draw():\n    print('DRAW', *draw())\n"
+    vs = ex.run([PytestJob(sol, test)] * 6)
+    draws = [v.stdout.split("DRAW")[1].split() for v in vs]
+    assert all(v.status == "pass" for v in vs)
+    assert len({d[0] for d in draws}) == 6 and {d[1] for d in draws} == {"1"}
+
+
 def test_import_error_in_solution_is_an_error_not_a_pass(ex):
     (v,) = ex.run([PytestJob(solution="import not_a_module_xyz\n" + ADD, test=TESTS)])
     assert v.status == "error" and "not_a_module_xyz" in v.message
