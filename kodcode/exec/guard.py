@@ -645,7 +645,7 @@ def trusted_code_ids(namespaces=()):
     return frozenset(ids)
 
 
-def install_audit_hook(test_file, trusted_ids):
+def install_audit_hook(test_file, trusted_ids, protected=None, on_flag=None):
     """Deny the ways to read or swap test code to any call stack that holds untrusted code.
 
     A stack is trusted when every frame runs a trusted code object (``trusted_code_ids``), is
@@ -656,6 +656,11 @@ def install_audit_hook(test_file, trusted_ids):
     that pytest or the fast path executes from the test file, first and from a trusted stack (the
     ``exec`` audit event): every code object compiled from it, by identity, which a look-alike compiled
     later under the same file name is not.  Returns the list of denials.
+
+    ``protected``: id -> name of the functions whose code the verdict relies on (``Snapshot.functions``).
+    Replacing one's ``__code__`` from a stack the hook lets through (the test's own code) is reported
+    through ``on_flag`` the moment it happens, so ``Snapshot.changed`` need not read every function's
+    code again before every test (each read is itself an audit event).
     """
     import threading
     _getframe, _isinstance = sys._getframe, isinstance
@@ -735,6 +740,8 @@ def install_audit_hook(test_file, trusted_ids):
                 if event in ("open", "os.listdir", "os.scandir"):
                     raise PermissionError("%s is not available in the sandbox" % reason)
                 raise RuntimeError("%s is not available in the sandbox" % reason)
+            if event == "object.__setattr__" and protected and id(args[0]) in protected and on_flag is not None:
+                on_flag("tampered:%s.__code__" % protected[id(args[0])])
         finally:
             local.busy = False
 
@@ -751,8 +758,10 @@ class Snapshot(object):
                "pluggy._manager", "unittest", "unittest.case", "unittest.result")
 
     def __init__(self, modules=None):
+        self.modules = tuple(modules or self.MODULES)
+        self.present = tuple(name for name in self.modules if name in sys.modules)
         self.items = []
-        for name in modules or self.MODULES:
+        for name in self.modules:
             mod = sys.modules.get(name)
             if mod is None:
                 continue
@@ -773,15 +782,48 @@ class Snapshot(object):
             code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
             if code is not None:
                 coded.append((k, v, code))
-        self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded)))
+        self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded), frozenset(ns)))
 
-    def changed(self, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _getattr=getattr):
+    def functions(self):
+        """id -> name of every function whose code this snapshot compares (for ``install_audit_hook``)."""
+        import types
+        out = {}
+        for label, _, _, _, coded, _ in self.items:
+            for k, v, _ in coded:
+                fn = v if type(v) is types.FunctionType else getattr(v, "__func__", v)  # (methods: their function)
+                out[id(fn)] = "%s.%s" % (label, k)
+        return out
+
+    def rebased(self):
+        """This snapshot taken again now, reading a function's code only where the value is not the very
+        object seen before (the worker takes the snapshot once; each job retakes it when pytest has
+        configured itself).  A module that gained or lost names, or rebound one: everything is taken afresh."""
+        if any(name in sys.modules for name in self.modules if name not in self.present):
+            return Snapshot(self.modules)
+        new = Snapshot.__new__(Snapshot)
+        new.modules, new.present, new.items = self.modules, self.present, []
+        for item in self.items:
+            label, ns, keys, vals, coded, names = item
+            if ns.keys() != names:
+                return Snapshot(self.modules)
+            if any(map(operator.is_not, map(ns.get, keys), vals)):
+                if label in self.modules:  # a module's own name rebound: its classes are taken afresh too
+                    return Snapshot(self.modules)
+                new._add(label, ns)
+            else:
+                new.items.append(item)
+        return new
+
+    def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _getattr=getattr):
+        """The first name whose value (or, with ``codes``, whose function's code) is not what was seen."""
         # (builtins bound when this class was made: a job that patches them cannot blind the check)
-        for label, ns, keys, vals, coded in self.items:
+        for label, ns, keys, vals, coded, _ in self.items:
             if _any(_map(_is_not, _map(ns.get, keys), vals)):
                 for k, v in _zip(keys, vals):
                     if ns.get(k) is not v:
                         return "%s.%s" % (label, k)
+            if not codes:
+                continue
             for k, v, code in coded:
                 cur_code = _getattr(v, "__code__", None) or _getattr(_getattr(v, "__func__", None), "__code__", None)
                 if cur_code is not code:

@@ -57,7 +57,8 @@ class PytestRunner(_Base):
     @staticmethod
     def run(job, workdir, p, fixed):
         p["emitter"].fd = fixed["res"]
-        p["denied"] = install_audit_hook(p["test_file"], STATE["trusted_ids"])
+        p["denied"] = install_audit_hook(p["test_file"], STATE["trusted_ids"], STATE["protected_code"],
+                                         lambda name: p["emit"]({"t": "flag", "flag": name}))
         if p["mode"] == "fast":
             res = _run_fast(p)
         else:
@@ -217,7 +218,9 @@ def _run_pytest(workdir, p):
             flag("tampered_guard")
             g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
         snap = state["snapshot"]
-        changed = snap.changed() if snap is not None else "pytest session (no snapshot)"
+        # (identities only: replacing a protected function's code is flagged by the audit hook the moment
+        # it happens; the codes are compared once more when the session finishes)
+        changed = snap.changed(codes=False) if snap is not None else "pytest session (no snapshot)"
         if changed:
             flag("tampered:" + changed)
         pm = getattr(state["config"], "pluginmanager", None)
@@ -232,7 +235,7 @@ def _run_pytest(workdir, p):
         def pytest_collection(self, session):
             # pytest's own plugins patch pytest while configuring; the solution is imported only
             # during collection, so this is the moment to take the reference picture.
-            state["snapshot"] = Snapshot()
+            state["snapshot"] = STATE["pytest_snapshot"].rebased()
             state["config"] = session.config
             state["plugins"] = {id(x) for x in session.config.pluginmanager.get_plugins()}
 
@@ -251,6 +254,13 @@ def _run_pytest(workdir, p):
             emit({"t": "phase", "nodeid": "::".join(rep.nodeid.split("::")[1:]), "when": rep.when,
                   "outcome": out, "duration": rep.duration,
                   "message": str(rep.longrepr)[-500:] if rep.longrepr else ""})
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_sessionfinish(self, session):
+            snap = state["snapshot"]  # before pytest's unconfigure undoes its own plugins' patches
+            changed = snap.changed() if snap is not None else None
+            if changed:
+                flag("tampered:" + changed)
 
         def pytest_collectreport(self, report):
             if report.failed:

@@ -104,6 +104,11 @@ def main():
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
     # The fast path's reference picture of builtins, taken once: a job's copy holds the same objects.
     STATE["builtins_snapshot"] = Snapshot(("builtins",))
+    # pytest mode's picture of pytest, pluggy and unittest, retaken cheaply by each job (Snapshot.rebased);
+    # the functions whose code it compares are watched by the audit hook.
+    STATE["pytest_snapshot"] = Snapshot() if have_pytest else None
+    STATE["protected_code"] = STATE["pytest_snapshot"].functions() if have_pytest else {}
+    STATE["protected_code"].update(STATE["builtins_snapshot"].functions())
     STATE["guard"] = make_worker_guard() if have_pytest else None
     mode = cfg.get("isolation", "auto")
     if mode == "auto":

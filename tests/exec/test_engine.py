@@ -46,6 +46,49 @@ def test_each_job_gets_its_own_random_state_and_one_thread(ex):
     assert len({d[0] for d in draws}) == 6 and {d[1] for d in draws} == {"1"}
 
 
+def test_code_swap_of_pytest_internals_is_flagged_even_when_undone(ex):
+    # pytest mode compares identities before and after every test, and pytest's functions' code only when
+    # the session ends; a swap of that code is reported by the audit hook the moment it happens, so
+    # swapping and restoring within one test is caught too.
+    test = (
+        "import pytest\nimport _pytest.python as p\n\n@pytest.mark.parametrize('x', [1])\ndef test_swap(x):\n"
+        "    saved = p.pytest_pyfunc_call.__code__\n"
+        "    p.pytest_pyfunc_call.__code__ = (lambda pyfuncitem: True).__code__\n"
+        "    p.pytest_pyfunc_call.__code__ = saved\n    assert add(x, x) == 2\n"
+    )
+    (v,) = ex.run([PytestJob(ADD, test)])
+    assert v.runner == "pytest" and v.status == "fail", (v.status, v.message)
+    assert "tampered:_pytest.python.pytest_pyfunc_call.__code__" in v.flags, v.flags
+
+
+def test_snapshot_is_retaken_reading_only_what_changed():
+    import types
+
+    from kodcode.exec.guard import Snapshot
+
+    mod = types.ModuleType("kc_snapshot_probe")
+    exec("class K:\n    def m(self):\n        return 1\n    @classmethod\n    def c(cls):\n        return 2\n\n"
+         "def f():\n    return 3\n", mod.__dict__)
+    sys.modules[mod.__name__] = mod
+    try:
+        snap = Snapshot((mod.__name__,))
+        names = set(snap.functions().values())
+        assert {"kc_snapshot_probe.f", "kc_snapshot_probe.K.m", "kc_snapshot_probe.K.c"} <= names
+        assert id(mod.K.__dict__["c"].__func__) in snap.functions()
+        same = snap.rebased()
+        assert same.changed() is None and all(a is b for a, b in zip(same.items, snap.items))
+        mod.K.m = lambda self: 4  # a class attribute rebound: that class is read again
+        again = snap.rebased()
+        assert snap.changed() == "kc_snapshot_probe.K.m" and again.changed() is None
+        mod.g = lambda: 5  # a module gained a name: everything is taken afresh
+        fresh = snap.rebased()
+        assert "kc_snapshot_probe.g" in set(fresh.functions().values()) and fresh.changed() is None
+        mod.f.__code__ = (lambda: 6).__code__
+        assert fresh.changed(codes=False) is None and fresh.changed() == "kc_snapshot_probe.f.__code__"
+    finally:
+        del sys.modules[mod.__name__]
+
+
 def test_import_error_in_solution_is_an_error_not_a_pass(ex):
     (v,) = ex.run([PytestJob(solution="import not_a_module_xyz\n" + ADD, test=TESTS)])
     assert v.status == "error" and "not_a_module_xyz" in v.message
