@@ -573,11 +573,12 @@ def _set_limits(job, cfg):
 
 
 def _vmsize():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's mapped size in bytes (the first field of /proc/self/statm, in pages)."""
+    fd = os.open("/proc/self/statm", os.O_RDONLY)
+    try:
+        return int(os.read(fd, 128).split()[0]) * resource.getpagesize()
+    finally:
+        os.close(fd)
 
 
 def _finish(fixed, result):

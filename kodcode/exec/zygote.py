@@ -369,6 +369,7 @@ def run_job(job):
     timed_out = over_output = False
     status = None
     exited_at = None
+    next_reap = 0.0
     while open_fds:
         now = time.monotonic()
         if status is None:
@@ -376,8 +377,9 @@ def run_job(job):
             if wpid == pid:
                 status, exited_at, usage = st, now, ru
                 marks["exit"] = now - t0
-        if STATE["mode"] == "namespaces":
+        if STATE["mode"] == "namespaces" and now >= next_reap:
             reap_orphans(pid)
+            next_reap = now + 0.005  # (a job's processes are limited; its orphans need not wait longer)
         if status is not None and now - exited_at > 0.5:
             break  # the job is gone; anything still holding a pipe is a leftover (killed below)
         if now >= deadline:
