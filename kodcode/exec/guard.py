@@ -557,11 +557,22 @@ def rewrite_test_source(src):
     return _rewrite_statements(tree)
 
 
+def _base_name(node):
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
 def fast_path_ok(tree):
-    """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them."""
+    """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them.
+
+    Classes pytest never collects are fine (``TreeNode``, ``@dataclass`` records, exceptions): a name not
+    starting with ``Test``, no ``...TestCase`` base and no metaclass.  (A class that became a test case
+    some other way could only add tests beyond the inventory, which runs exactly the file's own.)"""
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
-            return False
+            if node.name.startswith("Test") or node.keywords \
+                    or any(_base_name(b).endswith("TestCase") for b in node.bases):
+                return False
+            continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             name = node.name
             if name in ("setup_module", "teardown_module", "setup_function", "teardown_function",

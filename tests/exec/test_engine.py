@@ -389,8 +389,30 @@ def test_job_interpreter_is_configurable(tmp_path):
     assert "cannot import pytest" in str(e.value)
 
 
+def test_fast_path_takes_helper_classes_but_not_test_classes():
+    import ast
+
+    from kodcode.exec.guard import fast_path_ok
+
+    def ok(src):
+        return fast_path_ok(ast.parse(src + "\n\ndef test_a():\n    assert True\n"))
+
+    assert ok("class Node:\n    pass") and ok("class Oops(ValueError):\n    pass")
+    assert ok("import dataclasses\n@dataclasses.dataclass\nclass P:\n    x: int = 0")
+    assert not ok("class TestThings:\n    def test_b(self):\n        pass")
+    assert not ok("import unittest\nclass Checks(unittest.TestCase):\n    pass")
+    assert not ok("from unittest import IsolatedAsyncioTestCase\nclass C(IsolatedAsyncioTestCase):\n    pass")
+    assert not ok("class C(metaclass=type):\n    pass")
+
+
 AGREEMENT_CASES = [
     (ADD, TESTS),
+    # helper classes in the test file (pytest collects none of them): fast path
+    (ADD, "from dataclasses import dataclass\n\n@dataclass\nclass Case:\n    a: int\n    b: int\n\n"
+          "class Node:\n    def __init__(self, v):\n        self.v = v\n\n    def test_not_collected(self):\n"
+          "        assert False\n\nclass Oops(ValueError):\n    pass\n\n"
+          "def test_cases():\n    assert [add(c.a, c.b) for c in (Case(1, 2), Case(0, 0))] == [3, 0]\n\n"
+          "def test_node():\n    assert add(Node(2).v, 1) == 3\n"),
     ("def add(a, b):\n    return a * b\n", TESTS),
     (ADD, "import pytest\n\ndef test_raises():\n    with pytest.raises(TypeError):\n        add(1, 'x')\n"),
     (ADD, "def test_float():\n    assert add(0.1, 0.2) == 0.3\n"),
