@@ -760,6 +760,9 @@ def install_audit_hook(test_file, trusted_ids, protected=None, on_flag=None):
     return denied
 
 
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
 class Snapshot(object):
     """Identity of everything the verdict depends on, taken before untrusted code runs."""
 
@@ -778,7 +781,9 @@ class Snapshot(object):
                 continue
             self._add(name, mod.__dict__)
             for key, val in list(mod.__dict__.items()):
-                if isinstance(val, type) and getattr(val, "__module__", None) == name:
+                # Classes written in C (int, list, ...) cannot be changed from Python at all ("cannot set
+                # attribute of immutable type"): only heap types can, and only they are watched.
+                if isinstance(val, type) and getattr(val, "__module__", None) == name and val.__flags__ & _HEAPTYPE:
                     self._add(name + "." + key, val.__dict__)
 
     def _add(self, label, ns):
