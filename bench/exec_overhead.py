@@ -3,7 +3,7 @@
 Prints jobs/s, wall milliseconds per job and lane, and the CPU the whole machine spent per job
 (from /proc/stat, so kernel work such as namespace cleanup counts too; run it on an idle machine).
 
-    .venv/bin/python bench/exec_overhead.py --jobs 400 --workers 2 [--isolation degraded]
+    .venv/bin/python bench/exec_overhead.py --jobs 400 --workers 2 [--isolation degraded] [--python /work/jobenv/bin/python]
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jobs", type=int, default=400)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "degraded"])
+    p.add_argument("--python", default=None, help="job interpreter (default: this one)")
     args = p.parse_args(argv)
     job = PytestJob(solution="def f(x):\n    return x + 1\n", test="def test_a():\n    assert f(1) == 2\n")
-    with Executor(ExecConfig(workers=args.workers, isolation=args.isolation)) as ex:
+    with Executor(ExecConfig(workers=args.workers, isolation=args.isolation, python=args.python)) as ex:
         ex.run([job] * (5 * args.workers))  # warm-up
         b0, t0 = busy_seconds(), time.perf_counter()
         verdicts = ex.run([job] * args.jobs)
