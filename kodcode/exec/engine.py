@@ -107,7 +107,7 @@ class _Worker:
         if program is None:
             raise SandboxError(
                 f"the job interpreter {python!r} could not compile the worker program; check that it runs "
-                "(Python 3.8 or newer) or set exec.python to one that does"
+                "(Python 3.9 or newer) or set exec.python to one that does"
             )
         self.proc = subprocess.Popen(
             # Not -I: that implies -E, which would ignore the PYTHONHASHSEED we set (set and dict
@@ -148,6 +148,13 @@ class _Worker:
             raise SandboxError(
                 f"worker {self.slot} did not start with interpreter {python!r}; check that it runs "
                 "(and has pytest installed) or set exec.python to one that does"
+            )
+        version = tuple(int(x) for x in str(hello.get("python", "0.0")).split(".")[:2] if x.isdigit())
+        if version < (3, 9):
+            self.kill()
+            raise SandboxError(
+                f"the job interpreter {python!r} is Python {hello.get('python')}; the engine needs 3.9 or newer "
+                "(the pytest path rebuilds test files with ast.unparse); point exec.python at a newer one"
             )
         if not hello.get("pytest"):
             self.kill()

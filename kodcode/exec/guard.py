@@ -1,7 +1,7 @@
 """Defences inside the job process, installed before untrusted code runs (part of the worker program).
 
 This file is part of the program handed to the job interpreter by value (see ``zygote.py``): standard
-library only, Python 3.8+, importable on its own for tests.
+library only, Python 3.9+, importable on its own for tests.
 
 * ``make_guard``: the comparison helpers that asserts are rewritten to call.  Python semantics for
   honest values; objects whose equality, ordering or membership is forged are refused and flagged.

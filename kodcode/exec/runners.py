@@ -8,7 +8,7 @@
 * ``CaseRunner``: stdio and call jobs; each case runs in its own fork, so the runner itself never
   executes untrusted code and its report cannot be forged by it.
 
-Standard library only (pytest imported from the job interpreter); Python 3.8+.  Names such as
+Standard library only (pytest imported from the job interpreter); Python 3.9+.  Names such as
 ``make_guard`` or ``STATE`` come from the other parts of the worker program when concatenated; the
 imports below make the file importable on its own as well.
 """

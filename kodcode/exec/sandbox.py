@@ -14,7 +14,7 @@ root), sets no_new_privs and a seccomp filter (x86_64), scrubs its environment a
 runner; it cannot mount or unmount anything.  When the job is done the worker, init of the slot's
 PID namespace, kills every other process in it and reaps them (``end_job``).
 
-Standard library only (ctypes for unshare/mount/prctl); Python 3.8+.
+Standard library only (ctypes for unshare/mount/prctl); Python 3.9+.
 """
 
 import ctypes

@@ -4,7 +4,7 @@ The engine starts it as ``python -s -c <program>`` (in ``/``) with the configure
 environment, where ``<program>`` is the concatenation of ``guard.py``, ``runners.py``, ``sandbox.py``
 and this file (``engine.worker_program()``): the code is handed over by value, because the package's
 own files may sit under a directory that the job's filesystem view masks.  Everything here is
-standard library only and valid on Python 3.8+.
+standard library only and valid on Python 3.9+.
 
 Protocol with the engine: length-prefixed JSON on the zygote's stdin/stdout.  First message: the
 settings; answer: ``hello`` (isolation mode, whether pytest imports).  Then one job per message,
@@ -152,9 +152,9 @@ def _watch_fork_hooks():
     one thread, so none of that has anything to do, yet as the first code a job runs it copies ~200
     of the worker's memory pages (~0.4 ms per job).  Jobs are forked with the C library's ``fork``
     instead (``_fork``), running the recorded hooks that still matter (``random``'s reseed, and any a
-    third-party module registered).  Only where it was verified (CPython 3.8-3.12) and only when the
+    third-party module registered).  Only where it was verified (CPython 3.9-3.12) and only when the
     hooks of every module imported before this point are known; otherwise ``os.fork``."""
-    if sys.implementation.name != "cpython" or not (3, 8) <= sys.version_info[:2] <= (3, 12) \
+    if sys.implementation.name != "cpython" or not (3, 9) <= sys.version_info[:2] <= (3, 12) \
             or not hasattr(os, "register_at_fork") \
             or any(m in sys.modules for m in ("random", "threading", "logging", "concurrent.futures.thread")):
         return
