@@ -448,18 +448,23 @@ def _guard_call(name, args, where):
     return _at(ast.Call(_at(ast.Name(name, ast.Load()), where), args, []), where)
 
 
-def _nested(node):
-    """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
-    ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value, and
-    each ``a - b`` / ``a + b`` -> ``_kodcode_cmp("-", a, b, True)`` (it must move with its plain operand)."""
+def _map_children(node, fn):
+    """Replace every child node of ``node`` by ``fn(child)`` (the walks below rewrite children first)."""
     for name in node._fields:
         v = getattr(node, name, None)
         if v.__class__ is list:
             for i, x in enumerate(v):
                 if isinstance(x, ast.AST):
-                    v[i] = _nested(x)
+                    v[i] = fn(x)
         elif isinstance(v, ast.AST):
-            setattr(node, name, _nested(v))
+            setattr(node, name, fn(v))
+
+
+def _nested(node):
+    """Inside an assertion's expression (``all(f(x) == y for ...)``, ``not (a != b)``, ``bool(a == b)``,
+    ``(a == b) is True``): each comparison -> ``_kodcode_cmp(op, a, b, True)``, which keeps its value, and
+    each ``a - b`` / ``a + b`` -> ``_kodcode_cmp("-", a, b, True)`` (it must move with its plain operand)."""
+    _map_children(node, _nested)
     t = node.__class__
     if t is ast.BinOp and node.op.__class__ in (ast.Sub, ast.Add):
         op = "-" if node.op.__class__ is ast.Sub else "+"
@@ -526,14 +531,7 @@ def _rewrite_node(node):
 
 def _rewrite_all(node):
     """Every node (the file names a checked call somewhere)."""
-    for name in node._fields:
-        v = getattr(node, name, None)
-        if v.__class__ is list:
-            for i, x in enumerate(v):
-                if isinstance(x, ast.AST):
-                    v[i] = _rewrite_all(x)
-        elif isinstance(v, ast.AST):
-            setattr(node, name, _rewrite_all(v))
+    _map_children(node, _rewrite_all)
     return _rewrite_node(node)
 
 
