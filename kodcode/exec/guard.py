@@ -784,7 +784,8 @@ class Snapshot(object):
                 if isinstance(val, type) and getattr(val, "__module__", None) == name and val.__flags__ & _HEAPTYPE:
                     self._add(name + "." + key, val.__dict__)
 
-    def _add(self, label, ns):
+    def _add(self, label, ns, known=None):
+        """``known``: value id -> (value, code) already read; a code is read only for other values."""
         keys, vals, coded = [], [], []
         for k, v in list(ns.items()):
             # Behaviour lives in functions and classes; plain data and properties are session state.
@@ -793,7 +794,11 @@ class Snapshot(object):
                 continue
             keys.append(k)
             vals.append(v)
-            code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
+            seen = known.get(id(v)) if known else None
+            if seen is not None and seen[0] is v:
+                code = seen[1]
+            else:
+                code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
             if code is not None:
                 coded.append((k, v, code))
         self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded), frozenset(ns)))
@@ -811,21 +816,20 @@ class Snapshot(object):
     def rebased(self):
         """This snapshot taken again now, reading a function's code only where the value is not the very
         object seen before (the worker takes the snapshot once; each job retakes it when pytest has
-        configured itself).  A module that gained or lost names, or rebound one: everything is taken afresh."""
+        configured itself; pytest's own plugins add attributes to a few classes while configuring).  A
+        module that gained, lost or rebound a name: everything is taken afresh (its classes may differ)."""
         if any(name in sys.modules for name in self.modules if name not in self.present):
             return Snapshot(self.modules)
         new = Snapshot.__new__(Snapshot)
         new.modules, new.present, new.items = self.modules, self.present, []
         for item in self.items:
             label, ns, keys, vals, coded, names = item
-            if ns.keys() != names:
-                return Snapshot(self.modules)
-            if any(map(operator.is_not, map(ns.get, keys), vals)):
-                if label in self.modules:  # a module's own name rebound: its classes are taken afresh too
-                    return Snapshot(self.modules)
-                new._add(label, ns)
-            else:
+            if ns.keys() == names and not any(map(operator.is_not, map(ns.get, keys), vals)):
                 new.items.append(item)
+            elif label in self.modules:
+                return Snapshot(self.modules)
+            else:
+                new._add(label, ns, {id(v): (v, c) for _, v, c in coded})
         return new
 
     def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _getattr=getattr):

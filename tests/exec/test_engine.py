@@ -80,6 +80,10 @@ def test_snapshot_is_retaken_reading_only_what_changed():
         mod.K.m = lambda self: 4  # a class attribute rebound: that class is read again
         again = snap.rebased()
         assert snap.changed() == "kc_snapshot_probe.K.m" and again.changed() is None
+        mod.K.extra = lambda self: 0  # a class gained a name (as pytest's plugins do): that class only
+        grown = again.rebased()
+        assert "kc_snapshot_probe.K.extra" in set(grown.functions().values())
+        assert grown.items[0] is again.items[0] and grown.changed() is None
         mod.g = lambda: 5  # a module gained a name: everything is taken afresh
         fresh = snap.rebased()
         assert "kc_snapshot_probe.g" in set(fresh.functions().values()) and fresh.changed() is None
