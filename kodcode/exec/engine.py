@@ -67,13 +67,17 @@ _BOOT = (
     "    return b\n"
     "exec(marshal.loads(_read(int.from_bytes(_read(4), 'big'))))\n"
 )
-_COMPILED: dict[tuple[str, str], bytes] = {}
+_COMPILED: dict[tuple[str, int, str], bytes] = {}
 _COMPILED_LOCK = threading.Lock()
 
 
 def _compiled_program(python: str, env: dict[str, str]) -> bytes | None:
     """The worker program compiled by ``python`` (None: that interpreter could not compile it)."""
-    key = (python, _ZYGOTE_SRC)
+    try:  # (an interpreter replaced in place would not read the old one's marshal format)
+        stamp = os.stat(python).st_mtime_ns
+    except OSError:
+        return None
+    key = (python, stamp, _ZYGOTE_SRC)
     with _COMPILED_LOCK:
         if key not in _COMPILED:
             try:
