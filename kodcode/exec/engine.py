@@ -43,7 +43,7 @@ _PROGRAM_PARTS = ("guard.py", "runners.py", "sandbox.py", "zygote.py")
 
 
 def worker_program() -> str:
-    """The worker's source, handed to the job interpreter by value (``python -s -c``)."""
+    """The worker's source; the job interpreter compiles it and receives the code by value (``_BOOT``)."""
     here = Path(__file__).parent
     return "\n\n".join((here / name).read_text() for name in _PROGRAM_PARTS)
 

@@ -1,9 +1,10 @@
 """The worker ("zygote") of the execution engine: one per slot, forks a fresh sandboxed child per job.
 
-The engine starts it as ``python -s -c <program>`` (in ``/``) with the configured job interpreter and a scrubbed
-environment, where ``<program>`` is the concatenation of ``guard.py``, ``runners.py``, ``sandbox.py``
-and this file (``engine.worker_program()``): the code is handed over by value, because the package's
-own files may sit under a directory that the job's filesystem view masks.  Everything here is
+The engine starts the configured job interpreter (``python -s -c <boot>``, in ``/``, with a scrubbed
+environment) and hands it the program, compiled by that same interpreter, on stdin: the concatenation
+of ``guard.py``, ``runners.py``, ``sandbox.py`` and this file (``engine.worker_program()``).  The code
+is handed over by value, because the package's own files may sit under a directory that the job's
+filesystem view masks.  Everything here is
 standard library only and valid on Python 3.9+.
 
 Protocol with the engine: length-prefixed JSON on the zygote's stdin/stdout.  First message: the
