@@ -555,7 +555,8 @@ def rewrite_test_source(src):
     return _rewrite_statements(tree)
 
 
-def _base_name(node):
+def base_name(node):
+    """The name a class base is spelled with (``unittest.TestCase`` -> ``TestCase``)."""
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
@@ -568,7 +569,7 @@ def fast_path_ok(tree):
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             if node.name.startswith("Test") or node.keywords \
-                    or any(_base_name(b).endswith("TestCase") for b in node.bases):
+                    or any(base_name(b).endswith("TestCase") for b in node.bases):
                 return False
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

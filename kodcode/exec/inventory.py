@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 
+from .guard import base_name
+
 
 def expected_tests(test_src: str) -> list[str]:
     """Names pytest would collect from a test module (raises SyntaxError on unparsable source)."""
@@ -19,7 +21,7 @@ def expected_tests(test_src: str) -> list[str]:
             if node.name not in names:
                 names.append(node.name)
         elif isinstance(node, ast.ClassDef):
-            unittest_style = any(_base_name(b).endswith("TestCase") for b in node.bases)
+            unittest_style = any(base_name(b).endswith("TestCase") for b in node.bases)
             if not (unittest_style or node.name.startswith("Test")):
                 continue
             methods = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -31,11 +33,3 @@ def expected_tests(test_src: str) -> list[str]:
                     if full not in names:
                         names.append(full)
     return names
-
-
-def _base_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""

@@ -57,8 +57,7 @@ class PytestRunner(_Base):
     @staticmethod
     def run(job, workdir, p, fixed):
         p["emitter"].fd = fixed["res"]
-        p["denied"] = install_audit_hook(p["test_file"], STATE["trusted_ids"], STATE["protected_code"],
-                                         lambda name: p["emit"]({"t": "flag", "flag": name}))
+        p["denied"] = install_audit_hook(p["test_file"], STATE["trusted_ids"], STATE["protected_code"], _stream_flag)
         if p["mode"] == "fast":
             res = _run_fast(p)
         else:
@@ -75,15 +74,17 @@ class PytestRunner(_Base):
         return res
 
 
+def _stream_flag(name):
+    """Send a flag the moment it is raised, to the running job's emitter (``STATE["flag_sink"]``)."""
+    sink = STATE.get("flag_sink")
+    if sink is not None:
+        sink.emit({"t": "flag", "flag": name})
+
+
 def make_worker_guard():
     """The comparison guard, made once in the worker (before any job) and inherited by every job: its
-    flags go to the job's emitter (``STATE["flag_sink"]``) as they are raised."""
-    def on_flag(name):
-        sink = STATE.get("flag_sink")
-        if sink is not None:
-            sink.emit({"t": "flag", "flag": name})
-
-    return make_guard(on_flag=on_flag)
+    flags are streamed as they are raised (``_stream_flag``)."""
+    return make_guard(on_flag=_stream_flag)
 
 
 class _Emitter(object):

@@ -227,9 +227,7 @@ def child_main(job, fds, close_fds, workdir=None):
     os.setsid()
     if STATE.get("in_cgroup"):  # born in the worker's cgroups: the OOM killer's first choice there
         try:
-            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)  # (no file object: fewer pages touched)
-            os.write(fd, b"1000")
-            os.close(fd)
+            _write("/proc/self/oom_score_adj", "1000")
         except OSError as e:
             _setup_failed(fds["setup"], "oom_score_adj: %s" % e)
     root = STATE["root"]

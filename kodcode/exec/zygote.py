@@ -179,14 +179,15 @@ def _settle_fork_hooks():
     hooks = _FORK.pop("hooks")
     # Re-initialising the locks and thread list of a process whose only thread is the forking one:
     # nothing to do.  (Their `before` and `after_in_parent` halves are skipped in pairs.)
-    skip = [getattr(sys.modules.get("threading"), "_after_fork", None),
-            getattr(sys.modules.get("logging"), "_after_at_fork_child_reinit_locks", None)]
+    skip = [x for x in (getattr(sys.modules.get("threading"), "_after_fork", None),
+                        getattr(sys.modules.get("logging"), "_after_at_fork_child_reinit_locks", None))
+            if x is not None]
     try:
         one_thread = len(os.listdir("/proc/self/task")) == 1
     except OSError:
         one_thread = False
     if one_thread and hasattr(_libc, "fork"):
-        _FORK["child_hooks"] = [h for h in hooks if not any(h is x for x in skip if x is not None)]
+        _FORK["child_hooks"] = [h for h in hooks if not any(h is x for x in skip)]
 
 
 def _fork():
