@@ -12,8 +12,9 @@ library only, Python 3.9+, importable on its own for tests.
 * ``install_audit_hook``: denies untrusted code the introspection that reads or swaps test code
   (frames and code objects of tests, ``gc`` object walks, trace/profile hooks, the job's own
   descriptors under /proc), while pytest and the runner keep working.
-* ``Snapshot``: identity snapshot of builtins, unittest, pytest and pluggy internals; any change
-  made by the job is reported as tampering.
+* ``Snapshot``: identity snapshot of builtins, unittest, pytest and pluggy internals, and of the library
+  modules tests check with (``LIBRARY_MODULES``: math, numpy, unittest.mock, ...); any change made by
+  the job, or another module put in ``sys.modules`` in their place, is reported as tampering.
 """
 
 import ast
@@ -494,9 +495,15 @@ def _raises(stmt):
     return False
 
 
+_IMPORTS = []  # import statements the running rewrite passed (it visits every statement)
+
+
 def _rewrite_node(node):
     """The rewrite of one node whose children are already rewritten (post-order, like a NodeTransformer)."""
     t = node.__class__
+    if t is ast.Import or t is ast.ImportFrom:
+        _IMPORTS.append(node)
+        return node
     if t is ast.Assert:
         node.test = _guarded(node.test, node)
     elif t is ast.If:
@@ -548,11 +555,14 @@ def _rewrite_statements(node):
 
 def rewrite_test_source(src):
     """The test file's AST with every assertion guarded (see the module docstring); nodes the rewrite
-    makes take the position of the code they replace, so tracebacks point at the test's own lines."""
+    makes take the position of the code they replace, so tracebacks point at the test's own lines.
+    The import statements it passed are kept as ``tree.imports`` (for ``imported_roots``)."""
     tree = ast.parse(src)
-    if _CHECKED_NAME.search(src):
-        return _rewrite_all(tree)
-    return _rewrite_statements(tree)
+    del _IMPORTS[:]
+    tree = _rewrite_all(tree) if _CHECKED_NAME.search(src) else _rewrite_statements(tree)
+    tree.imports = list(_IMPORTS)
+    del _IMPORTS[:]
+    return tree
 
 
 def base_name(node):
@@ -762,6 +772,48 @@ def install_audit_hook(test_file, trusted_ids, protected=None, on_flag=None):
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
+# Library modules tests check with or compute their expected values from (``math.isclose``,
+# ``np.allclose``, ``np.testing.assert_*``, mocks' ``assert_called_with``, ``collections.Counter``).
+# Those the worker has loaded are watched like builtins: a job that rebinds one of their functions or
+# classes, or puts another module in their place, is tampering.  (A module a job imports itself is new
+# to the job; its solution runs first and could patch it unseen: list it in ``preimport`` to watch it.)
+LIBRARY_MODULES = ("math", "cmath", "operator", "statistics", "fractions", "decimal", "functools", "itertools",
+                   "collections", "heapq", "bisect", "re", "string", "copy", "random", "json", "unittest.mock",
+                   "mock", "numpy", "numpy.testing", "numpy.linalg", "numpy.random", "pandas", "pandas.testing",
+                   "scipy", "sympy")
+_LIBRARY_ROOTS = frozenset(m.split(".")[0] for m in LIBRARY_MODULES)
+
+
+def imported_roots(tree, _roots=_LIBRARY_ROOTS):
+    """Packages of ``LIBRARY_MODULES`` that the statements of a test module import, at any depth
+    (``import math`` inside a test function too); ``tree`` as ``rewrite_test_source`` returns it."""
+    found = set()
+    for node in tree.imports:
+        if node.__class__ is ast.Import:
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found & _roots
+
+
+def _code_of(v, _type=type, _Function=type(_at), _wrappers=(type(_at.__get__(0)), classmethod, staticmethod)):
+    """The code of a function, method, classmethod or staticmethod (read through their types: an object
+    whose ``__getattr__`` answers every name, such as ``mock.call``, has none)."""
+    t = _type(v)
+    if t in _wrappers:
+        v = v.__func__
+        t = _type(v)
+    return v.__code__ if t is _Function else None
+
+
+def _module_name(v, _ModuleType=type(sys), _issubclass=issubclass, _type=type, _get=object.__getattribute__):
+    """``v.__name__`` if ``v`` is a module (its own dict is read: a subclass cannot answer for it), else None."""
+    if not _issubclass(_type(v), _ModuleType):
+        return None
+    name = _get(v, "__dict__").get("__name__")
+    return name if _type(name) is str else None
+
+
 class Snapshot(object):
     """Identity of everything the verdict depends on, taken before untrusted code runs."""
 
@@ -773,6 +825,9 @@ class Snapshot(object):
     def __init__(self, modules=None):
         self.modules = tuple(modules or self.MODULES)
         self.present = tuple(name for name in self.modules if name in sys.modules)
+        # the module objects themselves: a job that puts another object in ``sys.modules`` in their place
+        # hands every later ``import`` its own functions
+        self.loaded = tuple((name, sys.modules[name]) for name in self.present)
         self.items = []
         for name in self.modules:
             mod = sys.modules.get(name)
@@ -784,6 +839,23 @@ class Snapshot(object):
                 # attribute of immutable type"): only heap types can, and only they are watched.
                 if isinstance(val, type) and getattr(val, "__module__", None) == name and val.__flags__ & _HEAPTYPE:
                     self._add(name + "." + key, val.__dict__)
+        self._group()
+
+    def _group(self):
+        """Index for ``only``: what belongs to each package of ``LIBRARY_MODULES``, and everything else
+        (made once in the worker, so that a job touches only the parts it checks: reading an object in a
+        forked job writes its reference count, and copies its page)."""
+        libraries, base, groups = frozenset(LIBRARY_MODULES), ([], []), {}
+        for name, mod in self.loaded:
+            (groups.setdefault(name.split(".")[0], ([], []))[1] if name in libraries else base[1]).append((name, mod))
+        for it in self.items:
+            name = it[0] if it[0] in self.present else it[0].rsplit(".", 1)[0]
+            (groups.setdefault(name.split(".")[0], ([], []))[0] if name in libraries else base[0]).append(it)
+        self.groups = {k: (tuple(v[0]), tuple(v[1])) for k, v in groups.items()}
+        self.base = (tuple(base[0]), tuple(base[1]))
+        self.by_name = dict(self.loaded)
+        self.cuts = {}
+        self.cuts = {frozenset(r): self.only(r) for r in [()] + [(k,) for k in self.groups]}
 
     def _add(self, label, ns, known=None):
         """``known``: value id -> (value, code) already read; a code is read only for other values."""
@@ -799,7 +871,7 @@ class Snapshot(object):
             if seen is not None and seen[0] is v:
                 code = seen[1]
             else:
-                code = getattr(v, "__code__", None) or getattr(getattr(v, "__func__", None), "__code__", None)
+                code = _code_of(v)
             if code is not None:
                 coded.append((k, v, code))
         self.items.append((label, ns, tuple(keys), tuple(vals), tuple(coded), frozenset(ns)))
@@ -822,7 +894,8 @@ class Snapshot(object):
         if any(name in sys.modules for name in self.modules if name not in self.present):
             return Snapshot(self.modules)
         new = Snapshot.__new__(Snapshot)
-        new.modules, new.present, new.items = self.modules, self.present, []
+        new.modules, new.present, new.loaded, new.items = self.modules, self.present, self.loaded, []
+        new.groups, new.base, new.cuts, new.by_name = {}, ((), self.loaded), {}, self.by_name  # (not cut further)
         for item in self.items:
             label, ns, keys, vals, coded, names = item
             if ns.keys() == names and not any(map(operator.is_not, map(ns.get, keys), vals)):
@@ -833,9 +906,58 @@ class Snapshot(object):
                 new._add(label, ns, {id(v): (v, c) for _, v, c in coded})
         return new
 
-    def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _getattr=getattr):
+    def scan(self, namespace, _list=list, _module_name=_module_name, _type=type, _get=object.__getattribute__,
+             _method=type(_at.__get__(0)), _kinds=(type(len), type(_at), type), _str=str, _roots=_LIBRARY_ROOTS):
+        """What a test module's namespace reaches: the packages of ``LIBRARY_MODULES`` behind its modules
+        (``np`` from the solution's ``import numpy as np``, through ``import *``) and behind its functions
+        and classes (``from math import isclose``; ``operator.eq`` is ``_operator``'s); and the names
+        bound to a module that calls itself a watched module but is not the one the worker loaded
+        (another object put in ``sys.modules``)."""
+        roots, impostors = set(), []
+        for k, v in _list(namespace.items()):
+            name = _module_name(v)
+            if name is not None:
+                real = self.by_name.get(name)
+                if real is not None and v is not real:
+                    impostors.append(_str(k))
+            else:
+                if _type(v) is _method:
+                    v = _get(v, "__func__")
+                if _type(v) in _kinds:
+                    try:
+                        name = _get(v, "__module__")
+                    except AttributeError:
+                        pass
+            if _type(name) is _str:
+                root = name.split(".")[0]
+                roots.add(root[1:] if root[:1] == "_" else root)
+        return roots & _roots, impostors
+
+    def only(self, roots, _tuple=tuple, _list=list, _sorted=sorted):
+        """This snapshot without the ``LIBRARY_MODULES`` outside the package names ``roots`` (those one job's
+        test can reach; each check then reads only those).  Cuts for none or one package are made ahead."""
+        new = self.cuts.get(frozenset(roots))
+        if new is not None:
+            return new
+        new = Snapshot.__new__(Snapshot)
+        items, loaded = _list(self.base[0]), _list(self.base[1])
+        for root in _sorted(roots):
+            group = self.groups.get(root)
+            if group is not None:
+                items.extend(group[0])
+                loaded.extend(group[1])
+        new.items, new.loaded = items, _tuple(loaded)
+        new.modules = new.present = _tuple(name for name, _ in loaded)
+        new.groups, new.base, new.cuts, new.by_name = {}, (_tuple(items), new.loaded), {}, dict(new.loaded)
+        return new
+
+    def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _code_of=_code_of,
+                _modules=sys.modules):
         """The first name whose value (or, with ``codes``, whose function's code) is not what was seen."""
         # (builtins bound when this class was made: a job that patches them cannot blind the check)
+        for name, mod in self.loaded:
+            if _modules.get(name) is not mod:
+                return "sys.modules[%r]" % name
         for label, ns, keys, vals, coded, _ in self.items:
             if _any(_map(_is_not, _map(ns.get, keys), vals)):
                 for k, v in _zip(keys, vals):
@@ -844,7 +966,7 @@ class Snapshot(object):
             if not codes:
                 continue
             for k, v, code in coded:
-                cur_code = _getattr(v, "__code__", None) or _getattr(_getattr(v, "__func__", None), "__code__", None)
+                cur_code = _code_of(v)
                 if cur_code is not code:
                     return "%s.%s.__code__" % (label, k)
         return None

@@ -23,8 +23,8 @@ import sys
 import time
 
 if "make_guard" not in globals():  # imported on its own (tests); the worker program defined them above
-    from kodcode.exec.guard import (Snapshot, fast_path_ok, install_audit_hook, make_guard,  # noqa: F401
-                                    rewrite_test_source, trusted_code_ids)
+    from kodcode.exec.guard import (Snapshot, fast_path_ok, imported_roots, install_audit_hook,  # noqa: F401
+                                    make_guard, rewrite_test_source, trusted_code_ids)
 
 STATE = globals().get("STATE", {})
 
@@ -48,10 +48,13 @@ class PytestRunner(_Base):
         STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
         cmp, truth, flags = STATE["guard"]
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
+        # The library modules the test imports are watched (see Snapshot); more join when its namespace is known.
+        libs = STATE["library_snapshot"]
+        roots = imported_roots(tree)
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
-                "emitter": emitter,
-                "outcomes": outcomes, "snapshot": STATE["builtins_snapshot"] if mode == "fast" else None,
+                "emitter": emitter, "outcomes": outcomes,
+                "libs": libs.only(roots), "roots": roots, "scan": libs.scan, "only": libs.only,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod
@@ -64,7 +67,7 @@ class PytestRunner(_Base):
             res = _run_pytest(workdir, p)
         flags = set(p["flags"]) | set(res.get("flags", []))
         # (pytest mode compares around every test instead: its own unconfigure undoes plugin patches)
-        changed = p["snapshot"].changed() if p["mode"] == "fast" else None
+        changed = p["libs"].changed() if p["mode"] == "fast" else None
         if changed:
             flags.add("tampered:" + changed)
             p["emit"]({"t": "flag", "flag": "tampered:" + changed})
@@ -154,12 +157,24 @@ def _run_fast(p):
     finally:
         code = None
     emit = p["emit"]
+    # Libraries the test reaches through its namespace only (``np`` from the solution's ``import *``) join
+    # the ones its source names; all are compared before every test and at the end.
+    snap, (reached, impostors) = p["libs"], p["scan"](g)
+    if reached - p["roots"]:
+        snap = p["libs"] = p["only"](p["roots"] | reached)
+    for k in impostors:
+        emit({"t": "flag", "flag": "tampered:module bound to %s" % k})
+    tampered = None
     seen = set()
     for name in names:
         if name in seen:
             continue
         seen.add(name)
         fn = g.get(name)
+        changed = snap.changed(codes=False)
+        if changed and changed != tampered:
+            tampered = changed
+            emit({"t": "flag", "flag": "tampered:" + changed})
         # The guard and the test's code must be the ones compiled here, before every single test.
         if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
             emit({"t": "flag", "flag": "tampered_guard"})
@@ -204,10 +219,10 @@ def _run_pytest(workdir, p):
     from _pytest.reports import TestReport
     orig_make = TestReport.__dict__["from_item_and_call"].__func__
     collect_errors, flags = [], []
-    cmp, truth, test_file, emit = p["cmp"], p["truth"], p["test_file"], p["emit"]
+    cmp, truth, test_file, emit, roots = p["cmp"], p["truth"], p["test_file"], p["emit"], p["roots"]
     stdlib = os.path.dirname(os.__file__)  # before the solution is imported (it could patch os)
     site = os.path.join(stdlib, "site-packages")
-    state = {"snapshot": None, "plugins": None, "config": None}
+    state = {"snapshot": None, "plugins": None, "config": None, "libs": p["libs"]}
 
     def flag(name):
         flags.append(name)
@@ -221,7 +236,8 @@ def _run_pytest(workdir, p):
         snap = state["snapshot"]
         # (identities only: replacing a protected function's code is flagged by the audit hook the moment
         # it happens; the codes are compared once more when the session finishes)
-        changed = snap.changed(codes=False) if snap is not None else "pytest session (no snapshot)"
+        changed = (snap.changed(codes=False) or state["libs"].changed(codes=False)) if snap is not None \
+            else "pytest session (no snapshot)"
         if changed:
             flag("tampered:" + changed)
         pm = getattr(state["config"], "pluginmanager", None)
@@ -259,7 +275,7 @@ def _run_pytest(workdir, p):
         @pytest.hookimpl(tryfirst=True)
         def pytest_sessionfinish(self, session):
             snap = state["snapshot"]  # before pytest's unconfigure undoes its own plugins' patches
-            changed = snap.changed() if snap is not None else None
+            changed = (snap.changed() or state["libs"].changed()) if snap is not None else None
             if changed:
                 flag("tampered:" + changed)
 
@@ -273,7 +289,13 @@ def _run_pytest(workdir, p):
                 os.unlink(test_file)
             except OSError:
                 pass
-            sys.modules.pop("test_solution", None)
+            mod = sys.modules.pop("test_solution", None)
+            g = getattr(mod, "__dict__", None) or {}
+            reached, impostors = p["scan"](g)
+            if reached - roots:  # (see _run_fast)
+                state["libs"] = p["only"](roots | reached)
+            for k in impostors:
+                flag("tampered:module bound to %s" % k)
             for it in items:
                 check(it)
 

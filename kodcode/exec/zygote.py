@@ -103,13 +103,15 @@ def main():
         STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
         STATE["cgroups"] = _make_cgroups(STATE["job_uid"], cfg)
     STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
-    # The fast path's reference picture of builtins, taken once: a job's copy holds the same objects.
-    STATE["builtins_snapshot"] = Snapshot(("builtins",))
+    # The fast path's reference picture of builtins and the library modules tests check with, taken
+    # once: a job's copy holds the same objects (each job reads only the libraries its test can reach).
+    libraries = tuple(name for name in LIBRARY_MODULES if name in sys.modules)
+    STATE["library_snapshot"] = Snapshot(("builtins",) + libraries)
     # pytest mode's picture of pytest, pluggy and unittest, retaken cheaply by each job (Snapshot.rebased);
-    # the functions whose code it compares are watched by the audit hook.
+    # the functions whose code either picture compares are watched by the audit hook.
     STATE["pytest_snapshot"] = Snapshot() if have_pytest else None
     STATE["protected_code"] = STATE["pytest_snapshot"].functions() if have_pytest else {}
-    STATE["protected_code"].update(STATE["builtins_snapshot"].functions())
+    STATE["protected_code"].update(STATE["library_snapshot"].functions())
     STATE["guard"] = make_worker_guard() if have_pytest else None
     mode = cfg.get("isolation", "auto")
     if mode == "auto":

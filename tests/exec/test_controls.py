@@ -188,6 +188,56 @@ def test_unit_norm():
     assert normalize([3.0, 4.0])[0] == 0.6 and normalize([3.0, 4.0]).sum() == 1.4
 """
 
+# Library helpers used the way tests use them, patches undone by their own context or fixture: nothing
+# here is tampering (the engine watches these modules for changes a solution makes).
+LIBRARY_SOLUTION = """
+import math
+import numpy as np
+
+
+def fetch(get):
+    return get("url")
+
+
+def hyp(a, b):
+    return math.sqrt(a * a + b * b)
+"""
+
+LIBRARY_TESTS = """
+import math
+import random
+from collections import Counter
+from unittest.mock import Mock, call, patch
+
+import numpy as np
+
+
+def test_mock_and_patch():
+    g = Mock(return_value=5)
+    assert fetch(g) == 5
+    g.assert_called_once_with("url")
+    assert g.call_args == call("url")
+    with patch("math.sqrt", return_value=3.0):
+        assert hyp(1, 1) == 3.0
+    assert math.isclose(hyp(3, 4), 5.0)
+
+
+def test_numpy_and_random():
+    np.random.seed(0)
+    random.seed(0)
+    xs = np.random.rand(3)
+    np.testing.assert_allclose(xs, xs.copy())
+    assert np.allclose(hyp(np.float64(3.0), 4.0), 5.0)
+    assert Counter("aab") == {"a": 2, "b": 1}
+"""
+
+LIBRARY_PYTEST_TESTS = LIBRARY_TESTS + """
+
+def test_monkeypatch_a_library(monkeypatch):
+    monkeypatch.setattr(math, "sqrt", lambda x: 7.0)
+    assert hyp(1, 2) == 7.0
+"""
+
 ENV_SOLUTION = """
 import os
 import subprocess
@@ -561,6 +611,18 @@ CONTROLS = [
         PytestJob(NUMPY_SOLUTION, NUMPY_TESTS),
         "pass",
         _passing(["test_normalize", "test_unit_norm"]),
+    ),
+    Control(
+        "library_helpers_and_patches",
+        PytestJob(LIBRARY_SOLUTION, LIBRARY_TESTS),
+        "pass",
+        _passing(["test_mock_and_patch", "test_numpy_and_random"]),
+    ),
+    Control(
+        "library_helpers_and_patches_pytest_mode",
+        PytestJob(LIBRARY_SOLUTION, LIBRARY_PYTEST_TESTS),
+        "pass",
+        _passing(["test_mock_and_patch", "test_numpy_and_random", "test_monkeypatch_a_library"]),
     ),
     Control(
         "subprocess_files_recursion_unicode",

@@ -93,6 +93,44 @@ def test_snapshot_is_retaken_reading_only_what_changed():
         del sys.modules[mod.__name__]
 
 
+def test_library_watch_reads_only_the_packages_a_test_reaches():
+    import json
+    import math
+    import operator
+    import types
+
+    from kodcode.exec.guard import Snapshot, imported_roots, rewrite_test_source
+
+    tree = rewrite_test_source(
+        "import math as m\nfrom operator import eq\n\ndef test_a():\n    if True:\n        import json\n"
+        "    from . import local\n    import os\n"
+    )
+    assert imported_roots(tree) == {"math", "operator", "json"}  # library packages only, at any depth
+    snap = Snapshot(("builtins", "math", "operator", "json"))
+    cut = snap.only({"math"})
+    assert cut is snap.only(frozenset({"math"}))  # single-package cuts are made ahead
+    assert {label.split(".")[0] for label, *_ in cut.items} == {"builtins", "math"}
+    assert cut.present == ("builtins", "math")
+    fake = types.ModuleType("math")
+    import random
+
+    roots, impostors = snap.scan({"m": math, "eq": operator.eq, "fake": fake, "x": 1, "__builtins__": {}})
+    assert roots == {"math", "operator"} and impostors == ["fake"]
+    assert snap.scan({"r": random.randint, "j": json.dumps})[0] == {"random", "json"}
+    saved = math.isclose
+    math.isclose = lambda *a, **k: True
+    try:
+        assert cut.changed(codes=False) == "math.isclose" and snap.only(set()).changed() is None
+    finally:
+        math.isclose = saved
+    sys.modules["math"] = fake
+    try:
+        assert cut.changed() == "sys.modules['math']"
+    finally:
+        sys.modules["math"] = math
+    assert cut.changed() is None
+
+
 def test_import_error_in_solution_is_an_error_not_a_pass(ex):
     (v,) = ex.run([PytestJob(solution="import not_a_module_xyz\n" + ADD, test=TESTS)])
     assert v.status == "error" and "not_a_module_xyz" in v.message
