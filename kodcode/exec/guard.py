@@ -570,12 +570,51 @@ def base_name(node):
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
+def literal_parametrize(node):
+    """``(argnames, value tuples)`` of a test function whose only decorator is
+    ``@pytest.mark.parametrize("a, b", [literal, ...])`` and whose parameters are exactly those names;
+    None for anything else (``pytest.param``, ``ids``/``indirect``, computed values, stacked decorators,
+    fixtures beside the parameters), which a pytest session runs instead."""
+    if len(node.decorator_list) != 1 or isinstance(node, ast.AsyncFunctionDef):
+        return None
+    dec = node.decorator_list[0]
+    f = getattr(dec, "func", None)
+    if not (isinstance(dec, ast.Call) and isinstance(f, ast.Attribute) and f.attr == "parametrize"
+            and isinstance(f.value, ast.Attribute) and f.value.attr == "mark"
+            and isinstance(f.value.value, ast.Name) and f.value.value.id == "pytest"
+            and len(dec.args) == 2 and not dec.keywords):
+        return None
+    spec, values = dec.args
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or spec.value.rstrip().endswith(","):
+        return None
+    names = [x.strip() for x in spec.value.split(",")]
+    a = node.args
+    if not all(n.isidentifier() for n in names) or len(set(names)) != len(names) \
+            or a.posonlyargs or a.kwonlyargs or a.vararg or a.kwarg or a.defaults \
+            or sorted(x.arg for x in a.args) != sorted(names):
+        return None
+    if not isinstance(values, (ast.List, ast.Tuple)) or not values.elts:
+        return None  # (an empty list is a skipped test under pytest)
+    try:
+        sets = ast.literal_eval(values)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if len(names) == 1:
+        return names, [(v,) for v in sets]
+    if not all(isinstance(v, (tuple, list)) and len(v) == len(names) for v in sets):
+        return None
+    return names, [tuple(v) for v in sets]
+
+
 def fast_path_ok(tree):
-    """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them.
+    """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them, or with a
+    single literal ``@pytest.mark.parametrize`` (see ``literal_parametrize``).
 
     Classes pytest never collects are fine (``TreeNode``, ``@dataclass`` records, exceptions): a name not
     starting with ``Test``, no ``...TestCase`` base and no metaclass.  (A class that became a test case
     some other way could only add tests beyond the inventory, which runs exactly the file's own.)"""
+    tests = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name.startswith("test")]
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             if node.name.startswith("Test") or node.keywords \
@@ -587,8 +626,11 @@ def fast_path_ok(tree):
             if name in ("setup_module", "teardown_module", "setup_function", "teardown_function",
                         "setup", "teardown"):
                 return False
-            if node.decorator_list and (name.startswith("test") or any(
-                    "fixture" in ast.dump(d) for d in node.decorator_list)):
+            if name.startswith("test") and node.decorator_list:
+                if tests.count(name) != 1 or literal_parametrize(node) is None:
+                    return False
+                continue
+            if node.decorator_list and any("fixture" in ast.dump(d) for d in node.decorator_list):
                 return False
             if name.startswith("test"):
                 a = node.args

@@ -24,7 +24,7 @@ import time
 
 if "make_guard" not in globals():  # imported on its own (tests); the worker program defined them above
     from kodcode.exec.guard import (Snapshot, fast_path_ok, imported_roots, install_audit_hook,  # noqa: F401
-                                    make_guard, rewrite_test_source, trusted_code_ids)
+                                    literal_parametrize, make_guard, rewrite_test_source, trusted_code_ids)
 
 STATE = globals().get("STATE", {})
 
@@ -145,6 +145,9 @@ def _run_fast(p):
     cmp, truth = p["cmp"], p["truth"]
     g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
     names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
+    # the argument sets of parametrized tests, read from their literals (fast_path_ok took only those)
+    params = {n.name: literal_parametrize(n) for n in tree.body
+              if isinstance(n, ast.FunctionDef) and n.name.startswith("test") and n.decorator_list}
     try:
         code = compile(tree, mod.__file__, "exec")
         # Keep only ids: the AST and the code objects hold the expected values, and a job can read the
@@ -171,10 +174,6 @@ def _run_fast(p):
             continue
         seen.add(name)
         fn = g.get(name)
-        changed = snap.changed(codes=False)
-        if changed and changed != tampered:
-            tampered = changed
-            emit({"t": "flag", "flag": "tampered:" + changed})
         # The guard and the test's code must be the ones compiled here, before every single test.
         if g.get("_kodcode_cmp") is not cmp or g.get("_kodcode_truth") is not truth:
             emit({"t": "flag", "flag": "tampered_guard"})
@@ -184,16 +183,24 @@ def _run_fast(p):
                   "message": "the test function was replaced before it ran"})
             emit({"t": "flag", "flag": "tampered_test"})
             continue
-        t0 = time.perf_counter()
-        outcome, message = "passed", ""
-        try:
-            fn()
-        except BaseException as e:
-            outcome, message = _classify(e, outcomes), _msg(e)
-        emit({"t": "phase", "nodeid": name, "when": "call", "outcome": outcome,
-              "duration": time.perf_counter() - t0, "message": message})
-        if outcome == "interrupted":
-            break
+        spec = params.get(name)
+        calls = [(name, {})] if spec is None else \
+            [("%s[%d]" % (name, i), dict(zip(spec[0], values))) for i, values in enumerate(spec[1])]
+        for nodeid, kwargs in calls:
+            changed = snap.changed(codes=False)
+            if changed and changed != tampered:
+                tampered = changed
+                emit({"t": "flag", "flag": "tampered:" + changed})
+            t0 = time.perf_counter()
+            outcome, message = "passed", ""
+            try:
+                fn(**kwargs)
+            except BaseException as e:
+                outcome, message = _classify(e, outcomes), _msg(e)
+            emit({"t": "phase", "nodeid": nodeid, "when": "call", "outcome": outcome,
+                  "duration": time.perf_counter() - t0, "message": message})
+            if outcome == "interrupted":
+                return {"runner": "fast"}
     return {"runner": "fast"}
 
 

@@ -51,7 +51,7 @@ def test_code_swap_of_pytest_internals_is_flagged_even_when_undone(ex):
     # the session ends; a swap of that code is reported by the audit hook the moment it happens, so
     # swapping and restoring within one test is caught too.
     test = (
-        "import pytest\nimport _pytest.python as p\n\n@pytest.mark.parametrize('x', [1])\ndef test_swap(x):\n"
+        "import pytest\nimport _pytest.python as p\n\n@pytest.fixture\ndef x():\n    return 1\n\ndef test_swap(x):\n"
         "    saved = p.pytest_pyfunc_call.__code__\n"
         "    p.pytest_pyfunc_call.__code__ = (lambda pyfuncitem: True).__code__\n"
         "    p.pytest_pyfunc_call.__code__ = saved\n    assert add(x, x) == 2\n"
@@ -447,6 +447,37 @@ def test_fast_path_takes_helper_classes_but_not_test_classes():
     assert not ok("class C(metaclass=type):\n    pass")
 
 
+def test_fast_path_takes_one_literal_parametrize_and_nothing_else():
+    import ast
+
+    from kodcode.exec.guard import fast_path_ok, literal_parametrize
+
+    def fn(src):
+        return ast.parse("import pytest\n" + src).body[1]
+
+    def ok(src):
+        return fast_path_ok(ast.parse("import pytest\n" + src))
+
+    plain = "@pytest.mark.parametrize('a, b', [(1, 2), [3, 4]])\ndef test_a(b, a):\n    assert a < b\n"
+    assert ok(plain) and literal_parametrize(fn(plain)) == (["a", "b"], [(1, 2), (3, 4)])
+    one = "@pytest.mark.parametrize('x', [(1, 2), None])\ndef test_a(x):\n    pass\n"
+    assert literal_parametrize(fn(one)) == (["x"], [((1, 2),), (None,)])  # one name: each value whole
+    for src in (
+        "@pytest.mark.parametrize('a', [])\ndef test_a(a):\n    pass",  # pytest skips it
+        "@pytest.mark.parametrize('a', [1], ids=['one'])\ndef test_a(a):\n    pass",
+        "@pytest.mark.parametrize('a', [pytest.param(1)])\ndef test_a(a):\n    pass",
+        "@pytest.mark.parametrize('a', [float('inf')])\ndef test_a(a):\n    pass",
+        "@pytest.mark.parametrize('a,', [(1,)])\ndef test_a(a):\n    pass",  # trailing comma: version-dependent
+        "@pytest.mark.parametrize('a, b', [(1, 2, 3)])\ndef test_a(a, b):\n    pass",
+        "@pytest.mark.parametrize('a', [1])\ndef test_a(a, tmp_path):\n    pass",  # a fixture beside it
+        "@pytest.mark.parametrize('a', [1])\n@pytest.mark.parametrize('b', [2])\ndef test_a(a, b):\n    pass",
+        "@pytest.mark.parametrize('a', [1])\ndef test_a(a=0):\n    pass",
+        "@pytest.mark.skip\ndef test_a():\n    pass",
+        "@pytest.mark.parametrize('a', [1])\ndef test_a(a):\n    pass\n\ndef test_a():\n    pass",
+    ):
+        assert not ok(src), src
+
+
 AGREEMENT_CASES = [
     (ADD, TESTS),
     # helper classes in the test file (pytest collects none of them): fast path
@@ -462,6 +493,14 @@ AGREEMENT_CASES = [
     (ADD, "def test_ok():\n    assert add(1, 1) == 2\n\ndef helper():\n    return 1\n\ndef test_bad():\n    assert helper() == 2\n"),
     ("import collections\ndef add(a, b):\n    return collections.Counter([a, b])\n",
      "def test_counter():\n    assert add(1, 1) == {1: 2}\n"),
+    # one literal parametrize per test: fast path (its cases run in order, each with its own values)
+    (ADD, "import pytest\n\n@pytest.mark.parametrize('a, b, expected', [(1, 2, 3), [0, 0, 0], (-1, 1, 0)])\n"
+          "def test_add(expected, a, b):\n    assert add(a, b) == expected\n\n"
+          "@pytest.mark.parametrize('xs', [[1], [1], (2, 3)])\ndef test_grow(xs):\n"
+          "    xs = list(xs)\n    xs.append(add(0, 9))\n    assert xs[-1] == 9 and len(xs) <= 3\n\n"
+          "def test_plain():\n    assert add(2, 2) == 4\n"),
+    (ADD, "import pytest\n\n@pytest.mark.parametrize('a', [1, 2, 3])\n"
+          "def test_p(a):\n    assert add(a, 0) == (a if a != 2 else 99)\n\ndef test_q():\n    assert add(1, 2) == 3\n"),
 ]
 
 
@@ -476,7 +515,9 @@ def _real_pytest(tmp_path, i, solution, test):
     for line in r.stdout.splitlines():
         for word in ("PASSED", "FAILED", "ERROR"):
             if line.startswith(word + " test_solution.py::"):
-                outcomes[line.split("::", 1)[1].split(" ")[0]] = word.lower().replace("error", "failed")
+                name = line.split("::", 1)[1].split(" ")[0].split("[")[0]  # a parametrized test: its worst case
+                if outcomes.get(name) != "failed":
+                    outcomes[name] = word.lower().replace("error", "failed")
     return outcomes
 
 
