@@ -585,7 +585,9 @@ def literal_parametrize(node):
             and len(dec.args) == 2 and not dec.keywords):
         return None
     spec, values = dec.args
-    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or spec.value.rstrip().endswith(","):
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)):
+        return None
+    if spec.value.rstrip().endswith(","):  # ("a," means a tuple of one in newer pytest only)
         return None
     names = [x.strip() for x in spec.value.split(",")]
     a = node.args
@@ -819,10 +821,10 @@ _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 # Those the worker has loaded are watched like builtins: a job that rebinds one of their functions or
 # classes, or puts another module in their place, is tampering.  (A module a job imports itself is new
 # to the job; its solution runs first and could patch it unseen: list it in ``preimport`` to watch it.)
-LIBRARY_MODULES = ("math", "cmath", "operator", "statistics", "fractions", "decimal", "functools", "itertools",
-                   "collections", "heapq", "bisect", "re", "string", "copy", "random", "json", "unittest.mock",
-                   "mock", "numpy", "numpy.testing", "numpy.linalg", "numpy.random", "pandas", "pandas.testing",
-                   "scipy", "sympy")
+LIBRARY_MODULES = ("math", "cmath", "operator", "statistics", "fractions", "decimal", "functools",
+                   "itertools", "collections", "heapq", "bisect", "re", "string", "copy", "random", "json",
+                   "unittest.mock", "mock", "numpy", "numpy.testing", "numpy.linalg", "numpy.random",
+                   "pandas", "pandas.testing", "scipy", "sympy")
 _LIBRARY_ROOTS = frozenset(m.split(".")[0] for m in LIBRARY_MODULES)
 
 
@@ -849,7 +851,7 @@ def _code_of(v, _type=type, _Function=type(_at), _wrappers=(type(_at.__get__(0))
 
 
 def _module_name(v, _ModuleType=type(sys), _issubclass=issubclass, _type=type, _get=object.__getattribute__):
-    """``v.__name__`` if ``v`` is a module (its own dict is read: a subclass cannot answer for it), else None."""
+    """``v.__name__`` if ``v`` is a module (read from its own dict: a subclass cannot answer for it)."""
     if not _issubclass(_type(v), _ModuleType):
         return None
     name = _get(v, "__dict__").get("__name__")
@@ -888,11 +890,14 @@ class Snapshot(object):
         (made once in the worker, so that a job touches only the parts it checks: reading an object in a
         forked job writes its reference count, and copies its page)."""
         libraries, base, groups = frozenset(LIBRARY_MODULES), ([], []), {}
+
+        def part(name):
+            return groups.setdefault(name.split(".")[0], ([], [])) if name in libraries else base
+
         for name, mod in self.loaded:
-            (groups.setdefault(name.split(".")[0], ([], []))[1] if name in libraries else base[1]).append((name, mod))
+            part(name)[1].append((name, mod))
         for it in self.items:
-            name = it[0] if it[0] in self.present else it[0].rsplit(".", 1)[0]
-            (groups.setdefault(name.split(".")[0], ([], []))[0] if name in libraries else base[0]).append(it)
+            part(it[0] if it[0] in self.present else it[0].rsplit(".", 1)[0])[0].append(it)
         self.groups = {k: (tuple(v[0]), tuple(v[1])) for k, v in groups.items()}
         self.base = (tuple(base[0]), tuple(base[1]))
         self.by_name = dict(self.loaded)
@@ -937,7 +942,8 @@ class Snapshot(object):
             return Snapshot(self.modules)
         new = Snapshot.__new__(Snapshot)
         new.modules, new.present, new.loaded, new.items = self.modules, self.present, self.loaded, []
-        new.groups, new.base, new.cuts, new.by_name = {}, ((), self.loaded), {}, self.by_name  # (not cut further)
+        # (not cut down further)
+        new.groups, new.base, new.cuts, new.by_name = {}, ((), self.loaded), {}, self.by_name
         for item in self.items:
             label, ns, keys, vals, coded, names = item
             if ns.keys() == names and not any(map(operator.is_not, map(ns.get, keys), vals)):
@@ -948,8 +954,9 @@ class Snapshot(object):
                 new._add(label, ns, {id(v): (v, c) for _, v, c in coded})
         return new
 
-    def scan(self, namespace, _list=list, _module_name=_module_name, _type=type, _get=object.__getattribute__,
-             _method=type(_at.__get__(0)), _kinds=(type(len), type(_at), type), _str=str, _roots=_LIBRARY_ROOTS):
+    def scan(self, namespace, _list=list, _module_name=_module_name, _type=type, _str=str,
+             _get=object.__getattribute__, _method=type(_at.__get__(0)), _kinds=(type(len), type(_at), type),
+             _roots=_LIBRARY_ROOTS):
         """What a test module's namespace reaches: the packages of ``LIBRARY_MODULES`` behind its modules
         (``np`` from the solution's ``import numpy as np``, through ``import *``) and behind its functions
         and classes (``from math import isclose``; ``operator.eq`` is ``_operator``'s); and the names

@@ -48,7 +48,8 @@ class PytestRunner(_Base):
         STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
         cmp, truth, flags = STATE["guard"]
         mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
-        # The library modules the test imports are watched (see Snapshot); more join when its namespace is known.
+        # The library modules the test imports are watched (see Snapshot); more join once its namespace
+        # is known.
         libs = STATE["library_snapshot"]
         roots = imported_roots(tree)
         from _pytest import outcomes

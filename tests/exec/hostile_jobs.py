@@ -843,6 +843,15 @@ def _cheat(prelude: str, body: str = "    return a + b\n") -> str:
     return prelude + "\n\ndef add(a, b):\n" + body
 
 
+def _library_attacks(name: str, prelude: str) -> list[Attack]:
+    """Section (a) item 6 on library helpers: against the fast path's file, and against the same file with
+    a fixture, which a pytest session runs."""
+    return [
+        Attack(name, "6", _pytest(_cheat(prelude), TEST_ADD_LIBRARIES), True),
+        Attack(name + "__pytest_mode", "6", _pytest(_cheat(prelude), TEST_ADD_LIBRARIES_PYTEST_MODE), True),
+    ]
+
+
 _ALWAYS_EQUAL = """
 class AlwaysEqual:
     def __eq__(self, other):
@@ -974,27 +983,9 @@ CATALOG: list[Attack] = [
         ),
         True,
     ),
-    Attack("library_helpers_patched", "6", _pytest(_cheat(_LIBRARY_PATCH), TEST_ADD_LIBRARIES), True),
-    Attack(
-        "library_helpers_patched__pytest_mode",
-        "6",
-        _pytest(_cheat(_LIBRARY_PATCH), TEST_ADD_LIBRARIES_PYTEST_MODE),
-        True,
-    ),
-    Attack("library_helpers_patched_then_put_back", "6", _pytest(_cheat(_LIBRARY_PATCH_UNDONE), TEST_ADD_LIBRARIES), True),
-    Attack(
-        "library_helpers_patched_then_put_back__pytest_mode",
-        "6",
-        _pytest(_cheat(_LIBRARY_PATCH_UNDONE), TEST_ADD_LIBRARIES_PYTEST_MODE),
-        True,
-    ),
-    Attack("library_module_impostors", "6", _pytest(_cheat(_LIBRARY_IMPOSTORS), TEST_ADD_LIBRARIES), True),
-    Attack(
-        "library_module_impostors__pytest_mode",
-        "6",
-        _pytest(_cheat(_LIBRARY_IMPOSTORS), TEST_ADD_LIBRARIES_PYTEST_MODE),
-        True,
-    ),
+    *_library_attacks("library_helpers_patched", _LIBRARY_PATCH),
+    *_library_attacks("library_helpers_patched_then_put_back", _LIBRARY_PATCH_UNDONE),
+    *_library_attacks("library_module_impostors", _LIBRARY_IMPOSTORS),
     # 7: AlwaysEqual
     Attack(
         "always_equal_object",

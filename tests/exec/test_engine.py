@@ -51,7 +51,8 @@ def test_code_swap_of_pytest_internals_is_flagged_even_when_undone(ex):
     # the session ends; a swap of that code is reported by the audit hook the moment it happens, so
     # swapping and restoring within one test is caught too.
     test = (
-        "import pytest\nimport _pytest.python as p\n\n@pytest.fixture\ndef x():\n    return 1\n\ndef test_swap(x):\n"
+        "import pytest\nimport _pytest.python as p\n\n@pytest.fixture\ndef x():\n    return 1\n\n"
+        "def test_swap(x):\n"
         "    saved = p.pytest_pyfunc_call.__code__\n"
         "    p.pytest_pyfunc_call.__code__ = (lambda pyfuncitem: True).__code__\n"
         "    p.pytest_pyfunc_call.__code__ = saved\n    assert add(x, x) == 2\n"
@@ -467,7 +468,8 @@ def test_fast_path_takes_one_literal_parametrize_and_nothing_else():
         "@pytest.mark.parametrize('a', [1], ids=['one'])\ndef test_a(a):\n    pass",
         "@pytest.mark.parametrize('a', [pytest.param(1)])\ndef test_a(a):\n    pass",
         "@pytest.mark.parametrize('a', [float('inf')])\ndef test_a(a):\n    pass",
-        "@pytest.mark.parametrize('a,', [(1,)])\ndef test_a(a):\n    pass",  # trailing comma: version-dependent
+        # a trailing comma: a tuple of one, in newer pytest only
+        "@pytest.mark.parametrize('a,', [(1,)])\ndef test_a(a):\n    pass",
         "@pytest.mark.parametrize('a, b', [(1, 2, 3)])\ndef test_a(a, b):\n    pass",
         "@pytest.mark.parametrize('a', [1])\ndef test_a(a, tmp_path):\n    pass",  # a fixture beside it
         "@pytest.mark.parametrize('a', [1])\n@pytest.mark.parametrize('b', [2])\ndef test_a(a, b):\n    pass",
@@ -500,7 +502,8 @@ AGREEMENT_CASES = [
           "    xs = list(xs)\n    xs.append(add(0, 9))\n    assert xs[-1] == 9 and len(xs) <= 3\n\n"
           "def test_plain():\n    assert add(2, 2) == 4\n"),
     (ADD, "import pytest\n\n@pytest.mark.parametrize('a', [1, 2, 3])\n"
-          "def test_p(a):\n    assert add(a, 0) == (a if a != 2 else 99)\n\ndef test_q():\n    assert add(1, 2) == 3\n"),
+          "def test_p(a):\n    assert add(a, 0) == (a if a != 2 else 99)\n\n"
+          "def test_q():\n    assert add(1, 2) == 3\n"),
 ]
 
 
@@ -515,7 +518,8 @@ def _real_pytest(tmp_path, i, solution, test):
     for line in r.stdout.splitlines():
         for word in ("PASSED", "FAILED", "ERROR"):
             if line.startswith(word + " test_solution.py::"):
-                name = line.split("::", 1)[1].split(" ")[0].split("[")[0]  # a parametrized test: its worst case
+                # (a parametrized test: its worst case)
+                name = line.split("::", 1)[1].split(" ")[0].split("[")[0]
                 if outcomes.get(name) != "failed":
                     outcomes[name] = word.lower().replace("error", "failed")
     return outcomes
