@@ -1001,7 +1001,7 @@ class Snapshot(object):
         return new
 
     def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _code_of=_code_of,
-                _modules=sys.modules):
+                _modules=sys.modules, _type=type, _Function=type(_at)):
         """The first name whose value (or, with ``codes``, whose function's code) is not what was seen."""
         # (builtins bound when this class was made: a job that patches them cannot blind the check)
         for name, mod in self.loaded:
@@ -1015,7 +1015,7 @@ class Snapshot(object):
             if not codes:
                 continue
             for k, v, code in coded:
-                cur_code = _code_of(v)
+                cur_code = v.__code__ if _type(v) is _Function else _code_of(v)
                 if cur_code is not code:
                     return "%s.%s.__code__" % (label, k)
         return None
