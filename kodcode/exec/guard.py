@@ -608,9 +608,10 @@ def literal_parametrize(node):
     return names, [tuple(v) for v in sets]
 
 
-def fast_path_ok(tree):
+def fast_path_ok(tree, params=None):
     """Plain module-level ``def test_*():`` functions and nothing pytest-specific around them, or with a
-    single literal ``@pytest.mark.parametrize`` (see ``literal_parametrize``).
+    single literal ``@pytest.mark.parametrize`` (see ``literal_parametrize``; ``params``, a dict, receives
+    test name -> its argument names and value tuples).
 
     Classes pytest never collects are fine (``TreeNode``, ``@dataclass`` records, exceptions): a name not
     starting with ``Test``, no ``...TestCase`` base and no metaclass.  (A class that became a test case
@@ -629,8 +630,11 @@ def fast_path_ok(tree):
                         "setup", "teardown"):
                 return False
             if name.startswith("test") and node.decorator_list:
-                if tests.count(name) != 1 or literal_parametrize(node) is None:
+                spec = literal_parametrize(node) if tests.count(name) == 1 else None
+                if spec is None:
                     return False
+                if params is not None:
+                    params[name] = spec
                 continue
             if node.decorator_list and any("fixture" in ast.dump(d) for d in node.decorator_list):
                 return False
@@ -901,8 +905,16 @@ class Snapshot(object):
         self.groups = {k: (tuple(v[0]), tuple(v[1])) for k, v in groups.items()}
         self.base = (tuple(base[0]), tuple(base[1]))
         self.by_name = dict(self.loaded)
-        self.cuts = {}
+        self.cuts = {}  # (``only`` looks here first)
         self.cuts = {frozenset(r): self.only(r) for r in [()] + [(k,) for k in self.groups]}
+
+    def _derived(self, modules, loaded, items):
+        """A snapshot made of parts of this one (``rebased``, ``only``); it is not cut down further."""
+        new = Snapshot.__new__(Snapshot)
+        new.modules, new.loaded, new.items = modules, loaded, items
+        new.present = tuple(name for name, _ in loaded)
+        new.groups, new.by_name = {}, dict(loaded)
+        return new
 
     def _add(self, label, ns, known=None):
         """``known``: value id -> (value, code) already read; a code is read only for other values."""
@@ -940,10 +952,7 @@ class Snapshot(object):
         module that gained, lost or rebound a name: everything is taken afresh (its classes may differ)."""
         if any(name in sys.modules for name in self.modules if name not in self.present):
             return Snapshot(self.modules)
-        new = Snapshot.__new__(Snapshot)
-        new.modules, new.present, new.loaded, new.items = self.modules, self.present, self.loaded, []
-        # (not cut down further)
-        new.groups, new.base, new.cuts, new.by_name = {}, ((), self.loaded), {}, self.by_name
+        new = self._derived(self.modules, self.loaded, [])
         for item in self.items:
             label, ns, keys, vals, coded, names = item
             if ns.keys() == names and not any(map(operator.is_not, map(ns.get, keys), vals)):
@@ -984,21 +993,21 @@ class Snapshot(object):
 
     def only(self, roots, _tuple=tuple, _list=list, _sorted=sorted):
         """This snapshot without the ``LIBRARY_MODULES`` outside the package names ``roots`` (those one job's
-        test can reach; each check then reads only those).  Cuts for none or one package are made ahead."""
+        test can reach; each check then reads only those).  Cuts for none or one package are made ahead;
+        a snapshot already cut (or retaken) is its own cut."""
+        if not self.groups:
+            return self
         new = self.cuts.get(frozenset(roots))
         if new is not None:
             return new
-        new = Snapshot.__new__(Snapshot)
         items, loaded = _list(self.base[0]), _list(self.base[1])
         for root in _sorted(roots):
             group = self.groups.get(root)
             if group is not None:
                 items.extend(group[0])
                 loaded.extend(group[1])
-        new.items, new.loaded = items, _tuple(loaded)
-        new.modules = new.present = _tuple(name for name, _ in loaded)
-        new.groups, new.base, new.cuts, new.by_name = {}, (_tuple(items), new.loaded), {}, dict(new.loaded)
-        return new
+        loaded = _tuple(loaded)
+        return self._derived(_tuple(name for name, _ in loaded), loaded, items)
 
     def changed(self, codes=True, _any=any, _map=map, _zip=zip, _is_not=operator.is_not, _code_of=_code_of,
                 _modules=sys.modules, _type=type, _Function=type(_at)):

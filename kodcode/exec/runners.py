@@ -24,7 +24,7 @@ import time
 
 if "make_guard" not in globals():  # imported on its own (tests); the worker program defined them above
     from kodcode.exec.guard import (Snapshot, fast_path_ok, imported_roots, install_audit_hook,  # noqa: F401
-                                    literal_parametrize, make_guard, rewrite_test_source, trusted_code_ids)
+                                    make_guard, rewrite_test_source, trusted_code_ids)
 
 STATE = globals().get("STATE", {})
 
@@ -47,14 +47,15 @@ class PytestRunner(_Base):
         emitter = _Emitter()
         STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
         cmp, truth, flags = STATE["guard"]
-        mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree)) else "pytest"
+        params = {}  # (the fast path's parametrized tests)
+        mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree, params)) else "pytest"
         # The library modules the test imports are watched (see Snapshot); more join once its namespace
         # is known.
         libs = STATE["library_snapshot"]
         roots = imported_roots(tree)
         from _pytest import outcomes
         return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
-                "emitter": emitter, "outcomes": outcomes,
+                "emitter": emitter, "outcomes": outcomes, "params": params,
                 "libs": libs.only(roots), "roots": roots, "scan": libs.scan, "only": libs.only,
                 "test_file": os.path.join(workdir, "test_solution.py")}
 
@@ -146,9 +147,9 @@ def _run_fast(p):
     cmp, truth = p["cmp"], p["truth"]
     g["_kodcode_cmp"], g["_kodcode_truth"] = cmp, truth
     names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test")]
-    # the argument sets of parametrized tests, read from their literals (fast_path_ok took only those)
-    params = {n.name: literal_parametrize(n) for n in tree.body
-              if isinstance(n, ast.FunctionDef) and n.name.startswith("test") and n.decorator_list}
+    # the argument sets of parametrized tests, read from their literals by fast_path_ok (taken out of p,
+    # like the tree below: they hold expected values)
+    params = p.pop("params")
     try:
         code = compile(tree, mod.__file__, "exec")
         # Keep only ids: the AST and the code objects hold the expected values, and a job can read the

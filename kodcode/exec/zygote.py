@@ -4,8 +4,7 @@ The engine starts the configured job interpreter (``python -s -c <boot>``, in ``
 environment) and hands it the program, compiled by that same interpreter, on stdin: the concatenation
 of ``guard.py``, ``runners.py``, ``sandbox.py`` and this file (``engine.worker_program()``).  The code
 is handed over by value, because the package's own files may sit under a directory that the job's
-filesystem view masks.  Everything here is
-standard library only and valid on Python 3.9+.
+filesystem view masks.  Everything here is standard library only and valid on Python 3.9+.
 
 Protocol with the engine: length-prefixed JSON on the zygote's stdin/stdout.  First message: the
 settings; answer: ``hello`` (isolation mode, whether pytest imports).  Then one job per message,
