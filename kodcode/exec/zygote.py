@@ -126,6 +126,7 @@ def main():
     # Everything imported so far is shared with each forked job copy-on-write; a garbage collection in
     # the job would write to every object's header and copy those pages.  Frozen objects are skipped.
     _settle_fork_hooks()
+    _warm_inspect_cache()
     import gc
     gc.collect()
     gc.freeze()
@@ -220,6 +221,19 @@ def _warm_pytest_plugins():
             __import__(name if name == "readline" else "_pytest." + name)
         except Exception:
             pass
+
+
+def _warm_inspect_cache():
+    """Fill ``inspect``'s module-by-file cache for every module loaded so far.
+
+    pytest reports a failing test with its source, and ``inspect.getmodule`` then maps every module in
+    ``sys.modules`` to its file (~13 ms with numpy, requests and pytest loaded) unless its cache already
+    knows them; done here once, each job only maps the modules it loads itself."""
+    try:
+        import inspect
+        inspect.getmodule(None, os.path.join(os.sep, "nonexistent", "warm.py"))
+    except Exception:
+        pass
 
 
 def _claim_uid(base):
