@@ -6,9 +6,9 @@
 
 Each worker slot is one zygote process (``zygote.py``, started with the configured interpreter and
 a scrubbed environment) that forks a fresh sandboxed child per job.  The engine never trusts what a
-job says about itself: for pytest jobs the inventory of expected tests is computed here, and a pass
-needs every one of them reported ``passed`` in the runner's single final message, which must carry
-the per-job nonce.  Infrastructure failures become ``sandbox_error``, never ``fail``.
+job says about itself: for pytest jobs the inventory of expected tests is computed outside the job (by
+the worker, from the test it parses before forking the job), and a pass needs every one of them
+reported ``passed`` in the runner's single final message, which must carry the per-job nonce.  Infrastructure failures become ``sandbox_error``, never ``fail``.
 
 What this does NOT protect against (see README "Execution engine"): a job that specifically
 reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
@@ -32,11 +32,10 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 from .config import ExecConfig
-from .inventory import expected_tests
 from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
 
 _PROGRAM_PARTS = ("guard.py", "runners.py", "sandbox.py", "zygote.py")
@@ -232,7 +231,7 @@ class _Worker:
 
 
 def _payload(job: Job, cfg: ExecConfig) -> dict:
-    d = asdict(job)
+    d = {f.name: getattr(job, f.name) for f in fields(job)}  # (only JSON-encoded: no deep copy)
     d["kind"] = job.kind
     d["timeout_s"] = float(job.timeout_s or cfg.timeout_s)
     return d
@@ -514,13 +513,6 @@ class Executor:
                 fut.set_result(Verdict(status="sandbox_error", id=job.id, message=f"{type(e).__name__}: {e}"))
 
     def _execute(self, worker: _Worker, job: Job) -> Verdict:
-        inventory = None
-        if isinstance(job, PytestJob):
-            src = ("from solution import *\n\n" if job.prepend_import else "") + job.test
-            try:
-                inventory = expected_tests(src)
-            except SyntaxError as e:
-                return Verdict(status="error", id=job.id, message=f"test source does not parse: {e}")
         payload = _payload(job, self.cfg)
         n_cases = 1 if isinstance(job, PytestJob) else max(1, len(payload.get("inputs") or payload.get("args_list") or []))
         wall = payload["timeout_s"] * self.cfg.wall_factor * n_cases + 2.0
@@ -530,10 +522,14 @@ class Executor:
                 worker.start()
             reply = worker.execute(payload, wall)
             if reply is not None:
-                return decide(job, reply, inventory)
+                if "test_syntax_error" in reply:
+                    return Verdict(status="error", id=job.id,
+                                   message=f"test source does not parse: {reply['test_syntax_error']}")
+                # (for a pytest job, the worker parsed the test before forking the job: see zygote.run_job)
+                return decide(job, reply, reply.get("inventory"))
             # The zygote died mid-job (or hung): replace it and try once more.
             worker.kill()
-        v = decide(job, None, inventory)
+        v = decide(job, None, None)
         v.status = "error"
         v.message = "the worker died twice while running this job (the job may kill its parent)"
         return v

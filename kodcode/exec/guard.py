@@ -553,11 +553,12 @@ def _rewrite_statements(node):
     return _rewrite_node(node)
 
 
-def rewrite_test_source(src):
+def rewrite_test_source(src, tree=None):
     """The test file's AST with every assertion guarded (see the module docstring); nodes the rewrite
     makes take the position of the code they replace, so tracebacks point at the test's own lines.
-    The import statements it passed are kept as ``tree.imports`` (for ``imported_roots``)."""
-    tree = ast.parse(src)
+    The import statements it passed are kept as ``tree.imports`` (for ``imported_roots``).  ``tree``:
+    ``src`` already parsed (it is rewritten in place)."""
+    tree = ast.parse(src) if tree is None else tree
     del _IMPORTS[:]
     tree = _rewrite_all(tree) if _CHECKED_NAME.search(src) else _rewrite_statements(tree)
     tree.imports = list(_IMPORTS)
@@ -568,6 +569,29 @@ def rewrite_test_source(src):
 def base_name(node):
     """The name a class base is spelled with (``unittest.TestCase`` -> ``TestCase``)."""
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def inventory_of(tree):
+    """Names pytest would collect from a parsed test module: ``test_x``, ``TestClass::test_y``
+    (see ``kodcode.exec.inventory``)."""
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+            if node.name not in names:
+                names.append(node.name)
+        elif isinstance(node, ast.ClassDef):
+            unittest_style = any(base_name(b).endswith("TestCase") for b in node.bases)
+            if not (unittest_style or node.name.startswith("Test")):
+                continue
+            methods = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            if not unittest_style and any(m.name == "__init__" for m in methods):
+                continue  # pytest refuses to collect Test classes with __init__
+            for m in methods:
+                if m.name.startswith("test"):
+                    full = "%s::%s" % (node.name, m.name)
+                    if full not in names:
+                        names.append(full)
+    return names
 
 
 def literal_parametrize(node):

@@ -5,7 +5,7 @@ Three kinds of job:
 * ``PytestJob``: a KodCode-style triplet. ``solution`` becomes module ``solution``; ``test``
   becomes ``test_solution.py`` with ``from solution import *`` prepended (exactly as KodCode does,
   so published rows work unchanged).  Pass means every test function found in the test source
-  (the inventory, computed here, outside the job) was reported ``passed`` by the trusted runner.
+  (the inventory, computed outside the job) was reported ``passed`` by the trusted runner.
 * ``StdioJob``: a program run once per input with that input on stdin; the engine returns what
   came out (``Verdict.outputs``).  Comparison rules belong to the caller (benchmarks).
 * ``CallJob``: ``fn_name`` (a function, or ``Solution.method`` LeetCode style) called once per

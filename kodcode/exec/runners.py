@@ -24,7 +24,7 @@ import time
 
 if "make_guard" not in globals():  # imported on its own (tests); the worker program defined them above
     from kodcode.exec.guard import (Snapshot, fast_path_ok, imported_roots, install_audit_hook,  # noqa: F401
-                                    make_guard, rewrite_test_source, trusted_code_ids)
+                                    inventory_of, make_guard, rewrite_test_source, trusted_code_ids)
 
 STATE = globals().get("STATE", {})
 
@@ -37,27 +37,53 @@ class _Base(object):
 
 class PytestRunner(_Base):
     @staticmethod
-    def prepare(job, workdir):
+    def analyse(job, test_file=None):
+        """What the test source alone decides, worked out by the worker before it forks the job (see
+        ``zygote.run_job``): the expected inventory, which stays outside the job, and for the job the
+        rewritten tree, the runner path, the libraries the test imports and, on the fast path where the
+        job's file name is known in advance (``test_file``), the compiled module.  Done there, this
+        memory is allocated once in the worker instead of in freshly faulted pages of every job.
+
+        Raises what ``ast.parse`` raises on a test that does not parse; a later failure is the job's
+        (its setup fails with it, or a compile error becomes its collection error)."""
         src = job["test"]
         if job.get("prepend_import", True):
             src = "from solution import *\n\n" + src
-        tree = rewrite_test_source(src)
+        tree = ast.parse(src)
+        inventory = inventory_of(tree)
+        try:
+            tree = rewrite_test_source(src, tree)
+            params = {}  # (the fast path's parametrized tests)
+            fast = STATE["cfg"].get("fast_path", True) and fast_path_ok(tree, params)
+            a = {"tree": tree, "params": params, "mode": "fast" if fast else "pytest",
+                 "roots": imported_roots(tree)}
+            if fast and test_file:
+                try:
+                    a["code"] = (test_file, compile(tree, test_file, "exec"))
+                except Exception as e:  # raised again in the job, as its collection error
+                    a["code"] = (test_file, e)
+        except Exception as e:
+            a = {"error": e}
+        return inventory, a
+
+    @staticmethod
+    def prepare(job, workdir):
+        a = job.pop("analysis", None) or PytestRunner.analyse(job)[1]
+        if "error" in a:
+            raise a["error"]
         with open(os.path.join(workdir, "solution.py"), "w") as f:
             f.write(job["solution"])
         emitter = _Emitter()
         STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
         cmp, truth, flags = STATE["guard"]
-        params = {}  # (the fast path's parametrized tests)
-        mode = "fast" if (STATE["cfg"].get("fast_path", True) and fast_path_ok(tree, params)) else "pytest"
         # The library modules the test imports are watched (see Snapshot); more join once its namespace
         # is known.
-        libs = STATE["library_snapshot"]
-        roots = imported_roots(tree)
+        libs, roots = STATE["library_snapshot"], a["roots"]
         from _pytest import outcomes
-        return {"tree": tree, "cmp": cmp, "truth": truth, "flags": flags, "mode": mode, "emit": emitter.emit,
-                "emitter": emitter, "outcomes": outcomes, "params": params,
-                "libs": libs.only(roots), "roots": roots, "scan": libs.scan, "only": libs.only,
-                "test_file": os.path.join(workdir, "test_solution.py")}
+        return {"tree": a["tree"], "code": a.get("code"), "cmp": cmp, "truth": truth, "flags": flags,
+                "mode": a["mode"], "emit": emitter.emit, "emitter": emitter, "outcomes": outcomes,
+                "params": a["params"], "libs": libs.only(roots), "roots": roots, "scan": libs.scan,
+                "only": libs.only, "test_file": os.path.join(workdir, "test_solution.py")}
 
     @staticmethod
     def run(job, workdir, p, fixed):
@@ -138,6 +164,9 @@ def _test_codes(module_code):
     return out
 
 
+_KEPT = []  # what the job must not free (see _run_fast)
+
+
 def _run_fast(p):
     import types
     tree, outcomes = p["tree"], p["outcomes"]
@@ -150,12 +179,18 @@ def _run_fast(p):
     # the argument sets of parametrized tests, read from their literals by fast_path_ok (taken out of p,
     # like the tree below: they hold expected values)
     params = p.pop("params")
+    code_file, code = p.pop("code", None) or (None, None)  # (compiled by the worker: see analyse)
     try:
-        code = compile(tree, mod.__file__, "exec")
-        # Keep only ids: the AST and the code objects hold the expected values, and a job can read the
-        # locals of this frame; nothing here may lead back to them.
+        if code_file != mod.__file__:
+            code = compile(tree, mod.__file__, "exec")
+        elif isinstance(code, BaseException):
+            raise code
+        # Keep only ids in this frame: the AST and the code objects hold the expected values, and a job
+        # can read the locals of this frame.  They stay alive in _KEPT until the job exits: the worker
+        # allocated them, and freeing them here would write to (copy) every page they sit in.
         trusted = {k: id(c) for k, c in _test_codes(code).items()}
-        p["tree"] = tree = None
+        _KEPT.append((p.pop("tree"), code))
+        tree = None
         exec(code, g)
     except BaseException as e:  # collection error: every test is an error
         return {"runner": "fast", "collect_error": _msg(e)}

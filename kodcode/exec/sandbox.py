@@ -149,6 +149,9 @@ def _join_cgroups():
         os.close(fd)
 
 
+JOB_DIR = "/tmp/job"  # the job's working directory in namespaces mode (a fresh /tmp each job)
+
+
 def fresh_job_dir():
     """Namespaces mode, before each job: a fresh ``/tmp`` holding the job's working directory and a
     fresh ``/dev/shm``, in the worker's mount namespace.  The last job's are unmounted with whatever it
@@ -169,7 +172,7 @@ def fresh_job_dir():
     if new:
         _cover_sockets(new, list(cfg["mask_paths"]) + list(FRESH))
         STATE["covered_sockets"].update(new)
-    workdir = "/tmp/job"
+    workdir = JOB_DIR
     os.mkdir(workdir, 0o700)
     if uid is not None:
         os.chown(workdir, uid, uid)

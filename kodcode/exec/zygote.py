@@ -348,9 +348,27 @@ def _pipe():
     return r, w
 
 
+def _analyse_test(job):
+    """A pytest job's test, parsed and prepared here, before the fork (``PytestRunner.analyse``): the
+    expected inventory comes from it outside the job, and the job takes the rest over (``job["analysis"]``,
+    which the job removes: no frame of this process may keep it).  A message instead when the test does
+    not parse."""
+    test_file = os.path.join(JOB_DIR, "test_solution.py") if STATE["mode"] == "namespaces" else None
+    try:
+        inventory, job["analysis"] = PytestRunner.analyse(job, test_file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+    return inventory, None
+
+
 def run_job(job):
     cfg = STATE["cfg"]
     t0 = time.monotonic()
+    inventory = None
+    if job["kind"] == "pytest":
+        inventory, error = _analyse_test(job)
+        if error is not None:
+            return {"test_syntax_error": error}
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
     res_r, res_w = _pipe()
@@ -468,6 +486,7 @@ def run_job(job):
     # CPU of the job and the children it waited for.
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
     return {
+        "inventory": inventory,
         "result": result,
         "nonce_ok": bool(result) and isinstance(result, dict) and result.get("nonce") == nonce,
         "stream": stream,

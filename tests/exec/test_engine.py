@@ -143,6 +143,13 @@ def test_unparsable_tests_are_an_error(ex):
     assert v.status == "error" and "does not parse" in v.message
 
 
+def test_test_that_parses_but_does_not_compile_is_a_collection_error(ex):
+    # The worker compiles the fast path's module before forking the job; the job reports the error.
+    (v,) = ex.run([PytestJob(solution=ADD, test="return 1\n\n" + TESTS)])
+    assert v.status == "error" and "'return' outside function" in v.message
+    assert v.tests and all(t.outcome == "error" for t in v.tests)
+
+
 def test_file_without_tests_is_an_error(ex):
     (v,) = ex.run([PytestJob(solution=ADD, test="x = 1\n")])
     assert v.status == "error"
@@ -228,7 +235,7 @@ def test_async_api(ex):
     assert [v.status for v in asyncio.run(go())] == ["pass"] * 3
 
 
-def expected_tests_matches_pytest_collection_rules():
+def test_expected_tests_matches_pytest_collection_rules():
     src = (
         "class TestA:\n    def test_a(self): pass\n    def helper(self): pass\n"
         "class TestWithInit:\n    def __init__(self): pass\n    def test_no(self): pass\n"
