@@ -14,6 +14,8 @@ imports below make the file importable on its own as well.
 """
 
 import ast
+import importlib.machinery
+import importlib.util
 import json
 import os
 import resource
@@ -62,6 +64,7 @@ class PytestRunner(_Base):
                     a["code"] = (test_file, compile(tree, test_file, "exec"))
                 except Exception as e:  # raised again in the job, as its collection error
                     a["code"] = (test_file, e)
+                a["solution"] = _compiled_solution(job, os.path.join(os.path.dirname(test_file), "solution.py"))
         except Exception as e:
             a = {"error": e}
         return inventory, a
@@ -71,8 +74,12 @@ class PytestRunner(_Base):
         a = job.pop("analysis", None) or PytestRunner.analyse(job)[1]
         if "error" in a:
             raise a["error"]
-        with open(os.path.join(workdir, "solution.py"), "w") as f:
+        path = os.path.join(workdir, "solution.py")
+        with open(path, "w", encoding="utf-8") as f:
             f.write(job["solution"])
+        solution = a.get("solution")
+        if solution is not None and solution[0] == path:
+            _SolutionFinder.install(path, solution[1])
         emitter = _Emitter()
         STATE["flag_sink"] = emitter  # where the worker's guard streams the flags it raises
         cmp, truth, flags = STATE["guard"]
@@ -103,6 +110,61 @@ class PytestRunner(_Base):
             flags.add("denied:" + p["denied"][0])
         res["flags"] = sorted(flags)  # outcomes were streamed as they happened; see _Emitter
         return res
+
+
+def _compiled_solution(job, path):
+    """``(path, code)``: the solution compiled as the import system would compile the file the job writes
+    (UTF-8, from bytes, so a coding cookie or BOM means the same), or None to let the job's import
+    compile it (and raise what it raises).  Only for the prepended ``from solution import *``, which is
+    the test module's first statement: nothing can change the file between writing and importing it."""
+    if not job.get("prepend_import", True) or job.get("files"):
+        return None
+    try:
+        return path, compile(job["solution"].encode("utf-8"), path, "exec", dont_inherit=True)
+    except Exception:
+        return None
+
+
+class _SolutionFinder(object):
+    """A one-shot finder, first on ``sys.meta_path``, for module ``solution``: the spec the path finder
+    would make for the job's ``solution.py`` (same file, ``__file__``, ``__cached__``), whose loader hands
+    out the worker's compiled code instead of finding, reading and compiling the file again.  It leaves
+    ``sys.meta_path`` on first use, so a reload reads the file."""
+
+    path = code = None
+
+    @classmethod
+    def install(cls, path, code):
+        cls.path, cls.code = path, code
+        sys.meta_path.insert(0, cls)
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "solution" or path is not None:
+            return None
+        try:
+            sys.meta_path.remove(cls)
+        except ValueError:
+            pass
+        code, cls.code = cls.code, None
+        if code is None:
+            return None
+        loader = _PrecompiledSourceLoader(name, cls.path)
+        loader.code = code
+        return importlib.util.spec_from_file_location(name, cls.path, loader=loader)
+
+
+class _PrecompiledSourceLoader(importlib.machinery.SourceFileLoader):
+    """``SourceFileLoader`` of the job's ``solution.py`` that hands out the worker's code once."""
+
+    code = None
+
+    def get_code(self, fullname):
+        code, self.code = self.code, None
+        if code is not None and fullname == self.name:
+            _KEPT.append(code)  # (allocated by the worker: see _run_fast)
+            return code
+        return importlib.machinery.SourceFileLoader.get_code(self, fullname)
 
 
 def _stream_flag(name):

@@ -565,6 +565,40 @@ def _passing(names: list[str]) -> dict[str, str]:
     return {n: "passed" for n in names}
 
 
+# The solution module looks as an ordinary import makes it (the fast path hands the import the code the
+# worker compiled): its file, spec and cached path, its source for inspect and tracebacks, and a reload
+# that reads the file again.
+MODULE_SOLUTION = 'X = 1\n\n\ndef fail():\n    raise ValueError("boom")\n'
+MODULE_TESTS = """
+import importlib
+import inspect
+import os
+
+import solution
+
+
+def test_module_attributes():
+    assert os.path.samefile(solution.__file__, "solution.py")
+    assert solution.__spec__.origin == solution.__file__ and solution.__spec__.has_location
+    assert solution.__cached__.endswith(".pyc") and solution.__name__ == "solution"
+    assert "raise ValueError" in inspect.getsource(solution.fail)
+
+
+def test_traceback_shows_solution_source():
+    import traceback
+    try:
+        fail()
+    except ValueError:
+        assert 'raise ValueError("boom")' in traceback.format_exc()
+
+
+def test_reload_reads_the_file():
+    with open("solution.py", "a") as f:
+        f.write("Y = 2\\n")
+    importlib.reload(solution)
+    assert solution.Y == 2 and solution.X == 1
+"""
+
 BUGGY_STACK = STACK.replace("return self.items.pop()", "return self.items[0]").replace(
     "return sum(xs) / len(xs)", "return sum(xs) // len(xs)"
 )
@@ -605,6 +639,12 @@ CONTROLS = [
                 "TestUnittest::test_raises",
             ]
         ),
+    ),
+    Control(
+        "solution_module_as_imported",
+        PytestJob(MODULE_SOLUTION, MODULE_TESTS),
+        "pass",
+        _passing(["test_module_attributes", "test_traceback_shows_solution_source", "test_reload_reads_the_file"]),
     ),
     Control(
         "numpy",
@@ -820,6 +860,7 @@ def test_fast_and_pytest_runners_both_serve_the_controls(verdicts):
     assert got["subprocess_files_recursion_unicode"].runner == "fast"
     assert got["fixtures"].runner == "pytest"
     assert got["introspection_of_own_code"].runner == "fast"
+    assert got["solution_module_as_imported"].runner == "fast"
     assert got["patch_decorators_and_logging"].runner == "pytest"
 
 
