@@ -75,8 +75,7 @@ class PytestRunner(_Base):
         if "error" in a:
             raise a["error"]
         path = os.path.join(workdir, "solution.py")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(job["solution"])
+        _write(path, job["solution"])  # (sandbox.py: UTF-8, plain system calls)
         solution = a.get("solution")
         if solution is not None and solution[0] == path:
             _SolutionFinder.install(path, solution[1])

@@ -285,8 +285,15 @@ def _under(path, dirs):
 
 
 def _write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
+    """``text`` (UTF-8) into ``path``, as ``open(path, "w")`` would, but with plain system calls: in a
+    freshly forked job, Python's file objects would first fault in their pages (~0.15 ms a file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
 
 
 def _fresh_dir(path, uid):
@@ -531,8 +538,7 @@ def _write_file(workdir, name, text):
     if not path.startswith(workdir + os.sep):
         raise ValueError("job file %r escapes the job directory" % name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
+    _write(path, text)
 
 
 def worker_limits():
