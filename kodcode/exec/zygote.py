@@ -130,6 +130,7 @@ def main():
     import gc
     gc.collect()
     gc.freeze()
+    _huge_pages()
     write_msg(proto_out, {"hello": True, "pid": os.getpid(), "isolation": mode, "pytest": have_pytest,
                           "seccomp": STATE["seccomp_prog"] is not None, "libc_fork": "child_hooks" in _FORK,
                           "python": sys.version.split()[0], "executable": sys.executable})
@@ -234,6 +235,29 @@ def _warm_inspect_cache():
         inspect.getmodule(None, os.path.join(os.sep, "nonexistent", "warm.py"))
     except Exception:
         pass
+
+
+def _huge_pages():
+    """Back the worker's anonymous memory with 2 MB pages where the kernel can (``MADV_COLLAPSE``,
+    Linux 6.1+; a no-op elsewhere).  A fork copies, and the job's exit tears down, one page-table
+    entry per 2 MB instead of 512; a job that writes into such a page gets its own 4 kB copy as
+    before (the kernel splits the entry in the job's page table only)."""
+    MADV_HUGEPAGE, MADV_COLLAPSE, huge = 14, 25, 2 << 20
+    try:
+        madvise = _libc.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        with open("/proc/self/maps") as f:
+            lines = f.read().splitlines()
+    except (AttributeError, OSError):
+        return
+    for line in lines:
+        fields = line.split()
+        if not fields[1].startswith("rw") or (len(fields) > 5 and fields[5] != "[heap]"):
+            continue  # anonymous, writable memory only (the heap and Python's arenas)
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        lo, hi = (lo + huge - 1) // huge * huge, hi // huge * huge
+        if hi > lo and madvise(lo, hi - lo, MADV_HUGEPAGE) == 0:
+            madvise(lo, hi - lo, MADV_COLLAPSE)
 
 
 def _claim_uid(base):
