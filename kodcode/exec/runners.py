@@ -126,9 +126,10 @@ def _compiled_solution(job, path):
 
 class _SolutionFinder(object):
     """A one-shot finder, first on ``sys.meta_path``, for module ``solution``: the spec the path finder
-    would make for the job's ``solution.py`` (same file, ``__file__``, ``__cached__``), whose loader hands
-    out the worker's compiled code instead of finding, reading and compiling the file again.  It leaves
-    ``sys.meta_path`` on first use, so a reload reads the file."""
+    would make for the job's ``solution.py`` (a ``SourceFileLoader`` of the same file: same ``__file__``,
+    ``__cached__``, source), whose loader hands out the worker's compiled code instead of finding,
+    reading and compiling the file again.  It leaves ``sys.meta_path`` on first use, before the
+    solution runs, so a reload reads the file."""
 
     path = code = None
 
@@ -148,22 +149,11 @@ class _SolutionFinder(object):
         code, cls.code = cls.code, None
         if code is None:
             return None
-        loader = _PrecompiledSourceLoader(name, cls.path)
-        loader.code = code
+        loader = importlib.machinery.SourceFileLoader(name, cls.path)
+        # (a builtin, which also keeps the code alive: nothing the solution reaches through its module's
+        # __loader__ leads back to this program, and the worker's objects are never freed in the job)
+        loader.get_code = {name: code}.get
         return importlib.util.spec_from_file_location(name, cls.path, loader=loader)
-
-
-class _PrecompiledSourceLoader(importlib.machinery.SourceFileLoader):
-    """``SourceFileLoader`` of the job's ``solution.py`` that hands out the worker's code once."""
-
-    code = None
-
-    def get_code(self, fullname):
-        code, self.code = self.code, None
-        if code is not None and fullname == self.name:
-            _KEPT.append(code)  # (allocated by the worker: see _run_fast)
-            return code
-        return importlib.machinery.SourceFileLoader.get_code(self, fullname)
 
 
 def _stream_flag(name):

@@ -571,6 +571,7 @@ def _passing(names: list[str]) -> dict[str, str]:
 MODULE_SOLUTION = 'X = 1\n\n\ndef fail():\n    raise ValueError("boom")\n'
 MODULE_TESTS = """
 import importlib
+import importlib.machinery
 import inspect
 import os
 
@@ -581,6 +582,7 @@ def test_module_attributes():
     assert os.path.samefile(solution.__file__, "solution.py")
     assert solution.__spec__.origin == solution.__file__ and solution.__spec__.has_location
     assert solution.__cached__.endswith(".pyc") and solution.__name__ == "solution"
+    assert type(solution.__loader__) is importlib.machinery.SourceFileLoader
     assert "raise ValueError" in inspect.getsource(solution.fail)
 
 
