@@ -8,7 +8,8 @@ Each worker slot is one zygote process (``zygote.py``, started with the configur
 a scrubbed environment) that forks a fresh sandboxed child per job.  The engine never trusts what a
 job says about itself: for pytest jobs the inventory of expected tests is computed outside the job (by
 the worker, from the test it parses before forking the job), and a pass needs every one of them
-reported ``passed`` in the runner's single final message, which must carry the per-job nonce.  Infrastructure failures become ``sandbox_error``, never ``fail``.
+reported ``passed`` in the runner's single final message, which must carry the per-job nonce.
+Infrastructure failures become ``sandbox_error``, never ``fail``.
 
 What this does NOT protect against (see README "Execution engine"): a job that specifically
 reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,

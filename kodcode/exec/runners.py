@@ -64,7 +64,8 @@ class PytestRunner(_Base):
                     a["code"] = (test_file, compile(tree, test_file, "exec"))
                 except Exception as e:  # raised again in the job, as its collection error
                     a["code"] = (test_file, e)
-                a["solution"] = _compiled_solution(job, os.path.join(os.path.dirname(test_file), "solution.py"))
+                solution_file = os.path.join(os.path.dirname(test_file), "solution.py")
+                a["solution"] = _compiled_solution(job, solution_file)
         except Exception as e:
             a = {"error": e}
         return inventory, a
