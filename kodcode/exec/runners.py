@@ -72,7 +72,7 @@ class PytestRunner(_Base):
 
     @staticmethod
     def prepare(job, workdir):
-        a = job.pop("analysis", None) or PytestRunner.analyse(job)[1]
+        a = job.pop("analysis")  # (the worker's, see zygote.run_job)
         if "error" in a:
             raise a["error"]
         path = os.path.join(workdir, "solution.py")
@@ -116,7 +116,8 @@ def _compiled_solution(job, path):
     """``(path, code)``: the solution compiled as the import system would compile the file the job writes
     (UTF-8, from bytes, so a coding cookie or BOM means the same), or None to let the job's import
     compile it (and raise what it raises).  Only for the prepended ``from solution import *``, which is
-    the test module's first statement: nothing can change the file between writing and importing it."""
+    the test module's first statement: nothing can change the file between writing and importing it;
+    and not beside extra job files (a ``solution/`` package among them would be what an import finds)."""
     if not job.get("prepend_import", True) or job.get("files"):
         return None
     try:
@@ -216,6 +217,16 @@ def _test_codes(module_code):
     return out
 
 
+def _libraries_reached(p, namespace, flag):
+    """The library snapshot one job compares: the packages its test's source imports (``p["libs"]``) and
+    those the test module's namespace reaches only through other names (``np`` from the solution's
+    ``import *``).  A name bound to an impostor of a watched module is flagged."""
+    reached, impostors = p["scan"](namespace)
+    for k in impostors:
+        flag("tampered:module bound to %s" % k)
+    return p["only"](p["roots"] | reached) if reached - p["roots"] else p["libs"]
+
+
 _KEPT = []  # what the job must not free (see _run_fast)
 
 
@@ -249,13 +260,7 @@ def _run_fast(p):
     finally:
         code = None
     emit = p["emit"]
-    # Libraries the test reaches through its namespace only (``np`` from the solution's ``import *``) join
-    # the ones its source names; all are compared before every test and at the end.
-    snap, (reached, impostors) = p["libs"], p["scan"](g)
-    if reached - p["roots"]:
-        snap = p["libs"] = p["only"](p["roots"] | reached)
-    for k in impostors:
-        emit({"t": "flag", "flag": "tampered:module bound to %s" % k})
+    snap = p["libs"] = _libraries_reached(p, g, lambda name: emit({"t": "flag", "flag": name}))
     tampered = None
     seen = set()
     for name in names:
@@ -315,7 +320,7 @@ def _run_pytest(workdir, p):
     from _pytest.reports import TestReport
     orig_make = TestReport.__dict__["from_item_and_call"].__func__
     collect_errors, flags = [], []
-    cmp, truth, test_file, emit, roots = p["cmp"], p["truth"], p["test_file"], p["emit"], p["roots"]
+    cmp, truth, test_file, emit = p["cmp"], p["truth"], p["test_file"], p["emit"]
     stdlib = os.path.dirname(os.__file__)  # before the solution is imported (it could patch os)
     site = os.path.join(stdlib, "site-packages")
     state = {"snapshot": None, "plugins": None, "config": None, "libs": p["libs"]}
@@ -386,12 +391,7 @@ def _run_pytest(workdir, p):
             except OSError:
                 pass
             mod = sys.modules.pop("test_solution", None)
-            g = getattr(mod, "__dict__", None) or {}
-            reached, impostors = p["scan"](g)
-            if reached - roots:  # (see _run_fast)
-                state["libs"] = p["only"](roots | reached)
-            for k in impostors:
-                flag("tampered:module bound to %s" % k)
+            state["libs"] = _libraries_reached(p, getattr(mod, "__dict__", None) or {}, flag)
             for it in items:
                 check(it)
 
