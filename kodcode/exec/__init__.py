@@ -13,7 +13,8 @@ Standard library only: this package must never import an ML library (a test enfo
 """
 
 from .config import ExecConfig
-from .engine import Executor, SandboxError, decide, verify
+from .engine import Executor, SandboxError, verify
+from .verdict import decide
 from .inventory import expected_tests
 from .jobs import STATUSES, CallJob, CaseOutput, PytestJob, StdioJob, TestOutcome, Verdict
 

@@ -37,26 +37,35 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import ExecConfig
-from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
+from .jobs import Job, PytestJob, Verdict
+from .plan import plan_test
+from .verdict import decide
 
-_PROGRAM_PARTS = ("guard.py", "runners.py", "sandbox.py", "zygote.py")
-
-
-def worker_program() -> str:
-    """The worker's source; the job interpreter compiles it and receives the code by value (``_BOOT``)."""
-    here = Path(__file__).parent
-    return "\n\n".join((here / name).read_text() for name in _PROGRAM_PARTS)
+WORKER_PACKAGE = "_kodcode_worker"  # the worker package's name in the job interpreter
 
 
-_ZYGOTE_SRC = worker_program()
+def worker_modules() -> dict[str, str]:
+    """The worker program (``kodcode/exec/worker/``): module name -> source."""
+    here = Path(__file__).parent / "worker"
+    return {p.stem: p.read_text() for p in sorted(here.glob("*.py"))}
 
-# The worker program reaches the job interpreter compiled (marshal), not as source: compiling ~100 kB of
-# source in the worker leaves ~8 MB of the parser's memory scattered through its heap, and every job
-# forked from it copies the page tables of that memory and tears them down again.  It is compiled once
-# per interpreter, by that interpreter, in a throwaway process.
-_COMPILE = "import marshal, sys; sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.read(), '<string>', 'exec')))"
+
+_SOURCES = worker_modules()
+_SOURCE_KEY = json.dumps(_SOURCES, sort_keys=True)
+
+# The worker program reaches the job interpreter compiled (marshal), one code object per module, not as
+# source: compiling ~100 kB of source in the worker leaves ~8 MB of the parser's memory scattered through
+# its heap, and every job forked from it copies the page tables of that memory and tears them down
+# again.  It is compiled once per interpreter, by that interpreter, in a throwaway process; a small
+# importer serves the modules as the package ``_kodcode_worker`` (relative imports work as on the host).
+_COMPILE = (
+    "import json, marshal, sys\n"
+    "mods = json.loads(sys.stdin.read())\n"
+    "sys.stdout.buffer.write(marshal.dumps({n: compile(s, '<kodcode-worker>/%s.py' % n, 'exec')"
+    " for n, s in mods.items()}))\n"
+)
 _BOOT = (
-    "import os, marshal\n"
+    "import os, marshal, sys\n"
     "def _read(n):\n"
     "    b = b''\n"
     "    while len(b) < n:\n"
@@ -65,23 +74,40 @@ _BOOT = (
     "            raise SystemExit(1)\n"
     "        b += c\n"
     "    return b\n"
-    "exec(marshal.loads(_read(int.from_bytes(_read(4), 'big'))))\n"
-)
+    "_codes = marshal.loads(_read(int.from_bytes(_read(4), 'big')))\n"
+    "class _WorkerImporter:\n"
+    "    P = %r\n"
+    "    @classmethod\n"
+    "    def find_spec(cls, name, path=None, target=None):\n"
+    "        if name == cls.P or name.startswith(cls.P + '.'):\n"
+    "            import importlib.util\n"
+    "            return importlib.util.spec_from_loader(name, cls, is_package=name == cls.P)\n"
+    "    @classmethod\n"
+    "    def create_module(cls, spec):\n"
+    "        return None\n"
+    "    @classmethod\n"
+    "    def exec_module(cls, module):\n"
+    "        n = module.__name__\n"
+    "        exec(_codes['__init__' if n == cls.P else n[len(cls.P) + 1:]], module.__dict__)\n"
+    "sys.meta_path.insert(0, _WorkerImporter)\n"
+    "import %s.zygote\n"
+    "%s.zygote.main()\n"
+) % (WORKER_PACKAGE, WORKER_PACKAGE, WORKER_PACKAGE)
 _COMPILED: dict[tuple[str, int, str], bytes] = {}
 _COMPILED_LOCK = threading.Lock()
 
 
 def _compiled_program(python: str, env: dict[str, str]) -> bytes | None:
-    """The worker program compiled by ``python`` (None: that interpreter could not compile it)."""
+    """The worker package compiled by ``python`` (None: that interpreter could not compile it)."""
     try:  # (an interpreter replaced in place would not read the old one's marshal format)
         stamp = os.stat(python).st_mtime_ns
     except OSError:
         return None
-    key = (python, stamp, _ZYGOTE_SRC)
+    key = (python, stamp, _SOURCE_KEY)
     with _COMPILED_LOCK:
         if key not in _COMPILED:
             try:
-                out = subprocess.run([python, "-s", "-c", _COMPILE], input=_ZYGOTE_SRC.encode(), capture_output=True,
+                out = subprocess.run([python, "-s", "-c", _COMPILE], input=_SOURCE_KEY.encode(), capture_output=True,
                                      env=env, cwd="/", timeout=60)
             except (OSError, subprocess.TimeoutExpired):
                 return None
@@ -238,164 +264,6 @@ def _payload(job: Job, cfg: ExecConfig) -> dict:
     return d
 
 
-def decide(job: Job, reply: dict | None, inventory: list[str] | None) -> Verdict:
-    """Turn the zygote's facts into a verdict.  Pure function; the heart of the verdict protocol."""
-    v = Verdict(status="sandbox_error", id=job.id)
-    if reply is None:
-        v.message = "worker died or stopped answering"
-        return v
-    if "sandbox_error" in reply:
-        v.message = reply["sandbox_error"]
-        return v
-    v.stdout, v.stderr = reply.get("stdout", ""), reply.get("stderr", "")
-    v.duration_s = float(reply.get("wall_s") or 0.0)
-    if reply.get("cpu_s") is not None:
-        v.cpu_s = float(reply["cpu_s"])
-    setup = reply.get("setup", "")
-    if not setup.startswith("OK"):
-        v.message = setup[5:] if setup.startswith("FAIL") else "sandbox setup did not complete"
-        return v
-    result = reply.get("result")
-    trusted = bool(reply.get("nonce_ok")) and isinstance(result, dict) and reply.get("nonce_requests") == 1
-    if result is not None and not trusted:
-        v.flags.append("forged_report")
-    if trusted:
-        v.runner = str(result.get("runner", ""))
-        v.flags.extend(str(f) for f in result.get("flags", []))
-    for rec in reply.get("stream", []):
-        if rec.get("t") == "flag" and str(rec.get("flag")) not in v.flags:
-            v.flags.append(str(rec.get("flag")))
-    if reply.get("malformed_lines"):
-        v.flags.append("forged_report")
-    if isinstance(job, PytestJob):
-        return _decide_pytest(v, reply, result if trusted else None, inventory or [])
-    return _decide_cases(job, v, reply, result if trusted else None)
-
-
-def _ended_early(v: Verdict, reply: dict) -> Verdict:
-    if reply.get("timed_out"):
-        v.status, v.message = "timeout", "wall-clock limit reached"
-    elif _cpu_limit_hit(reply):
-        v.status, v.message = "timeout", "CPU-time limit reached"
-    elif reply.get("over_output"):
-        v.status, v.message = "error", f"output limit exceeded ({reply.get('output_bytes')} bytes)"
-    else:
-        code, sig = reply.get("exit_code"), reply.get("signal")
-        v.status = "error"
-        v.message = f"job ended without a trusted report (exit code {code}, signal {sig})"
-        if sig == 9:
-            v.message += "; killed, e.g. by the memory or process limit"
-    return v
-
-
-def outcomes_from_stream(stream: list[dict]) -> tuple[dict[str, dict], bool]:
-    """Per-test outcomes from the runner's phase records; True when some phase was reported twice.
-
-    A test passes when it ran (a ``call`` phase) and every phase of every parametrized instance
-    passed; its name drops the parametrize id (``test_x[1-2]`` -> ``test_x``).
-    """
-    seen: set[tuple[str, str]] = set()
-    conflict = False
-    out: dict[str, dict] = {}
-    for rec in stream:
-        if rec.get("t") != "phase":
-            continue
-        nodeid, when = str(rec.get("nodeid", "")), str(rec.get("when", ""))
-        if (nodeid, when) in seen:
-            conflict = True
-        seen.add((nodeid, when))
-        parts = nodeid.split("::")
-        parts[-1] = parts[-1].split("[")[0]
-        name = "::".join(parts)
-        t = out.setdefault(name, {"name": name, "outcome": "passed", "duration_s": 0.0, "message": "", "calls": 0})
-        t["duration_s"] += float(rec.get("duration") or 0.0)
-        if when == "call":
-            t["calls"] += 1
-        outcome = str(rec.get("outcome", "failed"))
-        if outcome != "passed" and t["outcome"] == "passed":
-            t["outcome"], t["message"] = outcome, str(rec.get("message", ""))
-    for t in out.values():
-        if t["outcome"] == "passed" and t["calls"] == 0:
-            t["outcome"] = "missing"
-    return out, conflict
-
-
-def _cpu_limit_hit(reply: dict) -> bool:
-    # SIGXCPU (24) from RLIMIT_CPU (the worker waits for the job itself and sees the signal); a job
-    # that ignores SIGXCPU is SIGKILLed at the hard limit, which the worker sees in its CPU time.
-    return reply.get("signal") == 24 or bool(reply.get("cpu_limit_hit"))
-
-
-def _decide_pytest(v: Verdict, reply: dict, result: dict | None, inventory: list[str]) -> Verdict:
-    if result is None:
-        v.tests = [TestOutcome(n, "missing") for n in inventory]
-        return _ended_early(v, reply)
-    if result.get("collect_error"):
-        v.tests = [TestOutcome(n, "error", message=result["collect_error"]) for n in inventory]
-        v.status, v.message = "error", "collection failed: " + str(result["collect_error"])[-300:]
-        return v
-    reported, conflict = outcomes_from_stream(reply.get("stream", []))
-    if conflict:
-        v.flags.append("conflicting_reports")
-    tests = []
-    for name in inventory:
-        t = reported.get(name)
-        if t is None:
-            tests.append(TestOutcome(name, "missing"))
-        else:
-            tests.append(TestOutcome(name, t["outcome"], float(t.get("duration_s", 0.0)), t.get("message", "")))
-    extra_bad = [t for n, t in reported.items() if n not in inventory and t["outcome"] != "passed"]
-    v.tests = tests
-    all_passed = bool(tests) and all(t.outcome == "passed" for t in tests) and not extra_bad
-    tampered = [
-        f for f in v.flags
-        if f.startswith(("tampered", "always", "never", "constant", "forged", "foreign", "conflicting"))
-    ]
-    if reply.get("timed_out") or _cpu_limit_hit(reply):
-        v.status, v.message = "timeout", "time limit reached after the report"
-    elif not inventory:
-        v.status, v.message = "error", "the test source defines no test functions"
-    elif all_passed and not tampered:
-        v.status = "pass"
-    else:
-        v.status = "fail"
-        bad = [t for t in tests if t.outcome != "passed"]
-        if bad:
-            v.message = f"{len(bad)}/{len(tests)} tests not passed: " + ", ".join(
-                f"{t.name} ({t.outcome})" for t in bad[:5]
-            )
-        elif tampered:
-            v.message = "tests passed only through forged comparisons or patched test machinery: " + ", ".join(
-                tampered
-            )
-        else:
-            v.message = "unexpected extra tests failed: " + ", ".join(t["name"] for t in extra_bad[:5])
-    return v
-
-
-def _decide_cases(job: StdioJob | CallJob, v: Verdict, reply: dict, result: dict | None) -> Verdict:
-    n = len(job.inputs) if isinstance(job, StdioJob) else len(job.args_list)
-    if result is None:
-        v.outputs = [CaseOutput("not_run") for _ in range(n)]
-        return _ended_early(v, reply)
-    outs = [CaseOutput(**{k: o.get(k) for k in ("status", "stdout", "stderr", "value", "exit_code",
-                                                   "duration_s", "message") if k in o})
-            for o in result.get("outputs", [])]
-    outs += [CaseOutput("not_run") for _ in range(n - len(outs))]
-    v.outputs = outs[:n]
-    statuses = {o.status for o in v.outputs}
-    if statuses <= {"ok"}:
-        v.status = "pass"
-    elif "timeout" in statuses:
-        v.status, v.message = "timeout", "a case reached its time limit"
-    else:
-        v.status = "error"
-        v.message = "a case ended with an error: " + next(
-            (o.message or o.stderr[-200:]) for o in v.outputs if o.status != "ok"
-        )
-    return v
-
-
 class Executor:
     """Runs jobs on warm sandboxed workers.  Thread-safe; usable from asyncio via ``arun``."""
 
@@ -515,6 +383,14 @@ class Executor:
 
     def _execute(self, worker: _Worker, job: Job) -> Verdict:
         payload = _payload(job, self.cfg)
+        plan = None
+        if isinstance(job, PytestJob):
+            # What decides the verdict is taken out of the test here, before anything reaches the worker.
+            try:
+                plan = plan_test(job.test, job.solution, job.prepend_import)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+                return Verdict(status="error", id=job.id, message=f"test source does not parse: {type(e).__name__}: {e}")
+            payload.update(test=plan.source, star_import=plan.star_import, prepend_import=False)
         n_cases = 1 if isinstance(job, PytestJob) else max(1, len(payload.get("inputs") or payload.get("args_list") or []))
         wall = payload["timeout_s"] * self.cfg.wall_factor * n_cases + 2.0
         for attempt in range(2):
@@ -526,8 +402,7 @@ class Executor:
                 if "test_syntax_error" in reply:
                     return Verdict(status="error", id=job.id,
                                    message=f"test source does not parse: {reply['test_syntax_error']}")
-                # (for a pytest job, the worker parsed the test before forking the job: see zygote.run_job)
-                return decide(job, reply, reply.get("inventory"))
+                return decide(job, reply, plan)
             # The zygote died mid-job (or hung): replace it and try once more.
             worker.kill()
         v = decide(job, None, None)

@@ -1,60 +1,37 @@
 """The worker ("zygote") of the execution engine: one per slot, forks a fresh sandboxed child per job.
 
 The engine starts the configured job interpreter (``python -s -c <boot>``, in ``/``, with a scrubbed
-environment) and hands it the program, compiled by that same interpreter, on stdin: the concatenation
-of ``guard.py``, ``runners.py``, ``sandbox.py`` and this file (``engine.worker_program()``).  The code
-is handed over by value, because the package's own files may sit under a directory that the job's
-filesystem view masks.  Everything here is standard library only and valid on Python 3.9+.
+environment) and hands it this package, compiled by that same interpreter, by value (see
+``kodcode.exec.engine``): the package's own files may sit under a directory the job's filesystem view
+masks.  Everything here is standard library only and valid on Python 3.9+.
 
-Protocol with the engine: length-prefixed JSON on the zygote's stdin/stdout.  First message: the
-settings; answer: ``hello`` (isolation mode, whether pytest imports).  Then one job per message,
-answered with the facts of its run (the runner's final message, whether it carried the nonce, exit
+Protocol with the engine: length-prefixed JSON (``protocol``).  First message: the settings; answer:
+``hello`` (isolation mode, whether pytest imports).  Then one job per message, answered with the facts
+of its run (the runner's stream of records, the final message, whether it carried the nonce, exit
 status, CPU time, output tails, timings); the engine turns facts into verdicts.
 
 The nonce: the zygote creates it after forking, so the job's memory never held it, and hands it out
 once, on request; the runner asks only after the tests ran, and a second request gets nothing.
 """
 
+import ctypes
 import json
 import os
-import resource
 import select
 import signal
-import struct
 import sys
 import time
 
-STATE = globals().get("STATE", {})
-
-def read_msg(fd):
-    head = _read_exact(fd, 4)
-    if head is None:
-        return None
-    (n,) = struct.unpack("!I", head)
-    body = _read_exact(fd, n)
-    return None if body is None else json.loads(body.decode())
-
-
-def _read_exact(fd, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def write_msg(fd, obj):
-    data = json.dumps(obj).encode()
-    data = struct.pack("!I", len(data)) + data
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
-
-
-
-STATE = {}
+from .checks import make_checks
+from .isolation import JOB_DIR, end_job, fresh_job_dir, prepare_slot, reap_orphans
+from .job import child_main, job_limit_facts, worker_limits
+from .libc import PR_SET_PDEATHSIG, _libc, prctl
+from .protocol import read_msg, write_msg
+from .runners import PytestRunner
+from .seccomp import seccomp_program
+from .slot import _claim_uid, _interpreter_paths, _make_cgroups, _probe_namespaces
+from .snapshot import LIBRARY_MODULES, Snapshot
+from .state import STATE
 
 
 def main():
@@ -101,17 +78,13 @@ def main():
     if STATE["root"]:
         STATE["job_uid"], STATE["uid_lock"] = _claim_uid(int(cfg["uid_base"]))
         STATE["cgroups"] = _make_cgroups(STATE["job_uid"], cfg)
-    STATE["trusted_ids"] = trusted_code_ids([globals()]) if have_pytest else frozenset()
     # The fast path's reference picture of builtins and the library modules tests check with, taken
     # once: a job's copy holds the same objects (each job reads only the libraries its test can reach).
     libraries = tuple(name for name in LIBRARY_MODULES if name in sys.modules)
     STATE["library_snapshot"] = Snapshot(("builtins",) + libraries)
-    # pytest mode's picture of pytest, pluggy and unittest, retaken cheaply by each job (Snapshot.rebased);
-    # the functions whose code either picture compares are watched by the audit hook.
+    # pytest mode's picture of pytest, pluggy and unittest, retaken cheaply by each job (Snapshot.rebased)
     STATE["pytest_snapshot"] = Snapshot() if have_pytest else None
-    STATE["protected_code"] = STATE["pytest_snapshot"].functions() if have_pytest else {}
-    STATE["protected_code"].update(STATE["library_snapshot"].functions())
-    STATE["guard"] = make_worker_guard() if have_pytest else None
+    STATE["checks"] = make_checks()  # (after the pre-imports: it takes numpy's types if loaded)
     mode = cfg.get("isolation", "auto")
     if mode == "auto":
         mode = "namespaces" if _probe_namespaces() else "degraded"
@@ -144,9 +117,7 @@ def main():
             reply = {"sandbox_error": "%s: %s" % (type(e).__name__, e)}
         write_msg(proto_out, reply)
 
-
 _FORK = {}
-
 
 def _watch_fork_hooks():
     """Record the Python-level fork hooks (``os.register_at_fork``) of the modules the worker imports.
@@ -172,7 +143,6 @@ def _watch_fork_hooks():
     os.register_at_fork = register_at_fork
     _FORK.update(real=real, hooks=hooks)
 
-
 def _settle_fork_hooks():
     """End of the warm-up: stop recording, and keep the child hooks a one-threaded worker's jobs need."""
     real = _FORK.pop("real", None)
@@ -192,7 +162,6 @@ def _settle_fork_hooks():
     if one_thread and hasattr(_libc, "fork"):
         _FORK["child_hooks"] = [h for h in hooks if not any(h is x for x in skip)]
 
-
 def _fork():
     hooks = _FORK.get("child_hooks")
     if hooks is None:
@@ -209,7 +178,6 @@ def _fork():
                 pass
     return pid
 
-
 def _warm_pytest_plugins():
     """Import what an in-process pytest session loads on every run: its built-in plugins and what
     they import (readline, via the debugging plugin)."""
@@ -223,7 +191,6 @@ def _warm_pytest_plugins():
         except Exception:
             pass
 
-
 def _warm_inspect_cache():
     """Fill ``inspect``'s module-by-file cache for every module loaded so far.
 
@@ -235,7 +202,6 @@ def _warm_inspect_cache():
         inspect.getmodule(None, os.path.join(os.sep, "nonexistent", "warm.py"))
     except Exception:
         pass
-
 
 def _huge_pages():
     """Back the worker's anonymous memory with 2 MB pages where the kernel can (``MADV_COLLAPSE``,
@@ -259,138 +225,26 @@ def _huge_pages():
         if hi > lo and madvise(lo, hi - lo, MADV_HUGEPAGE) == 0:
             madvise(lo, hi - lo, MADV_COLLAPSE)
 
-
-def _claim_uid(base):
-    """An unprivileged uid no other worker on this machine uses (held by a lock for our lifetime).
-
-    Process limits count per uid, so two executors (say evaluation beside data verification) must
-    never share one: a fork bomb in one would starve the other.
-    """
-    import fcntl
-    import tempfile
-    d = os.path.join(tempfile.gettempdir(), "kodcode-exec-uids")
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    for n in range(base, base + 8192):
-        fd = os.open(os.path.join(d, "%d.lock" % n), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return n, fd
-        except OSError:
-            os.close(fd)
-    raise RuntimeError("no free sandbox uid in %d..%d" % (base, base + 8191))
-
-
-def _make_cgroups(uid, cfg):
-    """Per-worker memory and pids cgroups (v1 or v2) where the machine lets us create them.
-
-    rlimits bound each process; a cgroup bounds the job's whole tree, so forked children cannot each
-    take a fresh memory budget.  Returns the ``cgroup.procs`` files the worker joins before its first job
-    (``_join_cgroups``; empty: rlimits only).
-    """
-    mem = int(cfg["memory_mb"])
-    limit = (mem + 64) * 1024 * 1024 if mem > 0 else None
-    procs = []
-    v2 = "/sys/fs/cgroup/cgroup.controllers"
-    try:
-        if os.path.exists(v2):
-            base = "/sys/fs/cgroup/kodcode-exec"
-            os.makedirs(base, exist_ok=True)
-            with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
-                f.write("+memory +pids")
-            d = os.path.join(base, "u%d" % uid)
-            os.makedirs(d, exist_ok=True)
-            if limit:
-                _write(os.path.join(d, "memory.max"), str(limit))
-                _write(os.path.join(d, "memory.swap.max"), "0")
-            _write(os.path.join(d, "pids.max"), str(int(cfg["max_procs"]) + 1))  # + the worker
-            return [os.path.join(d, "cgroup.procs")]
-    except OSError:
-        pass
-    for ctrl, files in (("memory", {"memory.limit_in_bytes": limit, "memory.memsw.limit_in_bytes": limit}),
-                        ("pids", {"pids.max": int(cfg["max_procs"]) + 1})):  # + the worker
-        root = "/sys/fs/cgroup/" + ctrl
-        if not os.path.isdir(root):
-            continue
-        d = os.path.join(root, "kodcode-exec", "u%d" % uid)
-        try:
-            os.makedirs(d, exist_ok=True)
-            for name, value in files.items():
-                if value is not None and os.path.exists(os.path.join(d, name)):
-                    try:
-                        _write(os.path.join(d, name), str(value))
-                    except OSError:
-                        pass
-            procs.append(os.path.join(d, "cgroup.procs"))
-        except OSError:
-            continue
-    return procs
-
-
-def _interpreter_paths():
-    paths = set()
-    for p in [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable)] + sys.path:
-        if p and os.path.isdir(p):
-            paths.add(os.path.realpath(p))
-    exe = os.path.realpath(sys.executable)
-    paths.add(os.path.dirname(exe))
-    return sorted(paths)
-
-
-def _probe_namespaces():
-    """Fork a throwaway child that tries the namespace setup the slot and its jobs need."""
-    uid, gid = os.getuid(), os.getgid()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
-            if os.geteuid() != 0:
-                unshare(flags | CLONE_NEWUSER)
-                _write("/proc/self/setgroups", "deny")
-                _write("/proc/self/uid_map", "0 %d 1" % uid)
-                _write("/proc/self/gid_map", "0 %d 1" % gid)
-            else:
-                unshare(flags)
-            mount(None, "/", None, MS_REC | MS_PRIVATE)
-            inner = os.fork()
-            if inner == 0:  # init of the new PID namespace, as the worker will be
-                try:
-                    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-                    unshare(CLONE_NEWIPC | CLONE_NEWUTS)  # what each job does
-                    os._exit(0)
-                except BaseException:
-                    os._exit(1)
-            _, st = os.waitpid(inner, 0)
-            os._exit(0 if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 else 1)
-        except BaseException:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
 def _pipe():
     r, w = os.pipe()
     return r, w
 
-
 def _analyse_test(job):
-    """A pytest job's test, parsed and prepared here, before the fork (``PytestRunner.analyse``): the
-    expected inventory comes from it outside the job, and the job takes the rest over (``job["analysis"]``,
-    which the job removes: no frame of this process may keep it).  A message instead when the test does
-    not parse."""
+    """A pytest job's test (the parent's rewrite), parsed and prepared here, before the fork
+    (``PytestRunner.analyse``); the job takes it over (``job["analysis"]``).  A message instead when the
+    test does not parse."""
     test_file = os.path.join(JOB_DIR, "test_solution.py") if STATE["mode"] == "namespaces" else None
     try:
-        inventory, job["analysis"] = PytestRunner.analyse(job, test_file)
+        job["analysis"] = PytestRunner.analyse(job, test_file)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        return None, "%s: %s" % (type(e).__name__, e)
-    return inventory, None
-
+        return "%s: %s" % (type(e).__name__, e)
+    return None
 
 def run_job(job):
     cfg = STATE["cfg"]
     t0 = time.monotonic()
-    inventory = None
     if job["kind"] == "pytest":
-        inventory, error = _analyse_test(job)
+        error = _analyse_test(job)
         if error is not None:
             return {"test_syntax_error": error}
     out_r, out_w = _pipe()
@@ -510,7 +364,6 @@ def run_job(job):
     # CPU of the job and the children it waited for.
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
     return {
-        "inventory": inventory,
         "result": result,
         "nonce_ok": bool(result) and isinstance(result, dict) and result.get("nonce") == nonce,
         "stream": stream,
@@ -531,7 +384,6 @@ def run_job(job):
         "phases": {"setup": marks.get(set_r), "result": marks.get(res_r), "exit": marks.get("exit"),
                    "done": time.monotonic() - t0},
     }
-
 
 def _kill_job(pid, job):
     """Kill the job's session; in degraded mode every process of the slot's uid (``end_job`` does the
@@ -562,8 +414,3 @@ def _kill_job(pid, job):
             if not found:
                 break
     return killed
-
-
-
-if __name__ == "__main__":
-    main()

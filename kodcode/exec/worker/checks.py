@@ -1,0 +1,279 @@
+"""What a job reports of its test's assertions (the names the parent's rewrite calls, ``kodcode.exec.plan``).
+
+* ``_kc_site(id, value)``: a secret site; the value goes to the parent as data, which compares it with
+  an expected value this process never held.  The job carries on: it cannot know whether it passed.
+* ``_kc_raises(id)``: a ``pytest.raises`` whose expected exception stayed in the parent; reports what
+  was raised (its classes and message) and hands the test an ``ExceptionInfo`` as pytest does.
+* ``_kc_check(id, op, a, b, negate, msg)`` / ``_kc_truth(id, v, negate, msg)``: an open site; compares
+  here as the test wrote it (and fails here), and reports both values so that the parent can re-do the
+  comparison on plain data.
+* ``_kc_cmp(op, a, b)``: a comparison nested inside an expression; Python's result, except that an
+  object that is not plain data never equals, orders or contains plain data.
+* ``_kc_star(globals(), keep)``: ``from solution import *`` without names that shadow builtins the test
+  relies on (``keep``: those the test calls as the function under test).
+
+Everything here runs in the job, where the solution could rewrite it: it only narrows what the solution
+can do to values the job computes; the parent's checks do not depend on it (see the README).
+"""
+
+import base64
+import builtins
+import operator
+import sys
+
+from .state import STATE
+
+_MAX_BYTES = 8 * 1024 * 1024  # one reported value, encoded
+_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+        ">=": operator.ge, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+        "is": operator.is_, "is not": operator.is_not}
+_BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+
+
+class _TooBig(Exception):
+    pass
+
+
+def make_encoder():
+    """``encode(value) -> (data, plain)``: tagged JSON-able data (see ``kodcode.exec.judge.decode``), and
+    whether it is plain data all the way down.  Types are taken now, in the worker, before any job."""
+    import collections
+    import datetime
+    import decimal
+    import fractions
+    _type, _len, _isinstance, _repr = type, len, isinstance, repr
+    np = sys.modules.get("numpy")
+    np_scalars = frozenset(getattr(np, "sctypeDict", {}).values()) if np is not None else frozenset()
+    ndarray = getattr(np, "ndarray", None)
+    simple = {bool, int, str, float, type(None)}
+    bases = (tuple, list, dict, str, int, float, set, frozenset, bytes)
+    cmp_names = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__", "__len__",
+                 "__iter__", "__bool__", "__getitem__")
+    views = {}  # class -> the builtin base it compares as (or None)
+
+    def view_of(t):
+        """A subclass of a builtin whose comparisons are all the builtin's (a namedtuple, an IntEnum)."""
+        if t in views:
+            return views[t]
+        base = next((b for b in bases if issubclass(t, b)), None)
+        if base is not None:
+            for name in cmp_names:
+                if getattr(t, name, None) is not getattr(base, name, None):
+                    base = None
+                    break
+        views[t] = base
+        return base
+
+    test_classes = STATE.setdefault("test_classes", set())
+
+    def enc(v, depth, budget):
+        t = _type(v)
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooBig()
+        if t in simple:
+            if t is int and v.bit_length() > 12000:
+                return {"i": format(v, "x")}, True
+            if t is float and (v != v or v in (float("inf"), float("-inf"))):
+                return {"x": _repr(v)}, True
+            if t is str:
+                budget[0] -= _len(v) // 64
+            return v, True
+        if depth > 100:
+            return {"deep": 1}, False
+        if t is list or t is tuple or t is set or t is frozenset:
+            items, plain = [], True
+            for x in v:
+                d, p = enc(x, depth + 1, budget)
+                items.append(d)
+                plain = plain and p
+            tag = {list: None, tuple: "t", set: "s", frozenset: "f"}[t]
+            return (items if tag is None else {tag: items}), plain
+        if t is dict:
+            return pairs("d", v, depth, budget)
+        if t is bytes or t is bytearray:
+            budget[0] -= _len(v) // 64
+            return {"b" if t is bytes else "ba": base64.b64encode(v).decode()}, True
+        if t is complex:
+            return {"c": [enc(v.real, depth, budget)[0], enc(v.imag, depth, budget)[0]]}, True
+        if t is range:
+            return {"r": [v.start, v.stop, v.step]}, True
+        if t is decimal.Decimal:
+            return {"dec": str(v)}, True
+        if t is fractions.Fraction:
+            return {"frac": [v.numerator, v.denominator]}, True
+        if t in (datetime.date, datetime.datetime, datetime.time):
+            return {"dt": [t.__name__, v.isoformat()]}, True
+        if t is datetime.timedelta:
+            return {"dt": ["timedelta", (v.days * 86400 + v.seconds) * 10 ** 6 + v.microseconds]}, True
+        if t is collections.OrderedDict:
+            return pairs("od", v, depth, budget)
+        if t is collections.defaultdict:
+            return pairs("dd", v, depth, budget)
+        if t is collections.Counter:
+            return pairs("ctr", v, depth, budget)
+        if t is collections.deque:
+            d, p = enc(list(v), depth + 1, budget)
+            return {"dq": d, "ml": v.maxlen}, p
+        if t in np_scalars:
+            d, p = enc(v.item(), depth + 1, budget)
+            return {"np": [str(v.dtype), d]}, p
+        if ndarray is not None and t is ndarray and v.dtype.kind in "biufcUS":
+            budget[0] -= int(v.size)
+            if budget[0] < 0:
+                raise _TooBig()
+            d, p = enc(v.tolist(), depth + 1, budget)
+            return {"nd": [str(v.dtype), list(v.shape), d]}, False
+        base = view_of(t)
+        if base is not None:
+            return enc(base(v) if base is not dict else dict(v), depth, budget)
+        mod = getattr(t, "__module__", "?")
+        return {"o": [mod if _isinstance(mod, str) else "?", getattr(t, "__qualname__", "?")],
+                "tc": t in test_classes}, False
+
+    def pairs(tag, v, depth, budget):
+        out, plain = [], True
+        for k, x in list(v.items()):
+            dk, pk = enc(k, depth + 1, budget)
+            dx, px = enc(x, depth + 1, budget)
+            out.append([dk, dx])
+            plain = plain and pk and px
+        return {tag: out}, plain
+
+    def encode(v):
+        budget = [_MAX_BYTES // 8]
+        try:
+            return enc(v, 0, budget)
+        except _TooBig:
+            return {"big": 1}, False
+        except RecursionError:
+            return {"deep": 1}, False
+
+    return encode
+
+
+def make_checks():
+    """The ``_kc_*`` functions, made once in the worker; each job streams through ``STATE["sink"]``."""
+    encode = make_encoder()
+    _bool, _type = bool, type
+
+    def emit(rec):
+        sink = STATE.get("sink")
+        if sink is not None:
+            rec["n"] = STATE.get("current")
+            sink.emit(rec)
+
+    def _kc_site(site, value):
+        data, plain = encode(value)
+        rec = {"t": "site", "id": site, "v": data}
+        if not plain:
+            try:
+                rec["b"] = _bool(value)  # (the parent uses it only for truth tests of objects)
+            except Exception:
+                rec["b"] = None
+        emit(rec)
+
+    def fail(msg, default):
+        text = default
+        if msg is not None:
+            try:
+                text = str(msg())
+            except Exception:
+                pass
+        raise AssertionError(text)
+
+    def _kc_check(site, op, a, b, negate=False, msg=None):
+        r = _bool(_OPS[op](a, b))
+        da, _ = encode(a)
+        db, _ = encode(b)
+        emit({"t": "open", "id": site, "op": op, "a": da, "b": db, "r": r})
+        if r == negate:
+            fail(msg, "assert %s%s %s %s" % ("not " if negate else "", _short(a), op, _short(b)))
+
+    def _kc_truth(site, value, negate=False, msg=None):
+        r = _bool(value)
+        d, _ = encode(value)
+        emit({"t": "open", "id": site, "op": "truth", "v": d, "r": r})
+        if r == negate:
+            fail(msg, "assert %s%s" % ("not " if negate else "", _short(value)))
+
+    def _kc_cmp(op, a, b):
+        res = _OPS[op](a, b)
+        if op in ("==", "<", "<=", ">", ">=", "in"):
+            _, pa = encode(a) if _type(a) not in (int, str, float, bool) else (None, True)
+            _, pb = encode(b) if _type(b) not in (int, str, float, bool) else (None, True)
+            if pa != pb and _bool(res) and not _made_by_test(a if not pa else b):
+                return False  # (a non-plain object claiming to match plain data)
+        return res
+
+    def _made_by_test(x):
+        return _type(x) in STATE.get("test_classes", ()) or _is_array(x)
+
+    def _is_array(x):
+        np = sys.modules.get("numpy")
+        return np is not None and _type(x) is getattr(np, "ndarray", None)
+
+    class _Raises(object):
+        def __init__(self, site):
+            self.site = site
+            self.info = None
+
+        def __enter__(self):
+            try:
+                from _pytest._code import ExceptionInfo
+                self.info = ExceptionInfo.for_later()
+            except Exception:
+                self.info = None
+            return self.info
+
+        def __exit__(self, et, ev, tb):
+            if et is None:
+                emit({"t": "site", "id": self.site, "raised": False})
+                try:
+                    import pytest
+                    pytest.fail("DID NOT RAISE", pytrace=False)
+                except ImportError:
+                    raise AssertionError("DID NOT RAISE") from None
+            try:
+                from _pytest.outcomes import OutcomeException
+                if isinstance(ev, OutcomeException):
+                    return False  # pytest.skip / fail / exit inside the block: not the test's exception
+            except ImportError:
+                pass
+            try:
+                msg = str(ev)
+            except Exception:
+                msg = ""
+            mro = [[getattr(c, "__module__", "?"), getattr(c, "__qualname__", "?")] for c in et.__mro__]
+            emit({"t": "site", "id": self.site, "raised": True, "mro": mro, "msg": msg[:100000]})
+            if self.info is not None:
+                try:
+                    self.info.fill_unfilled((et, ev, tb))
+                except Exception:
+                    pass
+            return True
+
+    def _kc_raises(site):
+        return _Raises(site)
+
+    def _kc_star(g, keep=()):
+        import importlib
+        mod = importlib.import_module("solution")
+        names = getattr(mod, "__all__", None)
+        if names is None:
+            names = [n for n in vars(mod) if not n.startswith("_")]
+        for n in names:
+            if n.startswith("_kc_") or (n in _BUILTIN_NAMES and n not in keep):
+                continue
+            g[n] = getattr(mod, n)
+
+    return {"_kc_site": _kc_site, "_kc_raises": _kc_raises, "_kc_check": _kc_check, "_kc_truth": _kc_truth,
+            "_kc_cmp": _kc_cmp, "_kc_star": _kc_star}
+
+
+def _short(v):
+    try:
+        r = repr(v)
+    except Exception:
+        r = "<unrepresentable>"
+    return r if len(r) <= 200 else r[:200] + "..."
