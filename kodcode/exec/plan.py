@@ -47,6 +47,10 @@ _UNITTEST_CMP = {"assertEqual": "==", "assertEquals": "==", "assertNotEqual": "!
                  "assertSequenceEqual": "==", "assertMultiLineEqual": "==", "assertCountEqual": "count",
                  "assertIn": "in", "assertNotIn": "not in", "assertGreater": ">", "assertGreaterEqual": ">=",
                  "assertLess": "<", "assertLessEqual": "<=", "assertIs": "is", "assertIsNot": "is not"}
+_OPERATOR_FUNCS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_ARRAY_HELPERS = {"array_equal": "arrayeq", "array_equiv": "arrayeq", "allclose": "allclose",
+                  "assert_array_equal": "arrayeq", "assert_equal": "arrayeq", "assert_allclose": "allclose",
+                  "assert_array_almost_equal": "arrayalmost", "assert_almost_equal": "arrayalmost"}
 _CATCHES_ASSERTION = frozenset(("AssertionError", "Exception", "BaseException"))
 _MAX_CONST = 10_000_000  # elements/characters a folded constant may have (``"b" * 100000``)
 
@@ -74,6 +78,7 @@ class TestPlan:
     sites: dict[int, Site]
     required: dict[str, list[int]]  # test -> site ids it must report, in order
     star_import: bool  # the module's second statement imports the solution (``_kc_star``)
+    value_classes: frozenset = frozenset()  # the solution's classes the test may compare as their own
 
     def secret_share(self) -> tuple[int, int]:
         """(secret sites, all sites): how many assertions' expected values stayed out of the job."""
@@ -157,8 +162,10 @@ def _lazy(msg):
 
 
 class _Planner:
-    def __init__(self, src: str, offset: int = 0):
+    def __init__(self, src: str, offset: int = 0, value_classes=frozenset()):
         self.src, self.offset = src, offset
+        self.value_classes = value_classes  # the solution's classes, by name (see _value_shaped)
+        self.bound: set[str] = set()  # the current function's names bound to one of them
         self.sites: dict[int, Site] = {}
         self.required: dict[str, list[int]] = {}
         self.keep: set[str] = set()  # builtin-named solution functions the test calls as the function under test
@@ -187,17 +194,30 @@ class _Planner:
         if isinstance(hole, ast.Call) and isinstance(hole.func, ast.Name) and hole.func.id in BUILTIN_NAMES:
             self.keep.add(hole.func.id)
 
-    def _secret(self, kind, node, hole, test, required, **kw):
+    def _secret(self, kind, node, hole, test, required, refs=(), **kw):
+        """``refs``: the names the original assertion used and the rewrite no longer calls
+        (``pytest.approx``, ``math.isclose``): still evaluated, so that a test that never imported them
+        fails with the same NameError."""
         self._note_callee(hole)
         site = self._new(kind, node, test, required, **kw)
-        return _stmt(_call("_kc_site", [ast.Constant(site.id), _nested(hole)], node), node)
+        return _stmt(_call("_kc_site", [ast.Constant(site.id), _nested(hole)] + list(refs), node), node)
 
     def assertion(self, node: ast.Assert, test, required, secret_ok):
-        """An ``assert`` statement -> its rewrite (a statement)."""
+        """An ``assert`` statement -> its rewrite (statements).  ``assert a and b`` is ``assert a`` then
+        ``assert b`` (the same short-circuit), so each part can be a site of its own."""
+        if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And):
+            out = []
+            for part in node.test.values:
+                out.extend(self.assertion(ast.copy_location(ast.Assert(part, node.msg), node), test, required,
+                                          secret_ok))
+            return out
+        return [self._assertion(node, test, required, secret_ok)]
+
+    def _assertion(self, node: ast.Assert, test, required, secret_ok):
         cond, negate = node.test, False
         while isinstance(cond, ast.UnaryOp) and isinstance(cond.op, ast.Not):
             cond, negate = cond.operand, not negate
-        if secret_ok:
+        if secret_ok and not self._value_shaped(cond):
             new = self._secret_assert(node, cond, negate, test, required)
             if new is not None:
                 return new
@@ -216,6 +236,13 @@ class _Planner:
         if isinstance(cond, ast.Compare) and len(cond.ops) == 1 and cond.ops[0].__class__ in _OPS:
             op = _OPS[cond.ops[0].__class__]
             left, right = cond.left, cond.comparators[0]
+            for hole, other in ((left, right), (right, left)):
+                approx = self._approx(other)
+                if approx is not None and op in ("==", "!="):
+                    if self._approx(hole) is not None or _is_const(hole):
+                        return None  # (constant against constant: nothing of the solution's to judge)
+                    return self._secret("approx", node, hole, test, required, op=op, expected=approx[0],
+                                        negate=negate, params=approx[1], refs=[other.func])
             lc, lv = self._expected(left)
             rc, rv = self._expected(right)
             if rc and not lc:
@@ -226,10 +253,6 @@ class _Planner:
                 return self._secret("cmp", node, right, test, required, op="has" if op == "in" else "lacks",
                                     expected=lv, negate=negate)
             else:
-                approx = self._approx(right) if not lc else None
-                if approx is not None and op in ("==", "!="):
-                    return self._secret("approx", node, left, test, required, op=op, expected=approx[0],
-                                        negate=negate, params=approx[1])
                 tol = self._absdiff(left) if rc and op in ("<", "<=") else None
                 if tol is not None:
                     return self._secret("absdiff", node, tol[0], test, required, op=op, expected=tol[1],
@@ -238,6 +261,9 @@ class _Planner:
             if op in ("is", "is not") and expected not in (None, True, False):
                 return None  # (identity of other constants is an implementation detail)
             return self._secret("cmp", node, hole, test, required, op=op, expected=expected, negate=negate)
+        helper = self._helper(cond, negate, node, test, required)
+        if helper is not None:
+            return helper
         if isinstance(cond, ast.Call) and _name(cond.func) == "isclose" and len(cond.args) == 2:
             which = "isclose" if isinstance(cond.func, ast.Attribute) and _name(cond.func.value) == "math" \
                 else ("npisclose" if isinstance(cond.func, ast.Attribute) and _name(cond.func.value) in ("np", "numpy")
@@ -253,11 +279,63 @@ class _Planner:
                 params[k.arg] = v
             if ok and not _is_const(cond.args[0]):
                 return self._secret(which, node, cond.args[0], test, required, expected=expected, negate=negate,
+                                    refs=[cond.func],
                                     params=params)
             return None
         if _is_const(cond):
             return None
         return self._secret("truth", node, cond, test, required, negate=negate)
+
+    def _helper(self, call, negate, node, test, required):
+        """``operator.eq(HOLE, CONST)``, ``np.array_equal(HOLE, CONST)``, ``np.allclose(HOLE, CONST)`` and the
+        ``np.testing.assert_*`` family -> a secret site (None: not one of them)."""
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and len(call.args) >= 2):
+            return None
+        name, owner = call.func.attr, _name(call.func.value)
+        kind = None
+        if owner == "operator" and name in _OPERATOR_FUNCS and len(call.args) == 2 and not call.keywords:
+            kind = "cmp"
+        elif owner in ("np", "numpy", "testing") and name in _ARRAY_HELPERS:
+            kind = _ARRAY_HELPERS[name]
+        if kind is None or any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        ok, expected = self._expected(call.args[1])
+        if not ok or _is_const(call.args[0]):
+            return None
+        params = {}
+        for k in call.keywords:
+            good, v = self._expected(k.value)
+            if not good or k.arg is None:
+                return None
+            params[k.arg] = v
+        if len(call.args) > 2:
+            good, v = self._expected(call.args[2])
+            if not good or len(call.args) > 3:
+                return None
+            params["_pos"] = v
+        op = _OPERATOR_FUNCS.get(name, "==") if kind == "cmp" else "=="
+        params["_fn"] = name
+        return self._secret(kind, node, call.args[0], test, required, op=op, expected=expected, negate=negate,
+                            refs=[call.func],
+                            params=params)
+
+    def _value_shaped(self, cond) -> bool:
+        """The assertion compares an object of a class the test builds itself (``ModInt(3) + ModInt(4) ==
+        0``, ``m = Money(150); assert m == 1.5``): that class's comparison decides, as the test asks, so the
+        expected value must stay with the job."""
+        if not self.value_classes:
+            return False
+        stack = [(cond, None)]
+        while stack:
+            n, parent = stack.pop()
+            receiver = isinstance(parent, ast.Attribute)
+            if not receiver and isinstance(n, ast.Call) and isinstance(n.func, ast.Name) \
+                    and n.func.id in self.value_classes:
+                return True
+            if not receiver and isinstance(n, ast.Name) and n.id in self.bound:
+                return True
+            stack.extend((c, n) for c in ast.iter_child_nodes(n))
+        return False
 
     def _approx(self, node):
         """``pytest.approx(CONST, rel=CONST, abs=CONST)`` -> (expected, params)."""
@@ -301,16 +379,16 @@ class _Planner:
             msg = args[1] if len(args) > 1 else kw.get("msg")
         if attr in ("assertTrue", "assertFalse") and len(args) >= 1:
             cond = args[0] if attr == "assertTrue" else ast.copy_location(ast.UnaryOp(ast.Not(), args[0]), node)
-            return self.assertion(ast.copy_location(ast.Assert(cond, msg), node), test, required, secret_ok)
+            return self._assertion(ast.copy_location(ast.Assert(cond, msg), node), test, required, secret_ok)
         if attr in ("assertIsNone", "assertIsNotNone") and len(args) >= 1:
             cmp = ast.Compare(args[0], [ast.Is() if attr == "assertIsNone" else ast.IsNot()], [ast.Constant(None)])
-            return self.assertion(ast.copy_location(ast.Assert(ast.copy_location(cmp, node), msg), node),
+            return self._assertion(ast.copy_location(ast.Assert(ast.copy_location(cmp, node), msg), node),
                                   test, required, secret_ok)
         op = _UNITTEST_CMP.get(attr)
         if op is not None and op != "count" and len(args) >= 2 and set(kw) <= {"msg"}:
             node_op = {v: k for k, v in _OPS.items()}[op]()
             cmp = ast.copy_location(ast.Compare(args[0], [node_op], [args[1]]), node)
-            return self.assertion(ast.copy_location(ast.Assert(cmp, msg), node), test, required, secret_ok)
+            return self._assertion(ast.copy_location(ast.Assert(cmp, msg), node), test, required, secret_ok)
         if attr in ("assertAlmostEqual", "assertNotAlmostEqual") and len(args) >= 2 and secret_ok:
             ok, expected = self._expected(args[1])
             params = {}
@@ -322,7 +400,7 @@ class _Planner:
                     params[k] = v
             if len(args) > 2 or (set(kw) - {"places", "delta", "msg"}) or not ok or _is_const(args[0]):
                 return None
-            return self._secret("almost", node, args[0], test, required, expected=expected,
+            return self._secret("almost", node, args[0], test, required, expected=expected, refs=[call.func],
                                 negate=attr == "assertNotAlmostEqual", params=params)
         return None
 
@@ -342,23 +420,30 @@ class _Planner:
                 return None
             params["match"] = v
         site = self._new("raises", node, test, required, expected=[n.id for n in names], params=params)
-        item.context_expr = _call("_kc_raises", [ast.Constant(site.id)], call)
+        item.context_expr = _call("_kc_raises", [ast.Constant(site.id), call.func], call)
         return node
 
     # -- walking a function
     def function(self, fn, test):
         """Rewrite the assertions of one function (``test``: its inventory name, or None for helpers)."""
-        saved = self.consts
+        saved = self.consts, self.bound
         self.consts = _constant_locals(fn)
+        self.bound = _bound_to(fn, self.value_classes) if self.value_classes else set()
+        # A test that compares or computes with objects of the solution's own classes (``price() ==
+        # Money(150)``) asks their comparisons to decide: its expected values stay with the job.
+        secret_ok = not (self.value_classes and _compares_objects(fn, self.value_classes, self.bound))
+        if not secret_ok:
+            self.consts = {}
         for name in self.consts:
             _drop_assignment(fn, name)
-        fn.body = self.block(fn.body, test, True, True)
-        self.consts = saved
+        fn.body = self.block(fn.body, test, True, secret_ok)
+        self.consts, self.bound = saved
 
     def block(self, stmts, test, required, secret_ok):
         out = []
         for st in stmts:
-            out.append(self.statement(st, test, required, secret_ok))
+            new = self.statement(st, test, required, secret_ok)
+            out.extend(new if isinstance(new, list) else [new])
         return out
 
     def statement(self, st, test, required, secret_ok):
@@ -367,7 +452,11 @@ class _Planner:
             return self.assertion(st, test, required, secret_ok)
         if t is ast.Expr and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Attribute) \
                 and st.value.func.attr.startswith("assert"):
-            new = self.unittest_call(st, test, required, secret_ok)
+            if st.value.func.attr in _ARRAY_HELPERS and secret_ok and not self._value_shaped(st.value):
+                new = self._helper(st.value, False, st, test, required)
+                if new is not None:
+                    return new
+            new = self.unittest_call(st, test, required, secret_ok and not self._value_shaped(st.value))
             if new is not None:
                 return new
             _map_children(st, _nested)
@@ -409,6 +498,44 @@ class _Planner:
             for case in st.cases:
                 case.body = self.block(case.body, test, False, secret_ok)
         return st
+
+
+def _bound_to(fn, classes) -> set[str]:
+    """Names the function binds to a new object of one of ``classes`` (``m = ModInt(3)``, ``m += 1``)."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Name) and node.value.func.id in classes:
+            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return out
+
+
+def _compares_objects(fn, classes, bound) -> bool:
+    """The function compares, or does arithmetic with, a new object of one of ``classes`` (or a name
+    bound to one), rather than only calling its methods (``Solution().two_sum(...)``)."""
+    def is_object(n):
+        return (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in classes) or \
+            (isinstance(n, ast.Name) and n.id in bound)
+
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Compare) and any(is_object(x) for x in [node.left] + node.comparators):
+            return True
+        if isinstance(node, ast.BinOp) and (is_object(node.left) or is_object(node.right)):
+            return True
+        if isinstance(node, (ast.UnaryOp, ast.AugAssign)) and is_object(getattr(node, "operand", None)
+                                                                         or getattr(node, "target", None)):
+            return True
+    return False
+
+
+def value_classes(solution: str) -> frozenset[str]:
+    """The solution's top-level classes that are named like classes (``ModInt``, not ``solve``): objects
+    of these, built by the test itself, are compared by their own rules."""
+    try:
+        tree = ast.parse(solution)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name[:1].isupper())
 
 
 def _constant_locals(fn) -> dict[str, Any]:
@@ -499,7 +626,8 @@ def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> Tes
     src = ("from solution import *\n\n" + test) if prepend_import else test
     tree = ast.parse(src)
     inventory = inventory_of(tree)
-    planner = _Planner(src, 2 if prepend_import else 0)  # (lines as the test file numbers them)
+    # (lines as the test file numbers them)
+    planner = _Planner(src, 2 if prepend_import else 0, value_classes(solution) if solution else frozenset())
     tests = set(inventory)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -520,4 +648,4 @@ def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> Tes
         tree.body[0] = _stmt(_call("_kc_star", [_call("globals", [], tree.body[0]), keep], tree.body[0]), tree.body[0])
     tree.body[:0] = head
     ast.fix_missing_locations(tree)
-    return TestPlan(ast.unparse(tree), inventory, planner.sites, planner.required, star)
+    return TestPlan(ast.unparse(tree), inventory, planner.sites, planner.required, star, planner.value_classes)

@@ -192,7 +192,7 @@ def _site_failures(plan: TestPlan, stream: list[dict], v: Verdict) -> dict:
             order = seen.setdefault(n, [])
             if sid not in order:
                 order.append(sid)
-        why = judge_site(site, rec) if t == "site" else judge_open(rec)
+        why = judge_site(site, rec) if t == "site" else judge_open(rec, plan.value_classes)
         if why is not None:
             if t == "open" and "non_plain_value" not in v.flags and "non-plain" in why:
                 v.flags.append("non_plain_value")
