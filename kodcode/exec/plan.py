@@ -16,11 +16,11 @@ before anything reaches the worker, takes out of the test what decides it:
   with comparisons nested inside it guarded by ``_kc_cmp``.
 * **Accounting.**  Which tests must report (``inventory``) and which sites each test must reach, in
   order (the unconditional ones: straight-line statements of the test function), are the parent's.
-* **Names.**  ``from solution import *`` becomes ``_kc_star(globals(), keep)``: names that would shadow
-  a builtin the test relies on (``sorted``, ``len``, ``all``...) are not imported, except those the
-  test itself calls as the function under test (``keep``).
+* **Names.**  ``from solution import *`` becomes ``_kc_star(globals())``: names that would shadow a
+  builtin the test relies on (``sorted``, ``len``, ``all``...) are not imported; a test that means the
+  solution's own ``pow`` imports it by name (``from solution import pow``), as Python reads that.
 
-Run ``plan_test(test, solution, prepend_import)``; the engine sends ``TestPlan.source`` to the worker
+Run ``plan_test(test, solution, prepend_import)``; the engine sends ``JobPlan.source`` to the worker
 and keeps the rest for ``verdict.decide``.
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 from .worker.shape import inventory_of
 
 CHECKS_MODULE = "_kodcode_checks"
-CHECK_NAMES = ("_kc_site", "_kc_raises", "_kc_check", "_kc_truth", "_kc_cmp", "_kc_star")
+CHECK_NAMES = ("_kc_site", "_kc_raises", "_kc_check", "_kc_truth", "_kc_cmp", "_kc_chain", "_kc_star")
 BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 _EXCEPTIONS = frozenset(n for n in BUILTIN_NAMES if isinstance(getattr(builtins, n), type)
                         and issubclass(getattr(builtins, n), BaseException))
@@ -72,7 +72,7 @@ class Site:
 
 
 @dataclass
-class TestPlan:
+class JobPlan:
     source: str  # the rewritten module the worker gets
     inventory: list[str]
     sites: dict[int, Site]
@@ -166,9 +166,10 @@ class _Planner:
         self.src, self.offset = src, offset
         self.value_classes = value_classes  # the solution's classes, by name (see _value_shaped)
         self.bound: set[str] = set()  # the current function's names bound to one of them
+        self.test_names: set[str] = set()  # builtins and the test module's own names (see _test_built)
+        self.test_locals: set[str] = set()  # the current function's names built from those only
         self.sites: dict[int, Site] = {}
         self.required: dict[str, list[int]] = {}
-        self.keep: set[str] = set()  # builtin-named solution functions the test calls as the function under test
         self.consts: dict[str, Any] = {}  # the current function's locals bound once to a constant
 
     # -- sites
@@ -190,15 +191,10 @@ class _Planner:
         except _NotConstant:
             return False, None
 
-    def _note_callee(self, hole):
-        if isinstance(hole, ast.Call) and isinstance(hole.func, ast.Name) and hole.func.id in BUILTIN_NAMES:
-            self.keep.add(hole.func.id)
-
     def _secret(self, kind, node, hole, test, required, refs=(), **kw):
         """``refs``: the names the original assertion used and the rewrite no longer calls
         (``pytest.approx``, ``math.isclose``): still evaluated, so that a test that never imported them
         fails with the same NameError."""
-        self._note_callee(hole)
         site = self._new(kind, node, test, required, **kw)
         return _stmt(_call("_kc_site", [ast.Constant(site.id), _nested(hole)] + list(refs), node), node)
 
@@ -222,7 +218,9 @@ class _Planner:
             if new is not None:
                 return new
         if isinstance(cond, ast.Compare) and len(cond.ops) == 1 and cond.ops[0].__class__ in _OPS:
-            site = self._new("open", node, test, required, op=_OPS[cond.ops[0].__class__], negate=negate)
+            sides = (self._test_built(cond.left), self._test_built(cond.comparators[0]))
+            site = self._new("open", node, test, required, op=_OPS[cond.ops[0].__class__], negate=negate,
+                             params={"test_sides": sides})
             return _stmt(_call("_kc_check", [ast.Constant(site.id), ast.Constant(site.op), _nested(cond.left),
                                              _nested(cond.comparators[0]), ast.Constant(negate),
                                              _lazy(node.msg)], node), node)
@@ -318,6 +316,13 @@ class _Planner:
         return self._secret(kind, node, call.args[0], test, required, op=op, expected=expected, negate=negate,
                             refs=[call.func],
                             params=params)
+
+    def _test_built(self, expr) -> bool:
+        """The expression is the test's own: every name it reads is a builtin, the test module's, or a
+        local the test function built from such names (``[mock.ANY, 2]``, ``Close(0.3)``), never the
+        solution's."""
+        return all(n.id in self.test_names or n.id in self.test_locals
+                   for n in ast.walk(expr) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
     def _value_shaped(self, cond) -> bool:
         """The assertion compares an object of a class the test builds itself (``ModInt(3) + ModInt(4) ==
@@ -429,6 +434,8 @@ class _Planner:
         saved = self.consts, self.bound
         self.consts = _constant_locals(fn)
         self.bound = _bound_to(fn, self.value_classes) if self.value_classes else set()
+        saved_locals = self.test_locals
+        self.test_locals = _test_locals(fn, self.test_names)
         # A test that compares or computes with objects of the solution's own classes (``price() ==
         # Money(150)``) asks their comparisons to decide: its expected values stay with the job.
         secret_ok = not (self.value_classes and _compares_objects(fn, self.value_classes, self.bound))
@@ -438,6 +445,7 @@ class _Planner:
             _drop_assignment(fn, name)
         fn.body = self.block(fn.body, test, True, secret_ok)
         self.consts, self.bound = saved
+        self.test_locals = saved_locals
 
     def block(self, stmts, test, required, secret_ok):
         out = []
@@ -492,12 +500,77 @@ class _Planner:
             v = getattr(st, name, None)
             if isinstance(v, list) and v and isinstance(v[0], ast.stmt):
                 setattr(st, name, self.block(v, test, False, secret_ok))
-        if t is ast.If or t is ast.While:
-            st.test = _nested(st.test)
+        # Comparisons outside assertions too (``ok = f(x) == 5``, ``if x != y: raise``): what the test
+        # concludes from them is its verdict.
+        for name, v in ast.iter_fields(st):
+            if isinstance(v, ast.expr):
+                setattr(st, name, _nested(v))
+            elif isinstance(v, list) and v and isinstance(v[0], ast.expr):
+                setattr(st, name, [_nested(x) for x in v])
         if t.__name__ == "Match":
             for case in st.cases:
                 case.body = self.block(case.body, test, False, secret_ok)
         return st
+
+
+def _module_names(tree, solution_names) -> set[str]:
+    """Builtins and the names the test module itself defines or imports (not through ``import *``)."""
+    names = set(BUILTIN_NAMES)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module != "solution":
+            names.update(a.asname or a.name for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names - set(solution_names)
+
+
+def _test_locals(fn, test_names) -> set[str]:
+    """Locals of ``fn`` every assignment of which builds its value from the test's own names only."""
+    assigns: dict[str, list] = {}
+    other: set[str] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigns.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr,
+                               ast.comprehension)):
+            for sub in ast.walk(node.target if hasattr(node, "target") else node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    other.add(sub.id)
+    args = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
+    good = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, values in assigns.items():
+            if name in good or name in other or name in args:
+                continue
+            if all(all(n.id in test_names or n.id in good for n in ast.walk(v)
+                       if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)) for v in values):
+                good.add(name)
+                changed = True
+    return good
+
+
+def _solution_names(solution: str) -> set[str]:
+    try:
+        tree = ast.parse(solution)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        else:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    names.add(sub.id)
+    return names
 
 
 def _bound_to(fn, classes) -> set[str]:
@@ -609,9 +682,15 @@ def _nested(node):
     if isinstance(node, (ast.Lambda, ast.FunctionDef)):
         return node
     _map_children(node, _nested)
-    if node.__class__ is ast.Compare and len(node.ops) == 1 and node.ops[0].__class__ in _OPS \
-            and node.ops[0].__class__ not in (ast.Is, ast.IsNot):
-        return _call("_kc_cmp", [ast.Constant(_OPS[node.ops[0].__class__]), node.left, node.comparators[0]], node)
+    if node.__class__ is ast.Compare and all(op.__class__ in _OPS for op in node.ops):
+        ops = [_OPS[op.__class__] for op in node.ops]
+        if len(ops) == 1:
+            if ops[0] in ("is", "is not"):
+                return node
+            return _call("_kc_cmp", [ast.Constant(ops[0]), node.left, node.comparators[0]], node)
+        # ``a == b == c``: each link guarded, later operands evaluated only as Python would
+        thunks = [_lazy(c) for c in node.comparators]
+        return _call("_kc_chain", [ast.Tuple([ast.Constant(o) for o in ops], ast.Load()), node.left] + thunks, node)
     return node
 
 
@@ -621,13 +700,14 @@ def _star_import_first(tree) -> bool:
         and len(first.names) == 1 and first.names[0].name == "*"
 
 
-def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> TestPlan:
+def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> JobPlan:
     """The plan of one pytest job (raises SyntaxError/ValueError/RecursionError when the test does not parse)."""
     src = ("from solution import *\n\n" + test) if prepend_import else test
     tree = ast.parse(src)
     inventory = inventory_of(tree)
     # (lines as the test file numbers them)
     planner = _Planner(src, 2 if prepend_import else 0, value_classes(solution) if solution else frozenset())
+    planner.test_names = _module_names(tree, _solution_names(solution) if solution else ())
     tests = set(inventory)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -644,8 +724,7 @@ def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> Tes
     star = _star_import_first(tree)
     head = ast.parse("from %s import %s" % (CHECKS_MODULE, ", ".join(CHECK_NAMES))).body
     if star:
-        keep = ast.Tuple([ast.Constant(n) for n in sorted(planner.keep)], ast.Load())
-        tree.body[0] = _stmt(_call("_kc_star", [_call("globals", [], tree.body[0]), keep], tree.body[0]), tree.body[0])
+        tree.body[0] = _stmt(_call("_kc_star", [_call("globals", [], tree.body[0])], tree.body[0]), tree.body[0])
     tree.body[:0] = head
     ast.fix_missing_locations(tree)
-    return TestPlan(ast.unparse(tree), inventory, planner.sites, planner.required, star, planner.value_classes)
+    return JobPlan(ast.unparse(tree), inventory, planner.sites, planner.required, star, planner.value_classes)

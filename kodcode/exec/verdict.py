@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from .jobs import CallJob, CaseOutput, Job, PytestJob, StdioJob, TestOutcome, Verdict
 from .judge import judge_open, judge_site
-from .plan import TestPlan
+from .plan import JobPlan
 
 
-def decide(job: Job, reply: dict | None, plan: TestPlan | None = None) -> Verdict:
+def decide(job: Job, reply: dict | None, plan: JobPlan | None = None) -> Verdict:
     """Turn the zygote's facts into a verdict.  Pure function; the heart of the verdict protocol."""
     v = Verdict(status="sandbox_error", id=job.id)
     if reply is None:
@@ -103,7 +103,7 @@ def _cpu_limit_hit(reply: dict) -> bool:
     return reply.get("signal") == 24 or bool(reply.get("cpu_limit_hit"))
 
 
-def _decide_pytest(v: Verdict, reply: dict, result: dict | None, plan: TestPlan | None) -> Verdict:
+def _decide_pytest(v: Verdict, reply: dict, result: dict | None, plan: JobPlan | None) -> Verdict:
     inventory = plan.inventory if plan is not None else []
     if result is None:
         v.tests = [TestOutcome(n, "missing") for n in inventory]
@@ -167,7 +167,7 @@ def _base(nodeid) -> str | None:
     return "::".join(parts)
 
 
-def _site_failures(plan: TestPlan, stream: list[dict], v: Verdict) -> dict:
+def _site_failures(plan: JobPlan, stream: list[dict], v: Verdict) -> dict:
     """Test name (None: code outside any test) -> why one of its assertions failed, judged here on the
     values the job reported; a test instance that passed without reporting every assertion of its
     straight-line code, in order, fails too."""
@@ -192,7 +192,8 @@ def _site_failures(plan: TestPlan, stream: list[dict], v: Verdict) -> dict:
             order = seen.setdefault(n, [])
             if sid not in order:
                 order.append(sid)
-        why = judge_site(site, rec) if t == "site" else judge_open(rec, plan.value_classes)
+        why = judge_site(site, rec) if t == "site" else judge_open(rec, plan.value_classes,
+                                                                    tuple(site.params.get("test_sides") or (False, False)))
         if why is not None:
             if t == "open" and "non_plain_value" not in v.flags and "non-plain" in why:
                 v.flags.append("non_plain_value")

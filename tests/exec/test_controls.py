@@ -512,7 +512,7 @@ class TestAlmostEqual(unittest.TestCase):
         self.assertAlmostEqual(half(), 0.5000001, places=5)
         self.assertNotAlmostEqual(half(), 0.6)
         self.assertGreater(2, half())
-        self.assertLess(price(), 2)
+        self.assertLess(Money(150), 2)  # (the test builds the object: its own comparison decides)
 
 V = values()
 

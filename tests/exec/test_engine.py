@@ -1,5 +1,6 @@
 """The engine's own contract: verdicts for honest code, the verdict protocol, limits, interfaces."""
 
+import ast
 import asyncio
 import json
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kodcode.exec import CallJob, ExecConfig, Executor, PytestJob, StdioJob, decide, expected_tests
+from kodcode.exec.plan import JobPlan, plan_test
 
 ADD = "def add(a, b):\n    return a + b\n"
 TESTS = "def test_small():\n    assert add(1, 2) == 3\n\ndef test_zero():\n    assert add(0, 0) == 0\n"
@@ -46,10 +48,9 @@ def test_each_job_gets_its_own_random_state_and_one_thread(ex):
     assert len({d[0] for d in draws}) == 6 and {d[1] for d in draws} == {"1"}
 
 
-def test_code_swap_of_pytest_internals_is_flagged_even_when_undone(ex):
-    # pytest mode compares identities before and after every test, and pytest's functions' code only when
-    # the session ends; a swap of that code is reported by the audit hook the moment it happens, so
-    # swapping and restoring within one test is caught too.
+def test_a_test_that_swaps_pytest_code_and_puts_it_back_is_judged_on_its_assertions(ex):
+    # The verdict no longer rests on pytest's internals staying untouched: the test's own swap of
+    # pytest's code changes nothing the parent judges.
     test = (
         "import pytest\nimport _pytest.python as p\n\n@pytest.fixture\ndef x():\n    return 1\n\n"
         "def test_swap(x):\n"
@@ -58,14 +59,15 @@ def test_code_swap_of_pytest_internals_is_flagged_even_when_undone(ex):
         "    p.pytest_pyfunc_call.__code__ = saved\n    assert add(x, x) == 2\n"
     )
     (v,) = ex.run([PytestJob(ADD, test)])
-    assert v.runner == "pytest" and v.status == "fail", (v.status, v.message)
-    assert "tampered:_pytest.python.pytest_pyfunc_call.__code__" in v.flags, v.flags
+    assert v.runner == "pytest" and v.status == "pass", (v.status, v.message)
+    (w,) = ex.run([PytestJob(ADD.replace("a + b", "a + b + 1"), test)])
+    assert w.status == "fail" and "got 3" in w.message, w.message
 
 
 def test_snapshot_is_retaken_reading_only_what_changed():
     import types
 
-    from kodcode.exec.guard import Snapshot
+    from kodcode.exec.worker.snapshot import Snapshot
 
     mod = types.ModuleType("kc_snapshot_probe")
     exec("class K:\n    def m(self):\n        return 1\n    @classmethod\n    def c(cls):\n        return 2\n\n"
@@ -100,9 +102,10 @@ def test_library_watch_reads_only_the_packages_a_test_reaches():
     import operator
     import types
 
-    from kodcode.exec.guard import Snapshot, imported_roots, rewrite_test_source
+    from kodcode.exec.worker.shape import imported_roots
+    from kodcode.exec.worker.snapshot import Snapshot
 
-    tree = rewrite_test_source(
+    tree = ast.parse(
         "import math as m\nfrom operator import eq\n\ndef test_a():\n    if True:\n        import json\n"
         "    from . import local\n    import os\n"
     )
@@ -249,24 +252,55 @@ def _phase(name, outcome="passed", when="call"):
     return {"t": "phase", "nodeid": name, "when": when, "outcome": outcome, "duration": 0.0, "message": ""}
 
 
+def _plan(inventory):
+    """A plan with these tests and no assertions (the protocol tests below are about phases only)."""
+    return JobPlan(source="", inventory=list(inventory), sites={}, required={}, star_import=True)
+
+
+def _site(sid, value, nodeid, kind="site"):
+    return {"t": kind, "id": sid, "v": value, "n": nodeid}
+
+
+def test_decide_judges_reported_values_against_expected_values_it_kept():
+    job = PytestJob(solution=ADD, test=TESTS)
+    plan = plan_test(TESTS, ADD)
+    assert "3" not in plan.source.split("def test_small")[1].split("def test_zero")[0]  # the constant left
+    assert plan.required == {"test_small": [1], "test_zero": [2]}
+    base = {"setup": "OK", "result": {"runner": "fast"}, "nonce_ok": True, "nonce_requests": 1}
+    good = [_site(1, 3, "test_small"), _phase("test_small"), _site(2, 0, "test_zero"), _phase("test_zero")]
+    assert decide(job, dict(base, stream=good), plan).status == "pass"
+    wrong = [_site(1, 4, "test_small"), _phase("test_small"), _site(2, 0, "test_zero"), _phase("test_zero")]
+    v = decide(job, dict(base, stream=wrong), plan)
+    assert v.status == "fail" and "got 4" in v.tests[0].message
+    silent = [_phase("test_small"), _site(2, 0, "test_zero"), _phase("test_zero")]  # a site never reported
+    v = decide(job, dict(base, stream=silent), plan)
+    assert v.status == "fail" and "never reported" in v.tests[0].message
+    objects = [_site(1, {"o": ["solution", "AlwaysEqual"]}, "test_small"), _phase("test_small"),
+               _site(2, 0, "test_zero"), _phase("test_zero")]
+    assert decide(job, dict(base, stream=objects), plan).status == "fail"
+    forged = good + [_site(99, 3, "test_small")]  # an assertion the test does not have
+    v = decide(job, dict(base, stream=forged), plan)
+    assert v.status == "fail" and "forged_report" in v.flags
+
+
 def test_decide_rejects_a_report_without_the_nonce():
     job = PytestJob(solution=ADD, test=TESTS)
     reply = {"setup": "OK", "result": {"runner": "fast", "t": "end"},
              "stream": [_phase("test_small"), _phase("test_zero")],
              "nonce_ok": False, "nonce_requests": 1, "exit_code": 0, "signal": None}
-    v = decide(job, reply, ["test_small", "test_zero"])
+    v = decide(job, reply, _plan(["test_small", "test_zero"]))
     assert v.status != "pass" and "forged_report" in v.flags
     reply["nonce_ok"] = True
-    assert decide(job, reply, ["test_small", "test_zero"]).status == "pass"
+    assert decide(job, reply, _plan(["test_small", "test_zero"])).status == "pass"
     reply["nonce_requests"] = 2  # someone else asked for the nonce first
-    assert decide(job, reply, ["test_small", "test_zero"]).status != "pass"
+    assert decide(job, reply, _plan(["test_small", "test_zero"])).status != "pass"
 
 
 def test_decide_requires_the_whole_inventory():
     job = PytestJob(solution=ADD, test=TESTS)
     reply = {"setup": "OK", "result": {"runner": "fast"}, "stream": [_phase("test_small")],
              "nonce_ok": True, "nonce_requests": 1}
-    v = decide(job, reply, ["test_small", "test_zero"])
+    v = decide(job, reply, _plan(["test_small", "test_zero"]))
     assert v.status == "fail" and v.tests[1].outcome == "missing"
 
 
@@ -274,10 +308,10 @@ def test_decide_treats_a_test_reported_twice_as_forged():
     job = PytestJob(solution=ADD, test=TESTS)
     reply = {"setup": "OK", "result": {"runner": "fast"}, "nonce_ok": True, "nonce_requests": 1,
              "stream": [_phase("test_small", "failed"), _phase("test_small"), _phase("test_zero")]}
-    v = decide(job, reply, ["test_small", "test_zero"])
+    v = decide(job, reply, _plan(["test_small", "test_zero"]))
     assert v.status == "fail" and "conflicting_reports" in v.flags
     reply["stream"] = [_phase("test_small"), _phase("test_small"), _phase("test_zero")]
-    assert decide(job, reply, ["test_small", "test_zero"]).status == "fail"
+    assert decide(job, reply, _plan(["test_small", "test_zero"])).status == "fail"
 
 
 def test_decide_aggregates_parametrized_instances_and_phases():
@@ -285,15 +319,15 @@ def test_decide_aggregates_parametrized_instances_and_phases():
     stream = [_phase("test_p[1]"), _phase("test_p[2]"), _phase("TestA::test_m", when="setup"),
               _phase("TestA::test_m"), _phase("TestA::test_m", "error", when="teardown")]
     reply = {"setup": "OK", "result": {"runner": "pytest"}, "nonce_ok": True, "nonce_requests": 1, "stream": stream}
-    v = decide(job, reply, ["test_p", "TestA::test_m"])
+    v = decide(job, reply, _plan(["test_p", "TestA::test_m"]))
     assert [(t.name, t.outcome) for t in v.tests] == [("test_p", "passed"), ("TestA::test_m", "error")]
     assert v.status == "fail"
 
 
 def test_decide_turns_infrastructure_failure_into_sandbox_error():
     job = PytestJob(solution=ADD, test=TESTS)
-    assert decide(job, None, ["test_small"]).status == "sandbox_error"
-    assert decide(job, {"setup": "FAIL mounts: boom"}, ["test_small"]).status == "sandbox_error"
+    assert decide(job, None, _plan(["test_small"])).status == "sandbox_error"
+    assert decide(job, {"setup": "FAIL mounts: boom"}, _plan(["test_small"])).status == "sandbox_error"
 
 
 def test_config_errors_are_reported_together():
@@ -442,7 +476,7 @@ def test_job_interpreter_is_configurable(tmp_path):
 def test_fast_path_takes_helper_classes_but_not_test_classes():
     import ast
 
-    from kodcode.exec.guard import fast_path_ok
+    from kodcode.exec.worker.shape import fast_path_ok
 
     def ok(src):
         return fast_path_ok(ast.parse(src + "\n\ndef test_a():\n    assert True\n"))
@@ -458,7 +492,7 @@ def test_fast_path_takes_helper_classes_but_not_test_classes():
 def test_fast_path_takes_one_literal_parametrize_and_nothing_else():
     import ast
 
-    from kodcode.exec.guard import fast_path_ok, literal_parametrize
+    from kodcode.exec.worker.shape import fast_path_ok, literal_parametrize
 
     def fn(src):
         return ast.parse("import pytest\n" + src).body[1]

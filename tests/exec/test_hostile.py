@@ -349,17 +349,11 @@ def host():
         shutil.rmtree(root, ignore_errors=True)
 
 
-# Attacks the engine does not stop yet, each with the reason (see the README's "what the sandbox does
-# not protect against"); strict, so a fix turns the xfail into a failure that asks to drop the entry.
-_FORGED_STREAM = (
-    "in-process runner: a solution that finds the result pipes (fstat/fcntl on its fds), asks the zygote "
-    "for the nonce before the runner does and streams 'passed' phases plus the final message, then exits, "
-    "is trusted (documented limitation of kodcode.exec's in-process pytest runner)"
-)
-ENGINE_GAPS: dict[str, str] = {
-    "forges_streamed_report_with_its_nonce": _FORGED_STREAM,
-    "forges_streamed_report_with_its_nonce__pytest_mode": _FORGED_STREAM,
-}
+# Attacks the engine does not stop yet, each with the reason (see the README's exec section), as strict
+# xfails: a fix turns the xfail into a failure that asks to drop the entry.  None at present: the forged
+# stream with the job's own nonce (a solution that finds the result pipe, asks for the nonce first and
+# streams "passed" for every test) used to be one; the parent's accounting of assertions stops it.
+ENGINE_GAPS: dict[str, str] = {}
 
 
 def _attack_params():

@@ -9,8 +9,8 @@
   comparison on plain data.
 * ``_kc_cmp(op, a, b)``: a comparison nested inside an expression; Python's result, except that an
   object that is not plain data never equals, orders or contains plain data.
-* ``_kc_star(globals(), keep)``: ``from solution import *`` without names that shadow builtins the test
-  relies on (``keep``: those the test calls as the function under test).
+* ``_kc_star(globals())``: ``from solution import *`` without the names that would shadow builtins the
+  test relies on (an explicit ``from solution import pow`` still binds the solution's).
 
 Everything here runs in the job, where the solution could rewrite it: it only narrows what the solution
 can do to values the job computes; the parent's checks do not depend on it (see the README).
@@ -71,7 +71,6 @@ def make_encoder():
         return base
 
     test_classes = STATE.setdefault("test_classes", set())
-    approx_types = _approx_types()
     dict_views = (type({}.keys()), type({}.items()))
 
     def enc(v, depth, budget):
@@ -139,7 +138,7 @@ def make_encoder():
             return enc(base(v) if base is not dict else dict(v), depth, budget)
         mod = getattr(t, "__module__", "?")
         return {"o": [mod if _isinstance(mod, str) else "?", getattr(t, "__qualname__", "?")],
-                "tc": t in test_classes or t in approx_types}, False
+                "tc": t in test_classes}, False
 
     def pairs(tag, v, depth, budget):
         out, plain = [], True
@@ -166,6 +165,10 @@ def make_checks():
     """The ``_kc_*`` functions, made once in the worker; each job streams through ``STATE["sink"]``."""
     encode = make_encoder()
     _bool, _type = bool, type
+    _scalars = frozenset((int, float, str, bool, type(None)))
+
+    def is_plain(x):
+        return encode(x)[1]
 
     def emit(rec):
         sink = STATE.get("sink")
@@ -209,18 +212,32 @@ def make_checks():
 
     def _kc_cmp(op, a, b):
         res = _OPS[op](a, b)
-        if op in ("==", "<", "<=", ">", ">=", "in"):
-            _, pa = encode(a) if _type(a) not in (int, str, float, bool) else (None, True)
-            _, pb = encode(b) if _type(b) not in (int, str, float, bool) else (None, True)
-            if pa != pb and _bool(res) and not _made_by_test(a if not pa else b):
-                return False  # (a non-plain object claiming to match plain data)
+        if op in ("is", "is not") or (_type(a) in _scalars and _type(b) in _scalars):
+            return res
+        pa, pb = is_plain(a), is_plain(b)
+        if pa != pb and not _made_by_test(a if not pa else b):
+            # a non-plain object never equals, orders or contains plain data
+            if op == "!=" or op == "not in":
+                return True
+            if _bool(res):
+                return False
         return res
 
-    approx_types = _approx_types()
+    def _kc_chain(ops, left, *rights):
+        res = True
+        for op, right in zip(ops, rights):
+            right = right()
+            res = _kc_cmp(op, left, right)
+            if not res:
+                return res
+            left = right
+        return res
+
+    sentinels = _test_side_types()
 
     def _made_by_test(x):
         t = _type(x)
-        return t in STATE.get("test_classes", ()) or t in approx_types or _is_array(x)
+        return t in STATE.get("test_classes", ()) or t in sentinels or _is_array(x)
 
     def _is_array(x):
         np = sys.modules.get("numpy")
@@ -269,33 +286,38 @@ def make_checks():
     def _kc_raises(site, *refs):
         return _Raises(site)
 
-    def _kc_star(g, keep=()):
+    def _kc_star(g):
         import importlib
         mod = importlib.import_module("solution")
         names = getattr(mod, "__all__", None)
         if names is None:
             names = [n for n in vars(mod) if not n.startswith("_")]
         for n in names:
-            if n.startswith("_kc_") or (n in _BUILTIN_NAMES and n not in keep):
+            if n.startswith("_kc_") or n in _BUILTIN_NAMES:
                 continue
             g[n] = getattr(mod, n)
 
     return {"_kc_site": _kc_site, "_kc_raises": _kc_raises, "_kc_check": _kc_check, "_kc_truth": _kc_truth,
-            "_kc_cmp": _kc_cmp, "_kc_star": _kc_star}
+            "_kc_cmp": _kc_cmp, "_kc_chain": _kc_chain, "_kc_star": _kc_star}
 
 
-def _approx_types():
-    """pytest's own approx classes, by identity (taken in the worker, before any job)."""
+def _test_side_types():
+    """Objects tests build to compare with (pytest's approx classes, ``mock.ANY``), by identity, taken in
+    the worker before any job."""
+    found = set()
     try:
         import pytest
         base = [c for c in type(pytest.approx(0)).__mro__ if c.__module__.split(".")[0] in ("_pytest", "pytest")][-1]
+        todo = [base]
+        while todo:
+            c = todo.pop()
+            found.add(c)
+            todo.extend(c.__subclasses__())
     except Exception:
-        return frozenset()
-    found, todo = set(), [base]
-    while todo:
-        c = todo.pop()
-        found.add(c)
-        todo.extend(c.__subclasses__())
+        pass
+    mock = sys.modules.get("unittest.mock")
+    if mock is not None:
+        found.add(type(mock.ANY))
     return frozenset(found)
 
 

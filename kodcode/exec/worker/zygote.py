@@ -345,21 +345,14 @@ def run_job(job):
             pass
     exit_code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
     signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    result, stream, malformed = None, [], 0
-    for line in bytes(bufs[res_r]).split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line.decode())
-        except Exception:
-            malformed += 1
-            continue
-        if not isinstance(rec, dict):
-            malformed += 1
-        elif rec.get("t") == "end":
-            result = rec if result is None else {"malformed": "two final messages"}
-        elif len(stream) < 100000:
-            stream.append(rec)
+    # A record nested deeper than the engine's own decoder could read (it wraps the stream in its reply)
+    # is malformed here rather than a crash there: parsed under a lower recursion limit.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, 400))
+    try:
+        result, stream, malformed = _records(bytes(bufs[res_r]))
+    finally:
+        sys.setrecursionlimit(limit)
     setup = bytes(bufs[set_r]).decode(errors="replace")
     # CPU of the job and the children it waited for.
     cpu = usage.ru_utime + usage.ru_stime if usage is not None else None
@@ -384,6 +377,26 @@ def run_job(job):
         "phases": {"setup": marks.get(set_r), "result": marks.get(res_r), "exit": marks.get("exit"),
                    "done": time.monotonic() - t0},
     }
+
+def _records(data):
+    """The runner's stream: ``(final message, records, malformed line count)``."""
+    result, stream, malformed = None, [], 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line.decode())
+        except Exception:
+            malformed += 1
+            continue
+        if not isinstance(rec, dict):
+            malformed += 1
+        elif rec.get("t") == "end":
+            result = rec if result is None else {"malformed": "two final messages"}
+        elif len(stream) < 100000:
+            stream.append(rec)
+    return result, stream, malformed
+
 
 def _kill_job(pid, job):
     """Kill the job's session; in degraded mode every process of the slot's uid (``end_job`` does the
