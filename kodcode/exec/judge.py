@@ -267,6 +267,8 @@ def judge_site(site: Site, rec: dict) -> str | None:
     try:
         if site.kind == "raises":
             return _judge_raises(site, rec)
+        if site.kind == "warns":
+            return _judge_warns(site, rec)
         value = decode(rec.get("v"))
         ok = _holds(site, value, rec)
     except (Refused, DecodeError) as e:
@@ -362,6 +364,18 @@ def _array_helper(kind: str, actual, expected, p: dict) -> bool:
         return True
     decimal_ = p.get("decimal", p.get("_pos", 7 if fn == "assert_almost_equal" else 6))
     return all(x == y or abs(y - x) < 1.5 * 10.0 ** (-decimal_) for x, y in zip(a, e))
+
+
+def _judge_warns(site: Site, rec: dict) -> str | None:
+    """``pytest.warns``: some warning raised in the block is of an expected category (and matches)."""
+    warned = rec.get("warned")
+    if not isinstance(warned, list):
+        return "no record of the warnings"
+    for w in warned:
+        if isinstance(w, dict) and _judge_raises(site, {"raised": True, "mro": w.get("mro"), "msg": w.get("msg")}) is None:
+            return None
+    return "DID NOT WARN %s%s" % (" or ".join(site.expected),
+                                 " matching %r" % site.params["match"] if "match" in site.params else "")
 
 
 def _judge_raises(site: Site, rec: dict) -> str | None:

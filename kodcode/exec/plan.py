@@ -6,7 +6,8 @@ before anything reaches the worker, takes out of the test what decides it:
 
 * **Secret sites.**  An assertion whose expected side is a constant of the test (``assert f(x) == 3``,
   ``assert f(x) is None``, ``assert not is_prime(8)``, ``pytest.approx(2.5)``, ``math.isclose(y, 1.0)``,
-  ``abs(y - 2) < 1e-9``, ``self.assertEqual(y, [1, 2])``, ``with pytest.raises(ValueError, match=...)``,
+  ``abs(y - 2) < 1e-9``, ``self.assertEqual(y, [1, 2])``, ``with pytest.raises(ValueError, match=...)``
+  (and ``pytest.warns``),
   a local ``expected = [...]`` used only there) becomes ``_kc_site(id, <actual>)``: the job reports the
   actual value as plain data and the parent compares it (``judge``).  The constant, the operator and
   the polarity never enter the job.
@@ -35,7 +36,7 @@ from typing import Any
 from .worker.shape import inventory_of
 
 CHECKS_MODULE = "_kodcode_checks"
-CHECK_NAMES = ("_kc_site", "_kc_raises", "_kc_check", "_kc_truth", "_kc_cmp", "_kc_chain", "_kc_star")
+CHECK_NAMES = ("_kc_site", "_kc_raises", "_kc_check", "_kc_truth", "_kc_cmp", "_kc_chain", "_kc_star", "_kc_warns")
 BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 _EXCEPTIONS = frozenset(n for n in BUILTIN_NAMES if isinstance(getattr(builtins, n), type)
                         and issubclass(getattr(builtins, n), BaseException))
@@ -168,6 +169,7 @@ class _Planner:
         self.bound: set[str] = set()  # the current function's names bound to one of them
         self.test_names: set[str] = set()  # builtins and the test module's own names (see _test_built)
         self.test_locals: set[str] = set()  # the current function's names built from those only
+        self.objects = False  # the current function compares objects of the solution's classes
         self.sites: dict[int, Site] = {}
         self.required: dict[str, list[int]] = {}
         self.consts: dict[str, Any] = {}  # the current function's locals bound once to a constant
@@ -220,7 +222,7 @@ class _Planner:
         if isinstance(cond, ast.Compare) and len(cond.ops) == 1 and cond.ops[0].__class__ in _OPS:
             sides = (self._test_built(cond.left), self._test_built(cond.comparators[0]))
             site = self._new("open", node, test, required, op=_OPS[cond.ops[0].__class__], negate=negate,
-                             params={"test_sides": sides})
+                             params={"test_sides": sides, "objects": self.objects or self._value_shaped(cond)})
             return _stmt(_call("_kc_check", [ast.Constant(site.id), ast.Constant(site.op), _nested(cond.left),
                                              _nested(cond.comparators[0]), ast.Constant(negate),
                                              _lazy(node.msg)], node), node)
@@ -243,6 +245,10 @@ class _Planner:
                                         negate=negate, params=approx[1], refs=[other.func])
             lc, lv = self._expected(left)
             rc, rv = self._expected(right)
+            tol = self._absdiff(left) if rc and op in ("<", "<=") else None
+            if tol is not None:
+                return self._secret("absdiff", node, tol[0], test, required, op=op, expected=tol[1],
+                                    negate=negate, params={"tol": rv})
             if rc and not lc:
                 hole, expected = left, rv
             elif lc and not rc and op in _SWAP:
@@ -251,10 +257,6 @@ class _Planner:
                 return self._secret("cmp", node, right, test, required, op="has" if op == "in" else "lacks",
                                     expected=lv, negate=negate)
             else:
-                tol = self._absdiff(left) if rc and op in ("<", "<=") else None
-                if tol is not None:
-                    return self._secret("absdiff", node, tol[0], test, required, op=op, expected=tol[1],
-                                        negate=negate, params={"tol": rv})
                 return None
             if op in ("is", "is not") and expected not in (None, True, False):
                 return None  # (identity of other constants is an implementation detail)
@@ -412,8 +414,8 @@ class _Planner:
     def raises(self, node: ast.With, item: ast.withitem, test, required):
         """``with pytest.raises(BuiltinError[, match=CONST]) [as info]:`` -> ``with _kc_raises(id) [as info]:``."""
         call = item.context_expr
-        if not (isinstance(call, ast.Call) and _name(call.func) == "raises" and len(call.args) == 1
-                and len(node.items) == 1):
+        kind = _name(call.func) if isinstance(call, ast.Call) else None
+        if kind not in ("raises", "warns") or len(call.args) != 1 or len(node.items) != 1:
             return None
         names = call.args[0].elts if isinstance(call.args[0], ast.Tuple) else [call.args[0]]
         if not names or not all(isinstance(n, ast.Name) and n.id in _EXCEPTIONS for n in names):
@@ -424,8 +426,8 @@ class _Planner:
             if k.arg != "match" or not ok or not isinstance(v, str):
                 return None
             params["match"] = v
-        site = self._new("raises", node, test, required, expected=[n.id for n in names], params=params)
-        item.context_expr = _call("_kc_raises", [ast.Constant(site.id), call.func], call)
+        site = self._new(kind, node, test, required, expected=[n.id for n in names], params=params)
+        item.context_expr = _call("_kc_" + kind, [ast.Constant(site.id), call.func], call)
         return node
 
     # -- walking a function
@@ -439,13 +441,14 @@ class _Planner:
         # A test that compares or computes with objects of the solution's own classes (``price() ==
         # Money(150)``) asks their comparisons to decide: its expected values stay with the job.
         secret_ok = not (self.value_classes and _compares_objects(fn, self.value_classes, self.bound))
+        saved_objects, self.objects = self.objects, not secret_ok
         if not secret_ok:
             self.consts = {}
         for name in self.consts:
             _drop_assignment(fn, name)
         fn.body = self.block(fn.body, test, True, secret_ok)
         self.consts, self.bound = saved
-        self.test_locals = saved_locals
+        self.test_locals, self.objects = saved_locals, saved_objects
 
     def block(self, stmts, test, required, secret_ok):
         out = []

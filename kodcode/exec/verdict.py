@@ -192,8 +192,9 @@ def _site_failures(plan: JobPlan, stream: list[dict], v: Verdict) -> dict:
             order = seen.setdefault(n, [])
             if sid not in order:
                 order.append(sid)
-        why = judge_site(site, rec) if t == "site" else judge_open(rec, plan.value_classes,
-                                                                    tuple(site.params.get("test_sides") or (False, False)))
+        why = judge_site(site, rec) if t == "site" else judge_open(
+            rec, plan.value_classes if site.params.get("objects") else frozenset(),
+            tuple(site.params.get("test_sides") or (False, False)))
         if why is not None:
             if t == "open" and "non_plain_value" not in v.flags and "non-plain" in why:
                 v.flags.append("non_plain_value")

@@ -2,8 +2,9 @@
 
 * ``_kc_site(id, value)``: a secret site; the value goes to the parent as data, which compares it with
   an expected value this process never held.  The job carries on: it cannot know whether it passed.
-* ``_kc_raises(id)``: a ``pytest.raises`` whose expected exception stayed in the parent; reports what
-  was raised (its classes and message) and hands the test an ``ExceptionInfo`` as pytest does.
+* ``_kc_raises(id)`` / ``_kc_warns(id)``: a ``pytest.raises`` / ``pytest.warns`` whose expected
+  exception or warning stayed in the parent; reports what was raised (classes and message) and hands
+  the test an ``ExceptionInfo`` (a list of warnings) as pytest does.
 * ``_kc_check(id, op, a, b, negate, msg)`` / ``_kc_truth(id, v, negate, msg)``: an open site; compares
   here as the test wrote it (and fails here), and reports both values so that the parent can re-do the
   comparison on plain data.
@@ -286,6 +287,33 @@ def make_checks():
     def _kc_raises(site, *refs):
         return _Raises(site)
 
+    class _Warns(object):
+        """``pytest.warns``: every warning of the block recorded and reported; the test gets the list
+        (as ``pytest.warns(...) as record`` gives it a list-like recorder)."""
+
+        def __init__(self, site):
+            import warnings
+            self.site, self.ctx = site, warnings.catch_warnings(record=True)
+
+        def __enter__(self):
+            import warnings
+            self.log = self.ctx.__enter__()
+            warnings.simplefilter("always")
+            return self.log
+
+        def __exit__(self, et, ev, tb):
+            self.ctx.__exit__(et, ev, tb)
+            warned = []
+            for w in list(self.log)[:1000]:
+                c = w.category
+                warned.append({"mro": [[getattr(k, "__module__", "?"), getattr(k, "__qualname__", "?")]
+                                       for k in getattr(c, "__mro__", ())], "msg": str(w.message)[:10000]})
+            emit({"t": "site", "id": self.site, "warned": warned})
+            return False
+
+    def _kc_warns(site, *refs):
+        return _Warns(site)
+
     def _kc_star(g):
         import importlib
         mod = importlib.import_module("solution")
@@ -298,7 +326,7 @@ def make_checks():
             g[n] = getattr(mod, n)
 
     return {"_kc_site": _kc_site, "_kc_raises": _kc_raises, "_kc_check": _kc_check, "_kc_truth": _kc_truth,
-            "_kc_cmp": _kc_cmp, "_kc_chain": _kc_chain, "_kc_star": _kc_star}
+            "_kc_cmp": _kc_cmp, "_kc_chain": _kc_chain, "_kc_star": _kc_star, "_kc_warns": _kc_warns}
 
 
 def _test_side_types():

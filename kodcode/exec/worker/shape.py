@@ -131,7 +131,8 @@ def fast_path_ok(tree, params=None):
     Classes pytest never collects are fine (``TreeNode``, ``@dataclass`` records, exceptions): a name not
     starting with ``Test``, no ``...TestCase`` base and no metaclass.  (A class that became a test case
     some other way could only add tests beyond the inventory, which runs exactly the file's own.)"""
-    if len(module_definitions(tree)) != len(tree.body):
+    if any(isinstance(n, _COMPOUND) and any(isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                                            for x in ast.walk(n)) for n in tree.body):
         return False  # (definitions inside module-level blocks: a pytest session collects what exists)
     tests = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
              and n.name.startswith("test")]
