@@ -28,6 +28,7 @@ from kodcode.exec import ExecConfig
 from kodcode.train.batch import BatchError, BatchPlan, plan_batch
 from kodcode.train.config import TrainConfig
 from kodcode.train.memory import MemoryEstimate, estimate_memory
+from kodcode.train.sft import weights_dtype
 
 _RANGE = re.compile(r"^(\d+)-(\d+)$")
 
@@ -85,13 +86,6 @@ def accelerate_sharding(name: str) -> str:
     return {"FSDP": "fsdp", "MULTI_GPU": "ddp"}.get(kind, "none")
 
 
-def target_dtype(tc: TrainConfig) -> str:
-    """The weights' dtype on the launch's GPUs (auto: bf16 there; fp32 for CPU runs)."""
-    if tc.model.dtype != "auto":
-        return tc.model.dtype
-    return "float32" if tc.trainer.get("use_cpu") else "bfloat16"
-
-
 def exec_serve_args(cfg: ExecConfig) -> tuple[list[str], list[str]]:
     """Flags for `python -m kodcode.exec serve` carrying ``cfg``, and the fields those flags cannot carry
     that differ from the defaults (so a caller can say so rather than drop them silently)."""
@@ -124,7 +118,7 @@ class LaunchPlan:
         out = [
             f"experiment {tc.name}: {tc.trainer['kind']} of {tc.model.name_or_path} on {self.nodes} node(s) x "
             f"{self.gpus_per_node} GPUs, accelerate {self.accelerate}",
-            f"precision: weights {target_dtype(tc)} (model.dtype={tc.model.dtype}), attention "
+            f"precision: weights {weights_dtype(tc, cuda=True)} (model.dtype={tc.model.dtype}), attention "
             f"{attention_name(tc)}, peft {tc.peft.method}",
         ]
         if self.batch_error:
@@ -156,7 +150,7 @@ def launch_plan(tc: TrainConfig, nodes: int = 1, gpus_per_node: int = 8, acceler
         plan.batch_error = str(e)
         return plan
     card = card_gb or tc.memory.card_gb or DEFAULT_CARD_GB
-    plan.memory = estimate_memory(tc, plan.batch, accelerate_sharding(accelerate), card, target_dtype(tc))
+    plan.memory = estimate_memory(tc, plan.batch, accelerate_sharding(accelerate), card, weights_dtype(tc, cuda=True))
     if tc.trainer["kind"] == "grpo" and tc.trainer.get("log_completions") and nodes * gpus_per_node > 1:
         plan.notes.append("note: trainer.log_completions=true sends every completion of every step to rank 0; "
                           "samples.per_step logs a few instead (set trainer.log_completions=false)")
@@ -213,10 +207,20 @@ def _plan_main(argv: list[str]) -> int:
         print(f"error: --nodes and --gpus-per-node must be >= 1 (got {a.nodes}, {a.gpus_per_node})", file=sys.stderr)
         return 2
     train_nodes = a.nodes - 1 if a.vllm else a.nodes
+    if a.vllm:  # what slurm/train.sh --vllm adds: generation leaves the training GPUs
+        a.overrides += ["trainer.use_vllm=true", "trainer.vllm_mode=server"]
     if train_nodes < 1:
         print("error: --vllm needs at least 2 nodes (one serves, the rest train)", file=sys.stderr)
         return 2
-    plan = launch_plan(compose_train(a.overrides), train_nodes, a.gpus_per_node, a.accelerate, a.card_gb)
+    from hydra.errors import HydraException
+
+    from kodcode.config import ConfigError
+
+    try:
+        plan = launch_plan(compose_train(a.overrides), train_nodes, a.gpus_per_node, a.accelerate, a.card_gb)
+    except (ConfigError, FileNotFoundError, HydraException) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not plan.ok:
         print("\n".join(plan.lines()), file=sys.stderr)
         return 2

@@ -44,7 +44,7 @@ class ModelConfig(SharedModelConfig):
 
     revision: str | None = None  # hub revision of the weights to fine-tune
     # Weights are loaded in this dtype (TRL's default is float32: twice the memory of bf16). auto:
-    # bfloat16 on GPUs that support it, float32 on CPU (kodcode.train.precision).
+    # bfloat16 on GPUs that support it, float32 on CPU (kodcode.train.sft.weights_dtype).
     dtype: str = "auto"
 
     def check(self) -> list[str]:
