@@ -8,12 +8,20 @@
 #   DRY_RUN=1 SLURM_JOB_NODELIST='gpu[01-04]' SLURM_JOB_ID=1 bash slurm/train.sh -- +experiment=...
 #
 # Options (before `--`; everything after it is forwarded to Hydra unchanged):
-#   --accelerate NAME    conf/shared/accelerate/NAME.yaml: single_gpu | ddp | zero2 | zero3 | fsdp2 (default zero3)
+#   --accelerate NAME    conf/shared/accelerate/NAME.yaml: single_gpu | ddp | zero2 | zero3 | fsdp2
+#                        (default: the experiment's `accelerate`, which its memory estimate assumes)
 #   --gpus-per-node N    processes per node (default $GPUS_PER_NODE or 8)
 #   --vllm               GRPO: reserve the last node for `trl vllm-serve` (vLLM server mode)
 #   --vllm-tp N          tensor parallel size of that server (default 1); data parallel = GPUs / N
 #   --port P             rendezvous port (default $MASTER_PORT or 29500)
-#   --dry-run            print the command each node would run, run nothing (also DRY_RUN=1)
+#   --dry-run            print the plan and the command each node would run, run nothing (also DRY_RUN=1)
+#   --force              launch even when the memory estimate exceeds the card (the ranks still check)
+#
+# Before anything starts, `python -m kodcode.train.cluster plan` prints the batch arithmetic
+# (`global batch: 128 = 1 x 4 x 32`: the experiment's global batch, accumulation derived from the GPU
+# count), the tokens per step and the memory per rank; a GPU count that cannot form the global batch
+# exits 2 naming the counts that can. The per-node exec server takes its limits and interpreter from
+# the run's `exec:` config (the plan prints its flags).
 #
 # The run directory is fixed by the config (run_dir, no timestamps), so every rank and every requeue
 # agrees on it, and resume=auto continues from its newest checkpoint. Slurm signals USR1 five
@@ -32,7 +40,8 @@
 
 set -euo pipefail
 
-ACCEL=zero3
+ACCEL=""
+FORCE=0
 GPUS=${GPUS_PER_NODE:-8}
 PORT=${MASTER_PORT:-29500}
 VLLM=0
@@ -46,8 +55,9 @@ while [[ $# -gt 0 ]]; do
     --vllm-tp) VLLM_TP=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --force) FORCE=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -57,9 +67,8 @@ OVERRIDES=("$@")
 REPO=${KODCODE_REPO:-${SLURM_SUBMIT_DIR:-$(cd "$(dirname "$0")/.." && pwd)}}
 PY=${PYTHON:-python}
 cd "$REPO"
-ACCEL_FILE="conf/shared/accelerate/${ACCEL}.yaml"
-if [[ ! -f $ACCEL_FILE ]]; then
-  echo "--accelerate $ACCEL: no $ACCEL_FILE (choose one of: $(ls conf/shared/accelerate | sed 's/\.yaml//' | tr '\n' ' '))" >&2
+if [[ -n $ACCEL && ! -f conf/shared/accelerate/${ACCEL}.yaml ]]; then
+  echo "--accelerate $ACCEL: no conf/shared/accelerate/${ACCEL}.yaml (choose one of: $(ls conf/shared/accelerate | sed 's/\.yaml//' | tr '\n' ' '))" >&2
   exit 2
 fi
 if [[ -z ${SLURM_JOB_NODELIST:-} || -z ${SLURM_JOB_ID:-} ]]; then
@@ -68,8 +77,17 @@ if [[ -z ${SLURM_JOB_NODELIST:-} || -z ${SLURM_JOB_ID:-} ]]; then
 fi
 
 mapfile -t NODES < <("$PY" -m kodcode.train.cluster nodes "$SLURM_JOB_NODELIST")
-PLAN=$("$PY" -m kodcode.train.cluster plan "${OVERRIDES[@]}") || { echo "invalid overrides (see above)" >&2; exit 2; }
+PLAN_ARGS=(--shell --nodes "${#NODES[@]}" --gpus-per-node "$GPUS")
+[[ $VLLM == 1 ]] && PLAN_ARGS+=(--vllm)
+[[ -n $ACCEL ]] && PLAN_ARGS+=(--accelerate "$ACCEL")
+PLAN=$("$PY" -m kodcode.train.cluster plan "${PLAN_ARGS[@]}" -- "${OVERRIDES[@]}") || {
+  echo "invalid launch: the overrides or the batch arithmetic on ${#NODES[@]} node(s) x $GPUS GPUs (see above)" >&2; exit 2; }
 eval "$PLAN"
+ACCEL=$KODCODE_ACCELERATE
+ACCEL_FILE="conf/shared/accelerate/${ACCEL}.yaml"
+if [[ -n $KODCODE_EXEC_UNCARRIED ]]; then
+  echo "warning: exec settings the per-node server's flags cannot carry (it uses its defaults): $KODCODE_EXEC_UNCARRIED" >&2
+fi
 
 TRAIN_NODES=("${NODES[@]}")
 EXTRA=()
@@ -102,7 +120,7 @@ node_command() {  # $1: machine rank
   launch+=" --main_process_port $PORT --rdzv_backend c10d --same_network --max_restarts 0"
   launch+=" -m kodcode.train$ARGS"
   if [[ $KODCODE_KIND == grpo ]]; then
-    echo "rm -f $EXEC_SOCKET; $PY -m kodcode.exec serve --socket $EXEC_SOCKET & EXEC_PID=\$!; $launch; rc=\$?; kill \$EXEC_PID; exit \$rc"
+    echo "rm -f $EXEC_SOCKET; $PY -m kodcode.exec serve --socket $EXEC_SOCKET $KODCODE_EXEC_ARGS & EXEC_PID=\$!; $launch; rc=\$?; kill \$EXEC_PID; exit \$rc"
   else
     echo "$launch"
   fi
@@ -110,11 +128,17 @@ node_command() {  # $1: machine rank
 
 if [[ $DRY_RUN == 1 ]]; then
   echo "job $SLURM_JOB_ID: ${#NODES[@]} node(s), $NUM_NODES training x $GPUS GPUs, accelerate $ACCEL_FILE, logs $LOG_DIR"
+  echo "$KODCODE_PLAN"
   [[ -n $VLLM_CMD ]] && echo "node $VLLM_NODE (vllm): $VLLM_CMD"
   for i in "${!TRAIN_NODES[@]}"; do echo "node ${TRAIN_NODES[$i]} (rank $i): $(node_command "$i")"; done
   exit 0
 fi
 
+echo "$KODCODE_PLAN"
+if [[ $KODCODE_FITS != 1 && $FORCE != 1 ]]; then
+  echo "refusing to launch: the memory estimate above exceeds the card (apply a fix it names, or --force)" >&2
+  exit 3
+fi
 mkdir -p "$LOG_DIR"
 export NCCL_ASYNC_ERROR_HANDLING=1 WANDB_MODE=${WANDB_MODE:-offline}
 trap 'echo "time limit near: requeueing $SLURM_JOB_ID"; scontrol requeue "$SLURM_JOB_ID"' USR1

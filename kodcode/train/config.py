@@ -18,6 +18,11 @@ from kodcode.llm.config import ModelConfig as SharedModelConfig
 from kodcode.tracking import WandbConfig
 
 TRAINER_KINDS = ("sft", "grpo")
+# Keys of the trainer section that are ours, not TRL's: removed before SFTConfig / GRPOConfig is built.
+TRAINER_OWN_KEYS = ("kind", "global_batch_size")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+# attention: null (the model's default), varlen (kodcode.train.attention) or a transformers implementation.
+ATTENTIONS = ("varlen", "sdpa", "eager", "flash_attention_2", "flash_attention_3")
 DATA_FORMATS = ("synth_sft", "synth_rl", "kodcode_sft_r1", "kodcode_rl")
 REWARD_FUNCS = ("unit_test", "format")
 RESUME = ("auto", "never")
@@ -38,6 +43,18 @@ class ModelConfig(SharedModelConfig):
     """``conf/shared/model/*.yaml`` (the generation layer's schema, one for every entry point) + revision."""
 
     revision: str | None = None  # hub revision of the weights to fine-tune
+    # Weights are loaded in this dtype (TRL's default is float32: twice the memory of bf16). auto:
+    # bfloat16 on GPUs that support it, float32 on CPU (kodcode.train.sft.weights_dtype).
+    dtype: str = "auto"
+
+    def check(self) -> list[str]:
+        out = super().check()
+        if self.dtype not in DTYPES:
+            out.append(
+                f"dtype must be one of {', '.join(DTYPES)} (got {self.dtype!r}): it is the dtype the weights are "
+                "loaded in; set model.dtype=auto (bf16 on GPUs that support it, fp32 on CPU)"
+            )
+        return out
 
 
 @dataclass
@@ -76,6 +93,12 @@ class DataConfig:
     where: dict[str, list] = field(default_factory=dict)
     # code-r1 drops RL rows whose solution or tests use these (heavy or networked libraries).
     blocked_libraries: list[str] = field(default_factory=list)
+    # Held-out evaluation: eval_size rows taken out of training (seeded), or a named split of data.path.
+    eval_size: int | None = None
+    eval_split: str | None = None
+    # RL: run each row's reference solution against its test in the sandbox first and drop the rows
+    # it fails (Code-R1 does; a row no answer can pass only adds noise). Cached by content.
+    prevalidate: bool = True
 
     def check(self) -> list[str]:
         out = []
@@ -83,6 +106,12 @@ class DataConfig:
             out.append(
                 f"format must be one of {', '.join(DATA_FORMATS)} (got {self.format!r}): it names the "
                 "column layout of the input; set data.format=kodcode_sft_r1 for KodCode-V1-SFT-R1"
+            )
+        if self.eval_size is not None and self.eval_size <= 0:
+            out.append(f"eval_size must be > 0 or null (got {self.eval_size}); null: no held-out rows")
+        if self.eval_size and self.eval_split:
+            out.append(
+                f"eval_size={self.eval_size} and eval_split={self.eval_split!r} both name a held-out set; keep one"
             )
         if self.max_rows is not None and self.max_rows <= 0:
             out.append(f"max_rows must be > 0 or null (got {self.max_rows}); null keeps every row")
@@ -121,6 +150,54 @@ class RewardConfig:
 
 
 @dataclass
+class MemoryConfig:
+    """The per-rank memory estimate (kodcode/train/memory.py) checked before the first step."""
+
+    refuse: bool = True  # refuse to start when the estimate exceeds the card
+    card_gb: float | None = None  # None: the card's own size at run time; `cluster plan` assumes 80
+    prompt_tokens: int = 1536  # GRPO prompt budget when trainer.vllm_max_model_length is unset (Code-R1)
+
+    def check(self) -> list[str]:
+        if self.card_gb is not None and self.card_gb <= 0:
+            return [f"card_gb must be > 0 or null (got {self.card_gb}); null reads the GPU's own size"]
+        return []
+
+
+PEFT_METHODS = ("none", "lora", "qlora")
+
+
+@dataclass
+class PeftSettings:
+    """``conf/train/peft/*.yaml``: full fine-tuning, LoRA, or QLoRA (4-bit base, needs bitsandbytes)."""
+
+    method: str = "none"
+    r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+
+    def check(self) -> list[str]:
+        if self.method not in PEFT_METHODS:
+            return [f"method must be one of {', '.join(PEFT_METHODS)} (got {self.method!r}); choose peft=lora"]
+        if self.method != "none" and self.r <= 0:
+            return [f"r must be > 0 (got {self.r}): it is the adapters' rank; set peft.r=16"]
+        return []
+
+
+@dataclass
+class SampleLogConfig:
+    """GRPO completions written per step: a few, spread over ranks, never the whole batch."""
+
+    per_step: int = 16  # completions per optimizer step across all ranks; 0: none
+    wandb: bool = True  # also a W&B table on rank 0
+
+    def check(self) -> list[str]:
+        if self.per_step < 0:
+            return [f"per_step must be >= 0 (got {self.per_step}); 0 logs no completions"]
+        return []
+
+
+@dataclass
 class TrainConfig:
     name: str  # experiment name: W&B group, run directory
     run_dir: str
@@ -131,7 +208,13 @@ class TrainConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     exec: ExecConfig = field(default_factory=ExecConfig)  # where reward jobs run (conf/shared/exec)
     resume: str = "auto"  # auto: continue from the last checkpoint in trainer.output_dir; never; or a path
-    attention: str | None = None  # "varlen": document-respecting packed attention (kodcode.train.attention)
+    # null: the model's default; varlen: document-respecting packed attention (kodcode.train.attention);
+    # sdpa | eager | flash_attention_2 | flash_attention_3: transformers' implementations.
+    attention: str | None = None
+    accelerate: str = "zero3"  # conf/shared/accelerate/<name>.yaml the experiment is sized for
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    samples: SampleLogConfig = field(default_factory=SampleLogConfig)
+    peft: PeftSettings = field(default_factory=PeftSettings)  # conf/train/peft (none | lora | qlora)
 
     def check(self) -> list[str]:
         out = []
@@ -141,10 +224,25 @@ class TrainConfig:
         known = trainer_field_names(kind)
         cls = trl_config_class(kind).__name__
         for key in self.trainer:
-            if key != "kind" and key not in known:
+            if key not in TRAINER_OWN_KEYS and key not in known:
                 near = difflib.get_close_matches(key, known, n=1)
                 hint = f"did you mean trainer.{near[0]}?" if near else f"see trl.{cls} for valid names"
                 out.append(f"trainer.{key} is not a field of trl.{cls}; {hint}")
+        from kodcode.train.batch import check_global_batch
+
+        out += check_global_batch(self.trainer)
+        evaluates = self.trainer.get("eval_strategy", "no") not in ("no", None)
+        held_out = self.data.eval_size or self.data.eval_split
+        if held_out and not evaluates:
+            out.append(
+                "data.eval_size / data.eval_split give a held-out set but trainer.eval_strategy is 'no', so it is "
+                "never evaluated; set trainer.eval_strategy=steps trainer.eval_steps=50"
+            )
+        if evaluates and not held_out:
+            out.append(
+                f"trainer.eval_strategy={self.trainer['eval_strategy']} needs a held-out set; set data.eval_size=256 "
+                "(rows taken out of training) or data.eval_split=<split name>"
+            )
         if not self.trainer.get("output_dir"):
             out.append("trainer.output_dir must be set: checkpoints and resume live there; e.g. trainer.output_dir=${run_dir}/checkpoints")
         valid_format = self.data.format in DATA_FORMATS  # an unknown one is reported by DataConfig
@@ -166,8 +264,11 @@ class TrainConfig:
             )
         if self.resume not in RESUME and not self.resume.startswith(("/", ".")):
             out.append(f"resume must be auto, never or a checkpoint path (got {self.resume!r})")
-        if self.attention not in (None, "varlen"):
-            out.append(f"attention must be null or varlen (got {self.attention!r})")
+        if self.attention not in (None, *ATTENTIONS):
+            out.append(
+                f"attention must be null or one of {', '.join(ATTENTIONS)} (got {self.attention!r}); null keeps "
+                "the model's default"
+            )
         if self.attention == "varlen" and kind == "sft" and not (
             self.trainer.get("padding_free") or self.trainer.get("packing_strategy", "bfd") != "wrapped"
             and self.trainer.get("packing")
@@ -178,6 +279,13 @@ class TrainConfig:
             )
         return out
 
-    def trl_args(self) -> dict[str, Any]:
-        """The trainer section as keyword arguments for SFTConfig / GRPOConfig."""
-        return {k: v for k, v in self.trainer.items() if k != "kind"}
+    def trl_args(self, world_size: int | None = None) -> dict[str, Any]:
+        """The trainer section as keyword arguments for SFTConfig / GRPOConfig, with the accumulation
+        derived from ``trainer.global_batch_size`` and ``world_size`` (default: this launch's)."""
+        from kodcode.train.batch import plan_batch, world_size_from_env
+
+        args = {k: v for k, v in self.trainer.items() if k not in TRAINER_OWN_KEYS}
+        if self.trainer.get("global_batch_size") is not None:
+            plan = plan_batch(self.trainer, world_size or world_size_from_env())
+            args["gradient_accumulation_steps"] = plan.accumulation
+        return args

@@ -1,15 +1,19 @@
-"""``run(cfg)``: validate the composed config, open W&B, build the SFT or GRPO trainer, train, save.
+"""``run(cfg)``: validate the composed config, check the launch, open W&B, build the SFT or GRPO
+trainer, train, save.
 
 ``python -m kodcode.train`` calls it; tests call it with configs from Hydra's compose API.
+Before anything loads it logs the launch plan (batch arithmetic on this world size, precision,
+attention, memory per rank) and, on a GPU, refuses a run whose memory estimate exceeds the card.
 Resume (``resume: auto``) continues from the newest ``checkpoint-*`` under ``trainer.output_dir``,
-which is what a requeued Slurm job needs.
+which is what a requeued Slurm job needs; the W&B run id lives in ``<run_dir>/wandb_run_id``, so
+resuming a run directory continues its own W&B run and a fresh directory starts a new one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +56,62 @@ def resume_checkpoint(cfg: TrainConfig) -> str | None:
     return get_last_checkpoint(str(out)) if out.is_dir() else None
 
 
+def wandb_run_id(run_dir: str) -> str:
+    """The W&B id of the run living in ``run_dir``: read back when the directory has one, else a fresh
+    random id written there. A new directory never inherits an older run's id by name alone."""
+    path = Path(run_dir) / "wandb_run_id"
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = secrets.token_hex(8)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(run_id + "\n")
+    tmp.replace(path)
+    return run_id
+
+
+def gpu_sharding() -> str:
+    """The sharding this launch runs under, from the variables `accelerate launch` exports."""
+    from kodcode.train.cluster import SHARDING_BY_STAGE
+
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED") == "true":
+        return SHARDING_BY_STAGE[os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE", "2")]
+    if os.environ.get("ACCELERATE_USE_FSDP") == "true":
+        return "fsdp"
+    return "ddp" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
+
+
+def check_launch(tc: TrainConfig) -> list[str]:
+    """Log what this launch will do; raise when the batch cannot be formed or the card is too small."""
+    import torch
+
+    from kodcode.train.batch import plan_batch, world_size_from_env
+    from kodcode.train.cluster import attention_name
+    from kodcode.train.memory import estimate_memory
+    from kodcode.train.sft import weights_dtype
+
+    plan = plan_batch(tc.trainer, world_size_from_env(), tc.memory.prompt_tokens)  # BatchError names valid counts
+    lines = [f"precision: weights {weights_dtype(tc)} (model.dtype={tc.model.dtype}), attention {attention_name(tc)}, "
+             f"peft {tc.peft.method}", *plan.lines()]
+    if torch.cuda.is_available() and not tc.trainer.get("use_cpu"):
+        card = tc.memory.card_gb or torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
+        est = estimate_memory(tc, plan, gpu_sharding(), card, weights_dtype(tc))
+        if est is not None:
+            lines += est.lines()
+            if not est.fits and tc.memory.refuse:
+                raise RuntimeError(est.refusal())
+    for line in lines:
+        log.info(line)
+    return lines
+
+
 def run(cfg: DictConfig | dict) -> TrainResult:
     """Train as configured; return where the model went and what was logged."""
     resolved = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     resolved.pop("hydra", None)
     tc: TrainConfig = validate(resolved, TrainConfig)
     kind = tc.trainer["kind"]
+    plan_lines = check_launch(tc)
 
     wandb_run = None
     report_to = tc.trainer.get("report_to") or []
@@ -71,10 +125,10 @@ def run(cfg: DictConfig | dict) -> TrainResult:
         if tc.wandb.dir is None:
             tc.wandb.dir = tc.run_dir
         # Opened here, before the Trainer, so transformers' WandbCallback reuses this run (names from
-        # our config, the whole resolved config logged) instead of opening its own. The id is fixed by
-        # the run directory, so a requeued job that resumes from a checkpoint continues the same run.
-        run_id = hashlib.sha1(f"{Path(tc.run_dir).resolve()}|{tc.name}".encode()).hexdigest()[:16]
-        wandb_run = init_run(tc.wandb, config=resolved, job_type=kind, run_id=run_id)
+        # our config, the whole resolved config logged) instead of opening its own. The id belongs to
+        # the run directory, so a requeued job continues the same run and a new directory a new one.
+        wandb_run = init_run(tc.wandb, config={**resolved, "launch_plan": plan_lines}, job_type=kind,
+                             run_id=wandb_run_id(tc.run_dir))
 
     if kind == "sft":
         from kodcode.train.sft import build_sft_trainer

@@ -18,9 +18,25 @@ from kodcode.tiny import ensure_model
 from kodcode.train.config import TrainConfig
 
 
+def weights_dtype(cfg: TrainConfig, cuda: bool | None = None) -> str:
+    """``model.dtype`` resolved: auto is bfloat16 on GPUs that support it and float32 on CPU
+    (``cuda=True``: the launch's GPUs, assumed bf16-capable as A100/H100 are; None: this machine)."""
+    if cfg.model.dtype != "auto":
+        return cfg.model.dtype
+    if cfg.trainer.get("use_cpu"):
+        return "float32"
+    if cuda is None:
+        import torch
+
+        cuda = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return "bfloat16" if cuda else "float32"
+
+
 def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
-    """``trainer.model_init_kwargs`` plus what the rest of the config implies (revision, attention)."""
+    """``trainer.model_init_kwargs`` plus what the rest of the config implies (revision, dtype, attention)."""
     kwargs = dict(cfg.trainer.get("model_init_kwargs") or {})
+    # TRL loads in float32 unless told otherwise: twice the memory of bf16 weights.
+    kwargs.setdefault("dtype", weights_dtype(cfg))
     if cfg.model.revision:
         kwargs.setdefault("revision", cfg.model.revision)
     if cfg.model.trust_remote_code:
@@ -29,6 +45,8 @@ def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         from kodcode.train.attention import register_varlen_attention
 
         kwargs["attn_implementation"] = register_varlen_attention()
+    elif cfg.attention:
+        kwargs["attn_implementation"] = cfg.attention
     return kwargs
 
 

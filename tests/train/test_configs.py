@@ -7,6 +7,7 @@ from omegaconf import OmegaConf
 
 from kodcode import CONF_DIR
 from kodcode.config import ConfigError, validate
+from kodcode.train.batch import plan_batch
 from kodcode.train.config import TrainConfig, trl_config_class
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "train" / "experiment").glob("*.yaml"))
@@ -47,7 +48,7 @@ def test_paper_settings_of_kodcode_32b_50k(compose_train):
     assert (t["learning_rate"], t["lr_scheduler_type"], t["warmup_steps"], t["num_train_epochs"]) == (
         1e-5, "cosine", 100, 2)
     assert t["max_length"] == 16384 and t["assistant_only_loss"] is True
-    assert t["per_device_train_batch_size"] * t["gradient_accumulation_steps"] * 32 == 128
+    assert plan_batch(t, 32).line() == "global batch: 128 = 1 x 4 x 32"  # Table 4: 1 x 4 x 32 GPUs
     assert tc.data.max_rows == 50000 and tc.data.filters.drop_class_solutions
 
 
