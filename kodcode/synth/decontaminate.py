@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kodcode.synth.paths import is_local, looked_in, resolve_path
 from kodcode.synth.runner import stage
 
 THRESHOLD = 0.95  # paper §3.2: cosine > 0.95 counts as contaminated
@@ -77,7 +78,7 @@ def _read_records(path: str) -> list[dict]:
 
         name, _, split = path[3:].partition(":")
         return list(load_dataset(name, split=split or "test"))
-    p = Path(path)
+    p = resolve_path(path)
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -105,7 +106,7 @@ def load_benchmark_texts(sources: list[BenchmarkSource], skip_missing: bool = Fa
             raise FileNotFoundError(
                 f"benchmark {src.name!r} could not be read from {src.path!r} ({type(e).__name__}: {e}). "
                 "Decontamination needs every benchmark's questions: point decontaminate.sources to a local "
-                "file (e.g. ../shared/data/benchmarks/...), or set decontaminate.skip_missing=true to report "
+                "file (e.g. ../shared/data/benchmarks/...), or set stage.decontaminate.skip_missing=true to report "
                 "it as unchecked"
             ) from e
         for i, r in enumerate(records):
@@ -204,11 +205,11 @@ def _precheck(cfg: DecontaminateConfig, full_cfg) -> list[str]:
     """Local benchmark files must exist before any stage runs (loaders are checked when used)."""
     if not cfg.enabled or cfg.skip_missing:
         return []
-    return [f"stage.decontaminate.sources: {s['name']} path {s['path']} does not exist; point it at a local copy "
-            "(e.g. ../shared/data/benchmarks/...), use official:<benchmark>, or set "
+    return [f"stage.decontaminate.sources: {s['name']} path {s['path']} does not exist ({looked_in(s['path'])}); "
+            "point it at a local copy (e.g. ../shared/data/benchmarks/...), use official:<benchmark>, or set "
             "stage.decontaminate.skip_missing=true to report it as unchecked"
             for s in cfg.sources if isinstance(s, dict) and s.get("path")
-            and ":" not in str(s["path"]).split("/")[0] and not Path(s["path"]).exists()]
+            and is_local(str(s["path"])) and not resolve_path(s["path"]).exists()]
 
 
 @stage("decontaminate", schema=DecontaminateConfig, version="1", precheck=_precheck)

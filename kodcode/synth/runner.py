@@ -296,7 +296,9 @@ def load_input(path: str | None) -> list[dict]:
     """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run."""
     if not path:
         return []
-    p = Path(path)
+    from kodcode.synth.paths import looked_in, resolve_path
+
+    p = resolve_path(path)
     if p.is_dir():
         sets = store.shard_sets(p)
         if not sets:
@@ -309,7 +311,8 @@ def load_input(path: str | None) -> list[dict]:
             raise FileNotFoundError(f"input={path} has {len(sets[n])} of {n} shard manifests; finish the other shards first")
         return [r for i in range(n) for r in store.read_jsonl(store.part_path(p, (i, n)))]
     if not p.is_file():
-        raise FileNotFoundError(f"input={path} does not exist; give a JSONL/Parquet file or a stage directory")
+        raise FileNotFoundError(f"input={path} does not exist ({looked_in(path)}); give a JSONL/Parquet file "
+                                "or a stage directory (<run_dir>/<stage>) of a finished run")
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
 

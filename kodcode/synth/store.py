@@ -84,16 +84,21 @@ def read_manifest(stage_dir: Path, shard: Shard) -> dict | None:
         return None  # unreadable: treated as unfinished and rerun
 
 
+class DataError(ValueError):
+    """A data file the user pointed at cannot be read as what it should be (a user error, not a bug)."""
+
+
 def parse_jsonl(lines, where: str) -> list[dict]:
-    """JSON objects from ``lines``; a bad line raises ValueError naming ``where`` and its line number."""
+    """JSON objects from ``lines``; a bad line raises DataError naming ``where``, line and column."""
     out = []
     for n, line in enumerate(lines, 1):
         if line.strip():
             try:
                 out.append(json.loads(line))
             except json.JSONDecodeError as e:
-                raise ValueError(
-                    f"{where} line {n} is not valid JSON ({e.msg}); every line of a JSONL file must be one "
+                raise DataError(
+                    f"{where} line {n} is not valid JSON ({e.msg} at char {e.pos}: "
+                    f"{line[max(0, e.pos - 40):e.pos + 40].strip()!r}); every line of a JSONL file must be one "
                     "JSON object. Fix or remove that line"
                 ) from e
     return out
