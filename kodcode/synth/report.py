@@ -58,10 +58,18 @@ def _save(fig, path: Path) -> str:
 def plot_pass_at_k(by_subset: dict[str, dict[str, float]], path: Path) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for subset, vals in by_subset.items():
+    # One colour and marker per subset: twelve subsets outrun the default ten-colour cycle.
+    colours = plt.get_cmap("tab20").colors
+    markers = "osD^v<>pXh*P"
+    all_ks: set[int] = set()
+    for i, (subset, vals) in enumerate(by_subset.items()):
         ks = [int(k.split("@")[1]) for k in vals]
-        ax.plot(ks, [100 * v for v in vals.values()], marker="o", label=subset,
+        all_ks.update(ks)
+        ax.plot(ks, [100 * v for v in vals.values()], marker=markers[i % len(markers)], label=subset,
+                color="black" if subset == "all" else colours[i % len(colours)],
                 linewidth=2.5 if subset == "all" else 1.2)
+    ax.set_xticks(sorted(all_ks))  # k counts attempts: whole numbers only
+    ax.set_ylim(0, 100)
     ax.set_xlabel("k (attempts)")
     ax.set_ylabel("pass@k (%)")
     ax.set_title("pass@k by subset")

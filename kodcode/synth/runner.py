@@ -36,7 +36,9 @@ A stage is a plain function over records, registered by name::
   (``<run_dir>/llm_cache`` unless ``llm.cache_dir``) is the per-item checkpoint of LLM stages;
   ``llm.cache=false`` turns that off.
 * ``ctx.checkpoint(items, fn, key=..., batch_size=...)`` runs ``fn(batch) -> list`` with per-item
-  results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.
+  results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.  Its items
+  show as ``jobs done/total, rate`` on the live status line (``kodcode/synth/progress.py``);
+  ``ctx.work(label, total)`` counts any other loop there (``.advance(n)``).
 * ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
   create work from seeds slice their own prompt list; input records already arrive sliced).
 * ``ctx.rng`` is a ``random.Random`` seeded from ``(cfg.seed, stage name)``; ``ctx.seed`` the int.
@@ -159,6 +161,9 @@ class RunState:
         self.cfg, self.run_dir, self.shard, self.tracker = cfg, run_dir, shard, tracker
         self._llms: dict[str, Any] = {}
         self._llm_factory = llm_factory
+        from kodcode.synth.progress import Heartbeat
+
+        self.heartbeat = Heartbeat(self._llms, len(cfg.stages), cfg.heartbeat_s, tracker=tracker)
 
     def role_config(self, role: str) -> tuple[dict, dict]:
         from kodcode.config import validate
@@ -193,6 +198,7 @@ class RunState:
         return self._llms[key]
 
     def close(self) -> None:
+        self.heartbeat.close()
         for llm in self._llms.values():
             llm.close()
         self._llms.clear()
@@ -240,12 +246,18 @@ class StageContext:
         keys = [key(x) for x in items]
         todo = [i for i, k in enumerate(keys) if k not in ck.done]
         batches = [todo[j : j + batch_size] for j in range(0, len(todo), batch_size)]
+        work = self.work("jobs", len(todo))
         for batch in self.progress(batches, total=len(batches), desc=desc):
             values = fn([items[i] for i in batch])
+            work.advance(len(batch))
             if len(values) != len(batch):
                 raise ValueError(f"stage {self.name}: checkpointed fn returned {len(values)} results for {len(batch)} items")
             ck.add([(keys[i], v) for i, v in zip(batch, values)])
         return [ck.done[k] for k in keys]
+
+    def work(self, label: str, total: int):
+        """A counter shown on the live status line: ``label done/total, rate`` and the ETA."""
+        return self.state.heartbeat.work(label, total)
 
     def exec_config(self):
         from kodcode.config import validate
@@ -414,7 +426,7 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
             prev_parts = None
             records, manifest = _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state, stage_dir)
             summary["stages"][spec.name] = {"status": "ran", "counts": manifest["counts"],
-                                            "seconds": manifest["timings"]["seconds"]}
+                                            "seconds": manifest["timings"]["seconds"], "llm": manifest["llm"]}
     finally:
         state.close()
     summary["output"] = len(records)
@@ -429,8 +441,10 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     stage_dir.mkdir(parents=True, exist_ok=True)
     stats_before = {k: dataclasses.asdict(v.stats) for k, v in state._llms.items()}
     started = time.time()
+    state.heartbeat.start_stage(spec.name, cfg.stages.index(spec.name), len(records))
     out = spec.fn(list(records), ctx)
     seconds = time.time() - started
+    state.heartbeat.end_stage(len(out) if isinstance(out, list) else 0, seconds)
     if not isinstance(out, list):
         raise TypeError(f"stage {spec.name} returned {type(out).__name__}; a stage must return a list of records")
     llm_stats = {}
@@ -500,7 +514,10 @@ def run(cfg, *, llm_factory=None) -> dict:
     finally:
         if tracker is not None:
             tracker.finish()
+    from kodcode.synth.progress import funnel_table
+
     for name, info in summary["stages"].items():
         print(f"[synth] {name}: {info['status']} {info['counts']}")
+    print(funnel_table(summary))
     print(f"[synth] {summary['output']} records -> {summary['run_dir']}")
     return summary
