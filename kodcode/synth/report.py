@@ -7,7 +7,8 @@
 * ``contamination.png`` nearest-benchmark cosine by subset with the drop threshold (Fig. 6)
 * ``data_flow.png``   rows after every stage (Fig. 7)
 
-``summary.json`` holds the numbers behind every figure.  Figures use matplotlib's Agg backend (no
+``summary.json`` holds the numbers behind every figure; ``<run_dir>/report/index.html`` shows them with
+the funnels and a browser of questions and attempts (``kodcode/synth/report_page.py``).  Figures use matplotlib's Agg backend (no
 display); W&B gets the images and tables through ``kodcode.tracking`` when a run is given.
 
 Usage::
@@ -203,5 +204,10 @@ def report_stage(records: list[dict], ctx) -> list[dict]:
     decon = manifests.get("decontaminate", {}).get("counts", {})
     summary = build_report(label.get("pass_at_k", {}), label.get("difficulty", {}), decon, flow, records,
                            ctx.stage_dir / "figures", ctx.state.tracker)
-    ctx.counts.update(figures=sorted(summary["figures"]))
+    from kodcode.synth.report_page import write_page
+
+    verify_part = store.part_path(run_dir / "verify", ctx.shard)
+    attempts = store.read_jsonl(verify_part) if "verify" in manifests and verify_part.is_file() else []
+    page = write_page(ctx.stage_dir, summary, manifests, records, attempts, title=f"kodcode synth: {ctx.full_cfg.name}")
+    ctx.counts.update(figures=sorted(summary["figures"]), page=str(page))
     return list(records)

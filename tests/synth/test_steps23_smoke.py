@@ -50,3 +50,4 @@ def test_smoke_runs_steps_1_to_3_and_exports_kodcode_v1(tmp_path):
     assert tuple(v1.column_names) == KODCODE_V1_COLUMNS
     assert {"Prefill_seedtrip01_I", "Leetcode_seedtrip02_I", "Algorithm_seedtrip03_I"} <= set(v1["question_id"])
     assert (run_dir / "report" / "figures" / "data_flow.png").is_file()
+    assert "Questions, attempts, tests, verdicts" in (run_dir / "report" / "index.html").read_text()
