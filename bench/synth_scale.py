@@ -116,7 +116,7 @@ def child(stage: str, n: int, work: Path) -> dict:
         t = time.perf_counter()
         for a in attempts:
             questions.setdefault(a["question_id"], question_of(a))
-        verified, failed = label_questions(list(questions.values()), attempts, "trial")
+        verified, _failed = label_questions(list(questions.values()), attempts, "trial")
         out["seconds"] = time.perf_counter() - t
         out["verified"] = len(verified)
     elif stage == "export":
@@ -178,8 +178,8 @@ def exponent(points: list[dict]) -> float | None:
 
 def report(results: list[dict], args) -> str:
     lines = ["# Synth stages at scale (no LLM)", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}. "
-             f"Command: `python bench/synth_scale.py {' '.join(sys.argv[1:])}`.", "",
+             (f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}. "
+              f"Command: `python bench/synth_scale.py {' '.join(sys.argv[1:])}`."), "",
              "| stage | rows | seconds | peak RSS (GB) | notes |", "|---|---:|---:|---:|---|"]
     for r in results:
         note = r.get("error", "")
@@ -209,8 +209,8 @@ def report(results: list[dict], args) -> str:
     v = [r for r in results if r["stage"] == "verify" and "jobs_per_s" in r]
     if v:
         jps = v[-1]["jobs_per_s"]
-        lines += ["", f"Verify: {jps:.1f} jobs/s here; KodCode-V1's 447k questions x 10 attempts = 4.47M jobs is "
-                  f"{4.47e6 / jps / 3600:.1f} h on one such node ({45e6 / jps / 3600:.0f} h for 4.5M questions)."]
+        lines += ["", (f"Verify: {jps:.1f} jobs/s here; KodCode-V1's 447k questions x 10 attempts = 4.47M jobs is "
+                       f"{4.47e6 / jps / 3600:.1f} h on one such node ({45e6 / jps / 3600:.0f} h for 4.5M questions).")]
     return "\n".join(lines) + "\n"
 
 
