@@ -166,7 +166,7 @@ def _load_seed_triplets(value: list[dict] | str | None) -> list[dict]:
     if isinstance(value, str):
         from kodcode.synth.runner import load_input
 
-        return load_input(value)
+        return list(load_input(value))
     return [dict(v) for v in value]
 
 
@@ -196,7 +196,7 @@ def solve_stage(records: list[dict], ctx) -> list[dict]:
     seed_qs, seeded = seed_attempts(_load_seed_triplets(cfg.seed_triplets))
     seed_ids = {q["question_id"] for q in seed_qs}
     questions = [q for q in questions if q["question_id"] not in seed_ids]
-    previous = load_input(cfg.previous_attempts) if cfg.previous_attempts else []
+    previous = list(load_input(cfg.previous_attempts)) if cfg.previous_attempts else []
     llm = ctx.llm()
     verify = None
     executor = None
