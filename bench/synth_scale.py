@@ -8,8 +8,9 @@ Each point runs in its own child process, so its peak RSS is its own (``os.wait4
              queries above);
 * ``label``  ``label_questions`` over questions with 3 verified attempts each;
 * ``export`` ``export_all`` (save_to_disk + Parquet of the three sets);
-* ``io``     the runner's read/write path per stage: ``store.write_part``, ``store.read_jsonl`` and
-             ``store.hash_records`` of V1-sized rows (question, solution, test, 10 trials);
+* ``io``     the runner's read/write path per stage: ``run_stages`` with one streaming stage over a
+             JSONL input of V1-sized rows (question, solution, test, 10 trials): input hash, lazy
+             read, output written and hashed as produced;
 * ``verify`` jobs per second of ``verify_attempts`` on the real sandbox (``kodcode.exec``).
 
 Then fits the growth exponent between the two largest sizes of each stage and extrapolates to
@@ -17,7 +18,7 @@ KodCode-V1 (447k rows) and V1.1 scale (4.5M rows) on one node.
 
     python bench/synth_scale.py --sizes 10000 100000 1000000 --verify 2000 --out bench/reports/synth_scale.md
 
-``--max-inmemory`` caps the sizes of the stages that hold every row in memory (label, export, io):
+``--max-inmemory`` caps the sizes of the stages that hold every row in memory (label, export):
 they are measured up to it and extrapolated beyond, with their memory.
 """
 
@@ -127,17 +128,28 @@ def child(stage: str, n: int, work: Path) -> dict:
         export_all(rows, [], work / "export")
         out["seconds"] = time.perf_counter() - t
     elif stage == "io":
-        from kodcode.synth import store
+        # The runner's own path with a streaming stage: input hashed and read lazily (store.Rows),
+        # every output row written and hashed as it comes (store.PartWriter), manifest last.
+        from kodcode.synth import runner, store
 
-        rows = [v1_row(i) for i in range(n)]
+        src = work / "input.jsonl"
+        with open(src, "w", encoding="utf-8") as f:
+            for i in range(n):
+                f.write(json.dumps(v1_row(i)) + "\n")
+
+        @runner.stage("scale_passthrough", streams=True)
+        def _passthrough(records, ctx):
+            yield from records
+
+        cfg = {"run_dir": str(work / "run"), "stages": ["scale_passthrough"], "input": str(src),
+               "progress": False, "heartbeat_s": 0, "llm": {"backend": "scripted", "script": "x:y"},
+               "model": {"name_or_path": "none"}, "wandb": {"mode": "disabled"}}
         t = time.perf_counter()
-        path = store.write_part(work / "io", (0, 1), rows)
-        h1 = store.hash_records(rows)
-        del rows
-        back = store.read_jsonl(path)
-        assert store.hash_records(back) == h1
+        summary = runner.run_stages(runner.validate_config(cfg))
         out["seconds"] = time.perf_counter() - t
-        out["bytes_per_row"] = path.stat().st_size / n
+        assert summary["output"] == n
+        part = store.part_path(work / "run" / "scale_passthrough", (0, 1))
+        out["bytes_per_row"] = part.stat().st_size / n
     elif stage == "verify":
         from kodcode.config import validate
         from kodcode.exec import ExecConfig, Executor
@@ -231,7 +243,7 @@ def main() -> None:
     results = []
     for stage in args.stages:
         sizes = [args.verify] if stage == "verify" else [
-            n for n in args.sizes if stage == "dedup" or n <= args.max_inmemory]
+            n for n in args.sizes if stage in ("dedup", "io") or n <= args.max_inmemory]
         for n in sizes:
             r = measure(stage, n)
             print(json.dumps(r), flush=True)

@@ -96,6 +96,7 @@ def write_page(out_dir: str | Path, summary: dict, manifests: dict, exported: li
     out.mkdir(parents=True, exist_ok=True)
     stage_rows = [[n, m["counts"].get("input", ""), m["counts"].get("output", ""),
                    m.get("timings", {}).get("seconds", "")] for n, m in manifests.items()]
+    decon = manifests.get("decontaminate", {}).get("counts", {})
     pak = summary.get("pass_at_k", {})
     ks = sorted({k for v in pak.values() for k in v}, key=lambda k: int(k.split("@")[1]))
     pak_rows = [[s, *[f"{100 * v.get(k, 0):.1f}%" for k in ks]] for s, v in pak.items()]
@@ -107,6 +108,9 @@ def write_page(out_dir: str | Path, summary: dict, manifests: dict, exported: li
         + "<h2>Funnel by subset</h2>"
         + _table(["subset", "questions attempted", "verified", "after decontamination", "exported"],
                  subset_funnel(manifests, exported))
+        + "<h2>Benchmark overlap (nearest cosine above the threshold)</h2>"
+        + _table(["benchmark", "rows", "action"], [[b, n, decon.get("action", "drop")]
+                                                  for b, n in decon.get("by_benchmark", {}).items()])
         + "<h2>pass@k</h2>" + _table(["subset", *ks], pak_rows)
         + f"<h2>Figures</h2>{figs}"
         + "<h2>Questions, attempts, tests, verdicts</h2>"

@@ -541,6 +541,12 @@ def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: li
         log_table(state.tracker, f"{name}/samples", cols, rows)
 
 
+def validate_config(cfg) -> SynthConfig:
+    from kodcode.config import validate
+
+    return validate(cfg, SynthConfig)
+
+
 def run(cfg, *, llm_factory=None) -> dict:
     """Entry point behind ``python -m kodcode.synth``: validate ``cfg``, open W&B, run the stages."""
     from omegaconf import OmegaConf
@@ -548,7 +554,7 @@ def run(cfg, *, llm_factory=None) -> dict:
     from kodcode.config import validate
     from kodcode.tracking import init_run
 
-    typed: SynthConfig = validate(cfg, SynthConfig)
+    typed: SynthConfig = validate_config(cfg)
     tracker = None
     if typed.wandb.mode != "disabled":
         wb = dataclasses.replace(typed.wandb, group=typed.wandb.group or typed.name,
