@@ -36,6 +36,8 @@ class LLMStats:
     cached: int = 0  # answered from the cache
     generated: int = 0  # sent to the backend and finished
     backend_calls: int = 0  # batches (hf/vllm) or HTTP requests (openai) issued
+    prompt_tokens: int = 0  # of the generated requests (not the cached ones), as the backend counted
+    completion_tokens: int = 0
 
 
 def default_cache_dir() -> Path:
@@ -112,6 +114,8 @@ class LLM:
                 for i, result in batch:
                     results[i] = result
                 self.stats.generated += len(batch)
+                self.stats.prompt_tokens += sum(r.prompt_tokens for _, r in batch)
+                self.stats.completion_tokens += sum(sum(r.completion_tokens) for _, r in batch)
                 # Committed before the backend starts its next batch: the crash window is what is
                 # in flight.
                 if self.cache is not None:

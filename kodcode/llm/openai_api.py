@@ -93,11 +93,32 @@ class OpenAILLM(LLM):
         )
 
     def _unreachable(self, err: Exception) -> ServerUnreachable:
+        name = self.model_cfg.name_or_path
+        if name == "tiny":  # built in memory by kodcode.tiny: no server can serve it
+            start = "model=tiny is built in this process and has no server: use llm=hf for it, or set model.name_or_path"
+        else:
+            from urllib.parse import urlparse
+
+            port = urlparse(self.base_url).port or 8000
+            start = f"start a server (e.g. `vllm serve {name} --port {port}`)"
         return ServerUnreachable(
-            f"could not reach the OpenAI-compatible server at {self.base_url} after {self.cfg.max_retries + 1} "
-            f"tries ({type(err).__name__}: {err}). Start it (e.g. `vllm serve {self.model_id} --port 8000`) "
-            "or point llm.base_url at a running one; finished requests are cached and will not be sent again"
+            f"could not reach the OpenAI-compatible server at llm.base_url={self.base_url} after "
+            f"{self.cfg.max_retries + 1} tries ({type(err).__name__}: {err}). {start[0].upper()}{start[1:]}, or point "
+            "llm.base_url at a running server (llm.max_retries bounds the wait); finished requests are cached "
+            "and will not be sent again"
         )
+
+    def _say_waiting(self, err: Exception, attempt: int, wait_s: float) -> None:
+        # A server still loading its model refuses connections for minutes: retrying is right, but
+        # silently is not.  One line per wait, not one per request in flight.
+        import sys
+        import time
+
+        now = time.monotonic()
+        if now - getattr(self, "_said_at", -1e9) >= 5:
+            self._said_at = now
+            print(f"[llm] {self.base_url} not answering ({type(err).__name__}: {err}); retry "
+                  f"{attempt}/{self.cfg.max_retries} in {wait_s:.0f} s", file=sys.stderr, flush=True)
 
     async def _one(self, client, sem, r: GenerationRequest) -> GenerationResult:
         if self.cfg.split_n and r.n > 1:
@@ -127,7 +148,9 @@ class OpenAILLM(LLM):
         last: Exception | None = None
         for attempt in range(self.cfg.max_retries + 1):
             if attempt:
-                await asyncio.sleep(self.cfg.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 4))
+                wait_s = self.cfg.backoff_s * 2 ** (attempt - 1) * (1 + random.random() / 4)
+                self._say_waiting(last, attempt, wait_s)
+                await asyncio.sleep(wait_s)
             async with sem:
                 self.stats.backend_calls += 1
                 try:

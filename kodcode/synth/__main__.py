@@ -14,8 +14,9 @@ from kodcode.config import ConfigError
 from kodcode.llm import LLMError
 from kodcode.synth.runner import run
 from kodcode.synth.seeds import SeedError
+from kodcode.synth.store import DataError
 
-USER_ERRORS = (ConfigError, LLMError, SeedError, FileNotFoundError)
+USER_ERRORS = (ConfigError, LLMError, SeedError, DataError, FileNotFoundError)
 
 
 @hydra.main(config_path=str(CONF_DIR / "synth"), config_name="synth", version_base=None)

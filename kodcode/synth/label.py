@@ -54,18 +54,21 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def pass_at_k_by_subset(rows: list[dict], ks: list[int]) -> dict[str, dict[str, float]]:
     """Mean pass@k per subset (and ``all``) over rows with ``gpt_pass_sequence``.
 
-    Every question that was attempted counts, including those that never passed (they are the
-    denominator of the paper's Fig. 2); k larger than a question's attempt count is skipped.
+    Every question that was attempted counts at every k, including those that never passed (they
+    are the denominator of the paper's Fig. 2).  A question with fewer than k attempts counts with
+    all of them (pass@n): leaving it out instead would change the denominator between k values and
+    make the curve fall (a subset of one-attempt seed rows at pass@1 and generated rows at pass@2).
     """
     acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         seq = r["gpt_pass_sequence"]
         n, c = len(seq), sum(seq)
+        if n == 0:
+            continue
         for k in ks:
-            if k <= n:
-                v = pass_at_k(n, c, k)
-                acc[r["subset"]][k].append(v)
-                acc["all"][k].append(v)
+            v = pass_at_k(n, c, min(k, n))
+            acc[r["subset"]][k].append(v)
+            acc["all"][k].append(v)
     return {s: {f"pass@{k}": sum(v) / len(v) for k, v in sorted(d.items())} for s, d in sorted(acc.items())}
 
 

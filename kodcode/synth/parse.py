@@ -208,13 +208,16 @@ def parse_record(attempt: dict) -> dict:
             "test_info": test_info(p.solution) if p.ok else None, "parse_error": p.error}
 
 
-@stage("parse", version="1")
-def parse_stage(records: list[dict], ctx) -> list[dict]:
-    """Attempts in, attempts with solution, test, test_info and parse_error out."""
-    out = [a if "verdict" in a else parse_record(a) for a in records]
+@stage("parse", version="1", streams=True)
+def parse_stage(records, ctx):
+    """Attempts in, attempts with solution, test, test_info and parse_error out, one at a time."""
     errors: dict[str, int] = {}
-    for a in out:
+    parsed = 0
+    for a in records:
+        a = a if "verdict" in a else parse_record(a)
         if a.get("parse_error"):
             errors[a["parse_error"]] = errors.get(a["parse_error"], 0) + 1
-    ctx.counts.update(parsed=sum(not a.get("parse_error") for a in out), parse_errors=errors)
-    return out
+        else:
+            parsed += 1
+        yield a
+    ctx.counts.update(parsed=parsed, parse_errors=errors)

@@ -127,7 +127,7 @@ def check_subsets(ctx: StageContext, keys: list[str]) -> list[SubsetConfig]:
 def precheck_subsets(keys: list[str], stage_name: str, full_cfg, need_seeds: bool = True) -> list[str]:
     """Startup check: every named subset exists, validates, and has a readable seed source."""
     from kodcode.config import ConfigError
-    from kodcode.synth.seeds import resolve_path
+    from kodcode.synth.paths import looked_in, resolve_path
 
     problems = []
     for key in keys:
@@ -140,8 +140,10 @@ def precheck_subsets(keys: list[str], stage_name: str, full_cfg, need_seeds: boo
             problems.append(f"subsets.{key}.seeds is required by stage {stage_name} (got null); set a path or hf_name")
         elif need_seeds and sub.seeds.path is not None and not resolve_path(sub.seeds.path).is_file():
             problems.append(
-                f"subsets.{key}.seeds.path={sub.seeds.path} does not exist (resolved to {resolve_path(sub.seeds.path)}); "
-                f"point it at a local seed file (JSONL/JSON/Parquet) or set subsets.{key}.seeds.hf_name"
+                f"subsets.{key}.seeds.path={sub.seeds.path} does not exist ({looked_in(sub.seeds.path)}): stage "
+                f"{stage_name} writes {key} questions from these seeds. Point it at a local seed file "
+                f"(JSONL/JSON/Parquet), set subsets.{key}.seeds.hf_name, or leave {key} out of "
+                f"stage.{stage_name}.subsets=[...]"
             )
     return problems
 

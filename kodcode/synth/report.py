@@ -7,7 +7,8 @@
 * ``contamination.png`` nearest-benchmark cosine by subset with the drop threshold (Fig. 6)
 * ``data_flow.png``   rows after every stage (Fig. 7)
 
-``summary.json`` holds the numbers behind every figure.  Figures use matplotlib's Agg backend (no
+``summary.json`` holds the numbers behind every figure; ``<run_dir>/report/index.html`` shows them with
+the funnels and a browser of questions and attempts (``kodcode/synth/report_page.py``).  Figures use matplotlib's Agg backend (no
 display); W&B gets the images and tables through ``kodcode.tracking`` when a run is given.
 
 Usage::
@@ -58,10 +59,18 @@ def _save(fig, path: Path) -> str:
 def plot_pass_at_k(by_subset: dict[str, dict[str, float]], path: Path) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for subset, vals in by_subset.items():
+    # One colour and marker per subset: twelve subsets outrun the default ten-colour cycle.
+    colours = plt.get_cmap("tab20").colors
+    markers = "osD^v<>pXh*P"
+    all_ks: set[int] = set()
+    for i, (subset, vals) in enumerate(by_subset.items()):
         ks = [int(k.split("@")[1]) for k in vals]
-        ax.plot(ks, [100 * v for v in vals.values()], marker="o", label=subset,
+        all_ks.update(ks)
+        ax.plot(ks, [100 * v for v in vals.values()], marker=markers[i % len(markers)], label=subset,
+                color="black" if subset == "all" else colours[i % len(colours)],
                 linewidth=2.5 if subset == "all" else 1.2)
+    ax.set_xticks(sorted(all_ks))  # k counts attempts: whole numbers only
+    ax.set_ylim(0, 100)
     ax.set_xlabel("k (attempts)")
     ax.set_ylabel("pass@k (%)")
     ax.set_title("pass@k by subset")
@@ -195,5 +204,10 @@ def report_stage(records: list[dict], ctx) -> list[dict]:
     decon = manifests.get("decontaminate", {}).get("counts", {})
     summary = build_report(label.get("pass_at_k", {}), label.get("difficulty", {}), decon, flow, records,
                            ctx.stage_dir / "figures", ctx.state.tracker)
-    ctx.counts.update(figures=sorted(summary["figures"]))
+    from kodcode.synth.report_page import write_page
+
+    verify_part = store.part_path(run_dir / "verify", ctx.shard)
+    attempts = store.read_jsonl(verify_part) if "verify" in manifests and verify_part.is_file() else []
+    page = write_page(ctx.stage_dir, summary, manifests, records, attempts, title=f"kodcode synth: {ctx.full_cfg.name}")
+    ctx.counts.update(figures=sorted(summary["figures"]), page=str(page))
     return list(records)

@@ -24,6 +24,10 @@ A stage is a plain function over records, registered by name::
 
 * ``records`` is the previous stage's output (the first stage gets ``cfg.input`` or ``[]``);
   question stages append their new rows to what they receive, map/filter stages return a new list.
+* ``@stage(..., streams=True)``: the stage gets an iterator of records and returns (or yields) an
+  iterable; the runner writes each output record to the part as it comes and passes the next stage
+  a lazy view of that file (``store.Rows``), so memory stays bounded in the number of rows.  Counts
+  the stage sets in ``ctx.counts`` are read after its output is exhausted.
   Records are JSON-serialisable dicts; the runner owns every path (stages never read or write
   files of other stages).
 * ``ctx.cfg`` is the typed stage config (``cfg.stage.<name>`` built into ``schema``; a plain dict
@@ -36,7 +40,9 @@ A stage is a plain function over records, registered by name::
   (``<run_dir>/llm_cache`` unless ``llm.cache_dir``) is the per-item checkpoint of LLM stages;
   ``llm.cache=false`` turns that off.
 * ``ctx.checkpoint(items, fn, key=..., batch_size=...)`` runs ``fn(batch) -> list`` with per-item
-  results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.
+  results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.  Its items
+  show as ``jobs done/total, rate`` on the live status line (``kodcode/synth/progress.py``);
+  ``ctx.work(label, total)`` counts any other loop there (``.advance(n)``).
 * ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
   create work from seeds slice their own prompt list; input records already arrive sliced).
 * ``ctx.rng`` is a ``random.Random`` seeded from ``(cfg.seed, stage name)``; ``ctx.seed`` the int.
@@ -61,6 +67,7 @@ import dataclasses
 import hashlib
 import importlib
 import inspect
+import itertools
 import pkgutil
 import random
 import time
@@ -90,6 +97,7 @@ class StageSpec:
     # Optional startup check beyond the schema: fn(stage_cfg, full_cfg) -> problems (e.g. that the
     # subsets a stage names exist and their seed files are there), reported with config problems.
     precheck: Callable[[Any, SynthConfig], list[str]] | None = None
+    streams: bool = False  # fn(iterator, ctx) -> iterable; output written as produced
 
     def code_version(self) -> str:
         module = inspect.getmodule(self.fn)
@@ -111,11 +119,11 @@ STAGES: dict[str, StageSpec] = {}
 
 
 def stage(name: str, *, schema: type | None = None, prompts: Iterable[str] = (), version: str = "1",
-          precheck: Callable[[Any, SynthConfig], list[str]] | None = None):
+          precheck: Callable[[Any, SynthConfig], list[str]] | None = None, streams: bool = False):
     """Register ``fn(records, ctx) -> records`` as stage ``name`` (see the module docstring)."""
 
     def register(fn: StageFn) -> StageFn:
-        STAGES[name] = StageSpec(name, fn, schema, tuple(prompts), version, precheck)
+        STAGES[name] = StageSpec(name, fn, schema, tuple(prompts), version, precheck, streams)
         return fn
 
     return register
@@ -159,6 +167,9 @@ class RunState:
         self.cfg, self.run_dir, self.shard, self.tracker = cfg, run_dir, shard, tracker
         self._llms: dict[str, Any] = {}
         self._llm_factory = llm_factory
+        from kodcode.synth.progress import Heartbeat
+
+        self.heartbeat = Heartbeat(self._llms, len(cfg.stages), cfg.heartbeat_s, tracker=tracker)
 
     def role_config(self, role: str) -> tuple[dict, dict]:
         from kodcode.config import validate
@@ -193,6 +204,7 @@ class RunState:
         return self._llms[key]
 
     def close(self) -> None:
+        self.heartbeat.close()
         for llm in self._llms.values():
             llm.close()
         self._llms.clear()
@@ -240,12 +252,18 @@ class StageContext:
         keys = [key(x) for x in items]
         todo = [i for i, k in enumerate(keys) if k not in ck.done]
         batches = [todo[j : j + batch_size] for j in range(0, len(todo), batch_size)]
+        work = self.work("jobs", len(todo))
         for batch in self.progress(batches, total=len(batches), desc=desc):
             values = fn([items[i] for i in batch])
+            work.advance(len(batch))
             if len(values) != len(batch):
                 raise ValueError(f"stage {self.name}: checkpointed fn returned {len(values)} results for {len(batch)} items")
             ck.add([(keys[i], v) for i, v in zip(batch, values)])
         return [ck.done[k] for k in keys]
+
+    def work(self, label: str, total: int):
+        """A counter shown on the live status line: ``label done/total, rate`` and the ETA."""
+        return self.state.heartbeat.work(label, total)
 
     def exec_config(self):
         from kodcode.config import validate
@@ -292,11 +310,16 @@ def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
     )
 
 
-def load_input(path: str | None) -> list[dict]:
-    """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run."""
+def load_input(path: str | None):
+    """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run.
+
+    JSONL files and stage directories come back as a lazy ``store.Rows`` (read when iterated, a
+    shard's slice without parsing the rest); Parquet as a list."""
     if not path:
         return []
-    p = Path(path)
+    from kodcode.synth.paths import looked_in, resolve_path
+
+    p = resolve_path(path)
     if p.is_dir():
         sets = store.shard_sets(p)
         if not sets:
@@ -307,14 +330,19 @@ def load_input(path: str | None) -> list[dict]:
         n = 1 if 1 in sets else max(sets)
         if len(sets[n]) != n:
             raise FileNotFoundError(f"input={path} has {len(sets[n])} of {n} shard manifests; finish the other shards first")
-        return [r for i in range(n) for r in store.read_jsonl(store.part_path(p, (i, n)))]
+        manifests = [store.read_manifest(p, (i, n)) or {} for i in range(n)]
+        counts = [m.get("counts", {}).get("output") for m in manifests]
+        return store.Rows([store.part_path(p, (i, n)) for i in range(n)],
+                          hash=manifests[0].get("output_hash") if n == 1 else None,
+                          count=sum(counts) if None not in counts else None)
     if not p.is_file():
-        raise FileNotFoundError(f"input={path} does not exist; give a JSONL/Parquet file or a stage directory")
+        raise FileNotFoundError(f"input={path} does not exist ({looked_in(path)}); give a JSONL/Parquet file "
+                                "or a stage directory (<run_dir>/<stage>) of a finished run")
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(p).to_pylist()
-    return store.read_jsonl(p)
+    return store.Rows([p])
 
 
 def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | None, state: RunState) -> bool:
@@ -328,7 +356,9 @@ def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | 
     )
 
 
-def _slices(records: list[dict], n: int) -> list[list[dict]]:
+def _slices(records, n: int) -> list:
+    if isinstance(records, store.Rows):
+        return [records.slice(i, n) for i in range(n)]
     return [records[len(records) * i // n : len(records) * (i + 1) // n] for i in range(n)]
 
 
@@ -345,7 +375,7 @@ def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, records: list
         if not all(_matches(m, cfg_hash, code, None, state) for m in manifests):
             continue
         expected = prev_parts if prev_parts is not None and len(prev_parts) == n else [
-            store.hash_records(part) for part in _slices(records, n)
+            store.records_hash(part) for part in _slices(records, n)
         ]
         if any(m["input_hash"] != h for m, h in zip(manifests, expected)):
             continue
@@ -381,7 +411,7 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     state = RunState(cfg, run_dir, shard, tracker, llm_factory)
     records = load_input(cfg.input)
-    if shard[1] > 1:
+    if shard[1] > 1:  # a shard reads only its slice of the input (store.Rows.slice)
         records = _slices(records, shard[1])[shard[0]]
     # Hashes of the previous stage's shard parts, when it was finished as a shard set (lets the
     # unsharded run accept a sharded next stage too).
@@ -392,11 +422,12 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
             stage_dir = run_dir / spec.name
             stage_cfg = stage_cfgs[spec.name]
             cfg_hash, code = config_hash(spec, cfg, stage_cfg), spec.code_version()
-            input_hash = store.hash_records(records)
+            input_hash = store.records_hash(records)
             forced = spec.name in cfg.force
             manifest = store.read_manifest(stage_dir, shard)
             if not forced and _matches(manifest, cfg_hash, code, input_hash, state):
-                records = store.read_jsonl(store.part_path(stage_dir, shard))
+                records = store.Rows([store.part_path(stage_dir, shard)], hash=manifest["output_hash"],
+                                     count=manifest["counts"]["output"])
                 summary["stages"][spec.name] = {"status": "skipped", "counts": manifest["counts"]}
                 prev_parts = None
                 continue
@@ -404,14 +435,15 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
                 stage_dir, cfg_hash, code, records, prev_parts, state)
             if found is not None:
                 n, manifests = found
-                records = [r for i in range(n) for r in store.read_jsonl(store.part_path(stage_dir, (i, n)))]
+                records = store.Rows([store.part_path(stage_dir, (i, n)) for i in range(n)],
+                                     count=sum(m["counts"]["output"] for m in manifests))
                 prev_parts = [m["output_hash"] for m in manifests]
                 summary["stages"][spec.name] = {"status": "skipped", "counts": {"output": len(records), "shards": n}}
                 continue
             prev_parts = None
             records, manifest = _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state, stage_dir)
             summary["stages"][spec.name] = {"status": "ran", "counts": manifest["counts"],
-                                            "seconds": manifest["timings"]["seconds"]}
+                                            "seconds": manifest["timings"]["seconds"], "llm": manifest["llm"]}
     finally:
         state.close()
     summary["output"] = len(records)
@@ -426,25 +458,34 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     stage_dir.mkdir(parents=True, exist_ok=True)
     stats_before = {k: dataclasses.asdict(v.stats) for k, v in state._llms.items()}
     started = time.time()
-    out = spec.fn(list(records), ctx)
+    n_in = len(records)
+    state.heartbeat.start_stage(spec.name, cfg.stages.index(spec.name), n_in)
+    if spec.streams:
+        out, output_hash = _stream_one(spec, records, ctx, stage_dir, shard)
+    else:
+        out = spec.fn(list(records), ctx)
+        if not isinstance(out, list):
+            raise TypeError(f"stage {spec.name} returned {type(out).__name__}; a stage must return a list of records")
+        output_hash = None
     seconds = time.time() - started
-    if not isinstance(out, list):
-        raise TypeError(f"stage {spec.name} returned {type(out).__name__}; a stage must return a list of records")
+    state.heartbeat.end_stage(len(out), seconds)
     llm_stats = {}
     for key, llm in state._llms.items():
         now, before = dataclasses.asdict(llm.stats), stats_before.get(key, {})
         delta = {k: v - before.get(k, 0) for k, v in now.items()}
         if any(delta.values()):
             llm_stats[f"{llm.backend}:{llm.model_id}"] = delta
-    store.write_part(stage_dir, shard, out)
-    counts = {"input": len(records), "output": len(out), **ctx.counts}
+    if output_hash is None:
+        store.write_part(stage_dir, shard, out)
+        output_hash = store.hash_records(out)
+    counts = {"input": n_in, "output": len(out), **ctx.counts}
     manifest = {
         "stage": spec.name,
         "shard": list(shard),
         "config_hash": cfg_hash,
         "code_version": code,
         "input_hash": input_hash,
-        "output_hash": store.hash_records(out),
+        "output_hash": output_hash,
         "counts": counts,
         "llm": llm_stats,
         "roles": {role: role_hash(state, role) for role in sorted(ctx.roles_used)},
@@ -457,10 +498,32 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     ck = store.checkpoint_path(stage_dir, shard)
     if ck.exists():
         ck.unlink()
-    # Question stages pass earlier rows through: show the rows this stage added, else its output.
-    seen = {r.get("question_id") for r in records}
-    _log_stage(state, spec.name, counts, seconds, [r for r in out if r.get("question_id") not in seen] or out)
+    if spec.streams:
+        _log_stage(state, spec.name, counts, seconds, list(itertools.islice(out, state.cfg.log_samples)))
+    else:  # question stages pass earlier rows through: show the rows this stage added, else its output
+        seen = {r.get("question_id") for r in records}
+        _log_stage(state, spec.name, counts, seconds, [r for r in out if r.get("question_id") not in seen] or out)
     return out, manifest
+
+
+def _stream_one(spec, records, ctx, stage_dir: Path, shard) -> tuple[store.Rows, str]:
+    """Run a streaming stage: input read lazily, each output record written as it is produced."""
+    rows_in = ctx.work("rows", len(records))
+
+    def consumed():
+        for r in records:
+            rows_in.advance()
+            yield r
+
+    writer = store.PartWriter(stage_dir, shard)
+    try:
+        for rec in spec.fn(consumed(), ctx):
+            writer.write(rec)
+    except BaseException:
+        writer.abort()
+        raise
+    path = writer.close()
+    return store.Rows([path], hash=writer.hash, count=writer.count), writer.hash
 
 
 def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: list[dict]) -> None:
@@ -478,6 +541,12 @@ def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: li
         log_table(state.tracker, f"{name}/samples", cols, rows)
 
 
+def validate_config(cfg) -> SynthConfig:
+    from kodcode.config import validate
+
+    return validate(cfg, SynthConfig)
+
+
 def run(cfg, *, llm_factory=None) -> dict:
     """Entry point behind ``python -m kodcode.synth``: validate ``cfg``, open W&B, run the stages."""
     from omegaconf import OmegaConf
@@ -485,7 +554,7 @@ def run(cfg, *, llm_factory=None) -> dict:
     from kodcode.config import validate
     from kodcode.tracking import init_run
 
-    typed: SynthConfig = validate(cfg, SynthConfig)
+    typed: SynthConfig = validate_config(cfg)
     tracker = None
     if typed.wandb.mode != "disabled":
         wb = dataclasses.replace(typed.wandb, group=typed.wandb.group or typed.name,
@@ -497,7 +566,10 @@ def run(cfg, *, llm_factory=None) -> dict:
     finally:
         if tracker is not None:
             tracker.finish()
+    from kodcode.synth.progress import funnel_table
+
     for name, info in summary["stages"].items():
         print(f"[synth] {name}: {info['status']} {info['counts']}")
+    print(funnel_table(summary))
     print(f"[synth] {summary['output']} records -> {summary['run_dir']}")
     return summary

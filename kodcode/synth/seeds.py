@@ -6,8 +6,8 @@
     seeds: {hf_name: some/dataset, split: train, field: question}
 
 ``load_seeds`` returns ``Seed(id, text, extra)`` rows; ``extra`` keeps the named ``extra_fields``
-(docs: the package name).  Relative paths are resolved against the repository root first, then
-the working directory, so configs work from any directory.  Every problem is a ``SeedError``
+(docs: the package name).  Relative paths are resolved against the working directory first, then
+the project directory (``kodcode/synth/paths.py``), so configs work from any directory.  Every problem is a ``SeedError``
 naming the subset, what was found and the fix.
 """
 
@@ -20,10 +20,8 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
-from kodcode import CONF_DIR
+from kodcode.synth.paths import looked_in, resolve_path
 from kodcode.synth.store import parse_jsonl
-
-REPO_ROOT = CONF_DIR.parent
 
 
 class SeedError(ValueError):
@@ -55,16 +53,6 @@ class Seed:
     id: str
     text: str
     extra: dict[str, Any] = dc_field(default_factory=dict)
-
-
-def resolve_path(path: str) -> Path:
-    p = Path(path).expanduser()
-    if p.is_absolute():
-        return p
-    for base in (REPO_ROOT, Path.cwd()):
-        if (base / p).exists():
-            return base / p
-    return Path.cwd() / p
 
 
 def _read_rows(p: Path, subset: str) -> list[dict]:
@@ -115,7 +103,7 @@ def load_seeds(src: SeedSource, subset: str) -> list[Seed]:
         p = resolve_path(src.path)
         if not p.is_file():
             raise SeedError(
-                f"subset {subset}: seed file {src.path} does not exist (looked in {REPO_ROOT} and {Path.cwd()}); "
+                f"subset {subset}: seed file {src.path} does not exist ({looked_in(src.path)}); "
                 f"set subsets.{subset}.seeds.path to an existing JSONL/Parquet file"
             )
         rows = _read_rows(p, subset)

@@ -166,21 +166,23 @@ def _load_seed_triplets(value: list[dict] | str | None) -> list[dict]:
     if isinstance(value, str):
         from kodcode.synth.runner import load_input
 
-        return load_input(value)
+        return list(load_input(value))
     return [dict(v) for v in value]
 
 
 def _precheck(cfg: SolveConfig, full_cfg) -> list[str]:
     """Files named in the solve config must exist before any stage runs."""
-    from pathlib import Path
+    from kodcode.synth.paths import looked_in, resolve_path
 
     p = []
-    if cfg.previous_attempts and not Path(cfg.previous_attempts).exists():
-        p.append(f"stage.solve.previous_attempts={cfg.previous_attempts} does not exist: it names an earlier run's "
-                 "verify output (<run_dir>/verify) or a JSONL of verified attempts; fix the path or set it to null")
-    if isinstance(cfg.seed_triplets, str) and not Path(cfg.seed_triplets).is_file():
-        p.append(f"stage.solve.seed_triplets={cfg.seed_triplets} is not a file: give a JSONL of {{question_id, subset, "
-                 "question, solution, test}} rows (e.g. conf/synth/triplets/smoke.jsonl) or null")
+    if cfg.previous_attempts and not resolve_path(cfg.previous_attempts).exists():
+        p.append(f"stage.solve.previous_attempts={cfg.previous_attempts} does not exist "
+                 f"({looked_in(cfg.previous_attempts)}): it names an earlier run's verify output "
+                 "(<run_dir>/verify) or a JSONL of verified attempts; fix the path or set it to null")
+    if isinstance(cfg.seed_triplets, str) and not resolve_path(cfg.seed_triplets).is_file():
+        p.append(f"stage.solve.seed_triplets={cfg.seed_triplets} is not a file ({looked_in(cfg.seed_triplets)}): "
+                 "give a JSONL of {question_id, subset, question, solution, test} rows "
+                 "(e.g. conf/synth/triplets/smoke.jsonl) or null")
     return p
 
 
@@ -194,7 +196,7 @@ def solve_stage(records: list[dict], ctx) -> list[dict]:
     seed_qs, seeded = seed_attempts(_load_seed_triplets(cfg.seed_triplets))
     seed_ids = {q["question_id"] for q in seed_qs}
     questions = [q for q in questions if q["question_id"] not in seed_ids]
-    previous = load_input(cfg.previous_attempts) if cfg.previous_attempts else []
+    previous = list(load_input(cfg.previous_attempts)) if cfg.previous_attempts else []
     llm = ctx.llm()
     verify = None
     executor = None

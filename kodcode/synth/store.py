@@ -84,19 +84,25 @@ def read_manifest(stage_dir: Path, shard: Shard) -> dict | None:
         return None  # unreadable: treated as unfinished and rerun
 
 
+class DataError(ValueError):
+    """A data file the user pointed at cannot be read as what it should be (a user error, not a bug)."""
+
+
+def json_line(line: str, where: str, n: int):
+    """One JSONL line; a bad one raises DataError naming ``where``, the line, the position and the text there."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataError(
+            f"{where} line {n} is not valid JSON ({e.msg} at char {e.pos}: "
+            f"{line[max(0, e.pos - 40):e.pos + 40].strip()!r}); every line of a JSONL file must be one "
+            "JSON object. Fix or remove that line"
+        ) from e
+
+
 def parse_jsonl(lines, where: str) -> list[dict]:
-    """JSON objects from ``lines``; a bad line raises ValueError naming ``where`` and its line number."""
-    out = []
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(
-                    f"{where} line {n} is not valid JSON ({e.msg}); every line of a JSONL file must be one "
-                    "JSON object. Fix or remove that line"
-                ) from e
-    return out
+    """JSON objects from ``lines`` (blank lines skipped); see ``json_line`` for errors."""
+    return [json_line(line, where, n) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -153,3 +159,107 @@ class Checkpoint:
                 self.done[key] = value
             f.flush()
             os.fsync(f.fileno())
+
+
+# -- streaming: rows that are never all in memory ----------------------------------------------
+
+def iter_jsonl(path: Path, start: int = 0, stop: int | None = None):
+    """Records ``start`` to ``stop`` of ``path`` (blank lines do not count), parsed one at a time;
+    the others are skipped unparsed, so a shard reads only its own slice."""
+    k = 0
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            if stop is not None and k >= stop:
+                return
+            if k >= start:
+                yield json_line(line.decode("utf-8"), str(path), n)
+            k += 1
+
+
+def count_lines(path: Path) -> int:
+    """Records in a JSONL file (non-blank lines)."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+class Rows:
+    """A re-iterable, lazy sequence of records stored in JSONL parts (read in order).
+
+    ``hash`` and ``count`` are known when the parts come with manifests; otherwise they are computed
+    by one streaming pass.  ``slice(i, n)`` is the contiguous slice ``i`` of ``n`` (a shard's input),
+    read without parsing the other lines."""
+
+    def __init__(self, paths: list[Path], *, hash: str | None = None, count: int | None = None,
+                 window: tuple[int, int] | None = None):
+        self.paths, self._hash, self._count, self.window = list(paths), hash, count, window
+
+    def __iter__(self):
+        if self.window is None:
+            for p in self.paths:
+                yield from iter_jsonl(p)
+            return
+        start, stop = self.window
+        offset = 0
+        for p in self.paths:
+            n = count_lines(p)
+            if offset + n > start and offset < stop:
+                yield from iter_jsonl(p, max(0, start - offset), stop - offset)
+            offset += n
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = (self.window[1] - self.window[0] if self.window is not None
+                           else sum(count_lines(p) for p in self.paths))
+        return self._count
+
+    def slice(self, i: int, n: int) -> "Rows":
+        base = self.window or (0, len(self))
+        total = base[1] - base[0]
+        return Rows(self.paths, window=(base[0] + total * i // n, base[0] + total * (i + 1) // n))
+
+    @property
+    def hash(self) -> str:
+        if self._hash is None:
+            self._hash = hash_records(self)
+        return self._hash
+
+
+def records_hash(records) -> str:
+    """``hash_records`` that uses a ``Rows``' known hash instead of reading it again."""
+    return records.hash if isinstance(records, Rows) else hash_records(records)
+
+
+class PartWriter:
+    """Writes a stage's records to its part as they come (temporary file, renamed on ``close``),
+    hashing and counting them on the way: the same hash ``hash_records`` gives the whole list."""
+
+    def __init__(self, stage_dir: Path, shard: Shard):
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        self.path = part_path(stage_dir, shard)
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._f = open(self._tmp, "w", encoding="utf-8")
+        self._h = hashlib.sha256()
+        self.count = 0
+
+    def write(self, record: dict) -> None:
+        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._h.update(canonical(record).encode())
+        self._h.update(b"\n")
+        self.count += 1
+
+    @property
+    def hash(self) -> str:
+        return self._h.hexdigest()
+
+    def close(self) -> Path:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        self._f.close()
+        self._tmp.unlink(missing_ok=True)

@@ -26,10 +26,21 @@ def test_rows_above_threshold_are_dropped_and_reported_per_subset():
     kept, summary = decontaminate(rows, bench, fake_embed, threshold=0.95)
     assert [r["question_id"] for r in kept] == ["P_2_I", "L_3_I"]
     assert summary["dropped"] == 1 and summary["by_benchmark"] == {"humaneval": 1}
-    assert summary["by_subset"] == {"Leetcode": {"checked": 1, "dropped": 0}, "Prefill": {"checked": 2, "dropped": 1}}
+    assert summary["by_subset"] == {"Leetcode": {"checked": 1, "dropped": 0, "flagged": 0},
+                                    "Prefill": {"checked": 2, "dropped": 1, "flagged": 0}}
     assert summary["dropped_ids"][0]["task_id"] == "HumanEval/1"
     assert kept[1]["nearest_benchmark"]["benchmark"] == "humaneval"  # 0.9 cosine: kept, but recorded
     assert 0.85 < kept[1]["nearest_benchmark"]["cosine"] < 0.95
+
+
+def test_flag_keeps_every_row_marks_the_overlap_and_reports_it_per_benchmark():
+    rows = [{"question_id": "P_1_I", "subset": "Prefill", "question": "q-dup"},
+            {"question_id": "P_2_I", "subset": "Prefill", "question": "q-far"}]
+    bench = [{"benchmark": "humaneval", "task_id": "HumanEval/1", "text": "bench-a"}]
+    kept, summary = decontaminate(rows, bench, fake_embed, threshold=0.95, action="flag")
+    assert [r["nearest_benchmark"]["contaminated"] for r in kept] == [True, False]
+    assert (summary["dropped"], summary["flagged"], summary["by_benchmark"]) == (0, 1, {"humaneval": 1})
+    assert summary["flagged_ids"][0]["question_id"] == "P_1_I"
 
 
 def test_benchmark_files_in_every_format(tmp_path):

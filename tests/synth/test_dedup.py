@@ -81,4 +81,51 @@ def test_batched_search_finds_the_same_pairs_as_one_search(embedder):
 
     texts = EVEN + DEPTH + DISTINCT
     vecs = embed(texts, embedder)
-    assert near_duplicates(vecs, 0.95, 5, search_batch=3) == near_duplicates(vecs, 0.95, 5)
+    small, whole = near_duplicates(vecs, 0.95, 5, search_batch=3), near_duplicates(vecs, 0.95, 5)
+    assert small.pairs.tolist() == whole.pairs.tolist() and len(whole.pairs) > 0
+    assert small.best_idx.tolist() == whole.best_idx.tolist()
+
+
+def planted(n: int, pairs: int, dim: int = 64, seed: int = 0):
+    """Random unit rows plus ``pairs`` near-copies (cosine 0.95-0.99 to their source row)."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n, dim)).astype("float32")
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    src = rng.choice(n, pairs, replace=False)
+    noise = rng.standard_normal((pairs, dim)).astype("float32")
+    noise -= (noise * base[src]).sum(1, keepdims=True) * base[src]  # orthogonal to the source
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    cos = rng.uniform(0.955, 0.99, pairs).astype("float32")[:, None]
+    copies = cos * base[src] + np.sqrt(1 - cos**2) * noise
+    return np.ascontiguousarray(np.concatenate([base, copies]))
+
+
+def test_approximate_index_finds_the_planted_pairs_exact_search_finds():
+    from kodcode.synth.vectors import near_duplicates
+
+    vecs = planted(6000, 300)
+    exact = near_duplicates(vecs, 0.95, 10, exact_below=10**9)
+    approx = near_duplicates(vecs, 0.95, 10, exact_below=1000, list_size=64, nprobe=4)
+    assert (exact.index, approx.index) == ("flat", "ivf")
+    want = {tuple(sorted(p)) for p in exact.pairs.tolist()}
+    got = {tuple(sorted(p)) for p in approx.pairs.tolist()}
+    assert len(want) >= 300 and got <= want
+    assert len(got & want) / len(want) >= 0.98
+
+
+def test_embedding_cache_embeds_only_new_texts_on_a_rerun(tmp_path, embedder):
+    from kodcode.synth.vectors import EmbeddingCache
+
+    seen: list[str] = []
+
+    def embed_fn(texts):
+        seen.extend(texts)
+        return embed(texts, embedder)
+
+    first = EmbeddingCache(tmp_path, "all-MiniLM-L6-v2").embed(EVEN + DEPTH, embed_fn)
+    assert seen == EVEN + DEPTH
+    seen.clear()
+    again = EmbeddingCache(tmp_path, "all-MiniLM-L6-v2").embed(DEPTH + DISTINCT + DEPTH[:1], embed_fn)
+    assert seen == DISTINCT  # the DEPTH texts (one of them twice) come from the cache
+    np.testing.assert_allclose(again[:2], first[3:5], atol=1e-6)
+    np.testing.assert_array_equal(again[5], again[0])

@@ -45,3 +45,31 @@ def test_export_columns_splits_and_parquet(tmp_path):
 def test_empty_export_still_has_the_columns(tmp_path):
     paths = export_all([], [], tmp_path)
     assert tuple(datasets.load_from_disk(paths["kodcode_v1"]).column_names) == KODCODE_V1_COLUMNS
+
+
+def _sft(row, correct=True, contaminated=False):
+    return dict(row, r1_pass_sequence=[int(correct)], r1_pass_trial_num=int(correct),
+                r1_correctness=str(correct), r1_solution="x",
+                conversations=[{"from": "human", "value": "Q"}, {"from": "gpt", "value": "A"}],
+                nearest_benchmark={"benchmark": "humaneval", "task_id": "HumanEval/0", "cosine": 0.97 if contaminated
+                                   else 0.1, "contaminated": contaminated})
+
+
+def test_light_rl_is_a_seeded_draw_with_r1_columns_and_flagged_rows_go_to_use_with_caution(tmp_path):
+    from kodcode.synth.export import LIGHT_RL_COLUMNS
+
+    rows = [_triplet(f"Prefill_{i}_I") for i in range(20)]
+    sft = [_sft(r, correct=i % 3 != 0, contaminated=i == 5) for i, r in enumerate(rows)]
+    paths = export_all(rows, sft, tmp_path / "a", light_rl_size=8, light_rl_seed=1)
+    light = datasets.load_from_disk(paths["light_rl"])["train"]
+    assert tuple(light.column_names) == LIGHT_RL_COLUMNS and light.num_rows == 8
+    assert "Prefill_5_I" not in light["question_id"]
+    again = datasets.load_from_disk(export_all(rows, sft, tmp_path / "b", light_rl_size=8, light_rl_seed=1)["light_rl"])
+    assert again["train"]["question_id"] == light["question_id"]  # the same seed draws the same rows
+    other = datasets.load_from_disk(export_all(rows, sft, tmp_path / "c", light_rl_size=8, light_rl_seed=2)["light_rl"])
+    assert other["train"]["question_id"] != light["question_id"]
+    sft_dd = datasets.load_from_disk(paths["sft_r1"])
+    assert sft_dd["use_with_caution"]["question_id"] == ["Prefill_5_I"]
+    assert (sft_dd["train"].num_rows, sft_dd["incorrect"].num_rows) == (12, 7)  # row 5 (correct) is flagged
+    card = (tmp_path / "a" / "light_rl" / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and "num_examples: 8" in card and "`r1_correctness`" in card

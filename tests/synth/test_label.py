@@ -64,3 +64,11 @@ def test_pass_at_k_by_subset_counts_failed_questions():
     assert out["A"] == {"pass@1": 0.25, "pass@2": 0.5}
     assert out["B"] == {"pass@1": 1.0, "pass@2": 1.0}
     assert out["all"]["pass@1"] == pytest.approx(0.5)
+
+
+def test_pass_at_k_keeps_questions_with_fewer_attempts_so_the_curve_never_falls():
+    # One seed row with a single passing attempt, two generated rows with two failing ones.
+    rows = [{"subset": "A", "gpt_pass_sequence": [1]}, {"subset": "A", "gpt_pass_sequence": [0, 0]},
+            {"subset": "A", "gpt_pass_sequence": [0, 0]}]
+    out = pass_at_k_by_subset(rows, [1, 2, 5])
+    assert out["A"] == {"pass@1": pytest.approx(1 / 3), "pass@2": pytest.approx(1 / 3), "pass@5": pytest.approx(1 / 3)}

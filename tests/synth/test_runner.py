@@ -175,7 +175,7 @@ def test_unreachable_server_fails_with_one_message_and_keeps_finished_stages(tmp
     cfg = base_cfg(tmp_path / "run", ["prefill", "seeded"])
     cfg["roles"] = {"questions": {"llm": {"backend": "openai", "base_url": f"http://127.0.0.1:{port}/v1",
                                           "max_retries": 1, "backoff_s": 0.01}}}
-    with pytest.raises(LLMError, match=f"could not reach the OpenAI-compatible server at http://127.0.0.1:{port}/v1"):
+    with pytest.raises(LLMError, match=f"could not reach the OpenAI-compatible server at llm.base_url=http://127.0.0.1:{port}/v1"):
         run(cfg)
     assert (tmp_path / "run" / "prefill" / "manifest-00000-of-00001.json").exists()
     del cfg["roles"]

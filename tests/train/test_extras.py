@@ -14,8 +14,8 @@ from packaging.version import Version
 from kodcode import CONF_DIR
 
 PYPROJECT = CONF_DIR.parent / "pyproject.toml"
-# `bcb` goes into the separate interpreter BigCodeBench jobs run in (exec.python), never next to trl.
-SEPARATE_ENV_EXTRAS = {"bcb"}
+# `bcb` and `testenv` go into the separate interpreters jobs run in (exec.python), never next to trl.
+SEPARATE_ENV_EXTRAS = {"bcb", "testenv"}  # (testenv: the job interpreter of synth verification)
 
 
 def candidates(a: SpecifierSet, b: SpecifierSet) -> set[Version]:

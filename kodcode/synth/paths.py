@@ -1,0 +1,44 @@
+"""Where a relative path in the synth config points, whatever the working directory.
+
+Paths a user types (``input=my.jsonl``, ``subsets.leetcode.seeds.path=my/leetcode.jsonl``) are
+theirs, so the working directory is tried first; the paths the shipped configs name
+(``conf/synth/seeds/...``, ``conf/synth/triplets/smoke.jsonl``, ``../shared/data/benchmarks/...``)
+are relative to the project directory (the parent of ``conf/``), which is tried next.  So
+``python -m kodcode.synth +experiment=smoke`` works from any directory::
+
+    from kodcode.synth.paths import resolve_path, looked_in
+    p = resolve_path(cfg.input)            # an existing candidate, else the working-directory one
+    if not p.exists(): raise ...(f"... {looked_in(cfg.input)} ...")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kodcode import CONF_DIR
+
+PROJECT_DIR = CONF_DIR.parent
+
+
+def candidates(path: str | Path) -> list[Path]:
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return [p]
+    out = [Path.cwd() / p, PROJECT_DIR / p]
+    return [c for i, c in enumerate(out) if c not in out[:i]]
+
+
+def resolve_path(path: str | Path) -> Path:
+    """The first candidate that exists, else the working-directory one (for the error message)."""
+    found = candidates(path)
+    return next((c for c in found if c.exists()), found[0])
+
+
+def looked_in(path: str | Path) -> str:
+    """``"looked in /a/x.jsonl and /b/x.jsonl"``: every place :func:`resolve_path` tried."""
+    return "looked in " + " and ".join(str(c) for c in candidates(path))
+
+
+def is_local(path: str) -> bool:
+    """``official:humaneval`` and ``hf:org/name`` are loader names, not files."""
+    return not path.startswith(("official:", "hf:"))
