@@ -21,6 +21,7 @@ the baseline's, both measured in this run.
 from __future__ import annotations
 
 import argparse
+import ast
 import gzip
 import json
 import re
@@ -33,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kodcode.answers import answer_part, expected_functions
+from kodcode.answers import answer_part, answer_program, expected_functions
 from kodcode.exec import ExecConfig, Executor, PytestJob
 from kodcode.train.score import score_file
 
@@ -84,12 +85,13 @@ def respond_replay(trials: list[dict], exec_cfg: ExecConfig, tmp: Path) -> dict[
     by_q: dict[str, list[dict]] = {}
     for t in sorted(trials, key=lambda t: (t["question_id"], t["trial"])):
         by_q.setdefault(t["question_id"], []).append(t)
-    texts = {ts[0]["question"]: [t["messages"][-1]["content"] for t in ts] for ts in by_q.values()}
-    if len(texts) != len(by_q):
-        raise ValueError("two demo questions share a text; the replay cannot tell their responses apart")
+    # The stage asks k times per row, rows in input order; two rows may share a question's text.
+    texts: dict[str, list[str]] = {}
+    for ts in by_q.values():
+        texts.setdefault(ts[0]["question"], []).extend(t["messages"][-1]["content"] for t in ts)
     served: Counter = Counter()
 
-    def reply(request):  # the stage asks k times per question, in trial order
+    def reply(request):
         q = request.messages[-1]["content"]
         served[q] += 1
         return texts[q][served[q] - 1]
@@ -98,10 +100,10 @@ def respond_replay(trials: list[dict], exec_cfg: ExecConfig, tmp: Path) -> dict[
     inp.write_text("".join(json.dumps({"question_id": q, "question": ts[0]["question"], "test": ts[0]["test_code"],
                                        "test_info": ts[0]["test_info"]}) + "\n" for q, ts in by_q.items()))
     cfg = {"run_dir": str(tmp / "synth"), "stages": ["respond"], "input": str(inp), "progress": False,
-           "llm": {"backend": "scripted", "progress": False}, "model": {"name_or_path": "replay"},
+           "llm": {"backend": "scripted", "script": "reward_replay:recorded", "progress": False}, "model": {"name_or_path": "replay"},
            "wandb": {"mode": "disabled"}, "stage": {"respond": {"k": 3}},
            "exec": {"workers": exec_cfg.workers, "timeout_s": exec_cfg.timeout_s}}
-    run(cfg, llm_factory=lambda llm_cfg, model_cfg: ScriptedLLM(reply))
+    run(cfg, llm_factory=lambda llm_cfg, model_cfg: ScriptedLLM(reply))  # the script named is this closure
     rows = [json.loads(x) for x in (tmp / "synth" / "respond" / "part-00000-of-00001.jsonl").read_text().splitlines()]
     return {f"{r['question_id']}:{k}": bool(p) for r in rows for k, p in enumerate(r["r1_pass_sequence"])}
 
@@ -124,9 +126,27 @@ def cause(t: dict, s: dict) -> str:
         return f"no program ({s['reason']})" + (": the reasoning never closed" if answer_part(text) is None else "")
     names = expected_functions(t["test_info"])
     if s["renamed_from"]:
-        return f"renamed {s['renamed_from']} -> {names[0]}, then {s['status']}"
+        why = repair_difference(answer_program(text, names, rename=False).code, s["renamed_from"])
+        return f"renamed {s['renamed_from']} -> {names[0]}, then {s['status']}" + (f"; {why}" if why else "")
     tail = " ".join((s.get("message") or "").split())[:200].replace("|", "\\|")
     return f"{s['status']}" + (f": {tail}" if tail else "")
+
+
+def repair_difference(code: str, old: str) -> str:
+    """Why KodCode's repair (``def old`` -> ``def entry``, when the answer has one ``def``) fails where ours passes."""
+    n_defs = len(re.findall(r"^\s*(?:async\s+)?def\s", code, re.MULTILINE))
+    if n_defs > 1:
+        return (f"KodCode's repair skips it (the answer has {n_defs} `def`s: a nested helper), ours renames the "
+                "only top-level function")
+    tree = ast.parse(code)
+    func = next(n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == old)
+    inside = any(isinstance(n, ast.Name) and n.id == old for n in ast.walk(func))
+    outside = any(isinstance(n, ast.Name) and n.id == old for top in tree.body if top is not func for n in ast.walk(top))
+    where = " and ".join(w for w, hit in (("a recursive call", inside), ("a module-level example call", outside)) if hit)
+    if where:
+        return (f"KodCode renames only the `def` line, so {where} to `{old}` raises NameError; ours renames every "
+                "use of the name")
+    return ""
 
 
 def main(argv=None) -> int:
@@ -187,7 +207,8 @@ def write_report(trials, scored, base, resp, a, t_score) -> str:
         (f"| KodCode-rejected answers scored 1 | {len(one_wrong)}/{n - len(verified)} | "
         f"{sum(base[t['id']] == 'pass' and not t['kodcode_pass'] for t in trials)}/{n - len(verified)} |"),
         "",
-        f"Agreement ratio, ours over the baseline: **{agree / max(base_agree, 1):.3f}x**.",
+        f"Agreement ratio, ours over the baseline: **{agree / max(base_agree, 1):.3f}x**. The baseline is the "
+        "rule `train/data.py final_code` applied before this change (kept in this script only).",
         "",
         (f"Synth's reasoning stage replayed on the same responses (`respond_stage` with a backend that returns "
         f"the recorded texts) gives the same pass/fail as the scoring tool on {resp_same}/{n} trials, so it keeps "
@@ -216,8 +237,11 @@ DIFFERENCES = """\
   a test comes first, or the solution is fenced as `py`.
 - **The name repair.** KodCode replaces `def old` with `def entry_point` when `test_info` names one
   function and the answer has one `def`; we rename the only *top-level* function (helpers nested inside
-  it do not block the repair) and rename its recursive calls too (KodCode's repair leaves a recursive
-  answer calling a name that no longer exists).
+  it do not block the repair) and rename every use of the name, not only the `def` line (KodCode's
+  repair leaves a recursive call, or a usage example at module level, calling a name that no longer
+  exists, so the import fails). Every "wrong answer scored 1" above is one of these: a correct
+  program KodCode's repair broke. We keep ours on purpose: a policy should not be punished for a
+  correct answer because of how the grader renamed it.
 - **An unclosed reasoning.** A response cut off inside `<think>` has no answer for us (KodCode's
   `re.search('</think>(.*)')` finds none either); the former reward searched the reasoning's drafts.
 - **The engine.** Our verdict needs every test the file defines to report `passed` through the
