@@ -207,8 +207,8 @@ def write_report(trials, scored, base, resp, a, t_score) -> str:
         (f"| KodCode-rejected answers scored 1 | {len(one_wrong)}/{n - len(verified)} | "
         f"{sum(base[t['id']] == 'pass' and not t['kodcode_pass'] for t in trials)}/{n - len(verified)} |"),
         "",
-        f"Agreement ratio, ours over the baseline: **{agree / max(base_agree, 1):.3f}x**. The baseline is the "
-        "rule `train/data.py final_code` applied before this change (kept in this script only).",
+        (f"Agreement ratio, ours over the baseline: **{agree / max(base_agree, 1):.3f}x**. The baseline is the "
+        "rule `train/data.py final_code` applied before this change (kept in this script only)."),
         "",
         (f"Synth's reasoning stage replayed on the same responses (`respond_stage` with a backend that returns "
         f"the recorded texts) gives the same pass/fail as the scoring tool on {resp_same}/{n} trials, so it keeps "
