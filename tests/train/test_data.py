@@ -45,7 +45,7 @@ def test_length_filters_count_tokens_and_characters():
 
 def test_rl_prompt_carries_question_and_function_declaration():
     ds = load_dataset_for(DataConfig(format="kodcode_rl", path="builtin:smoke_rl"), kind="grpo")
-    assert set(ds.column_names) == {"prompt", "test", "question_id"}
+    assert set(ds.column_names) == {"prompt", "test", "test_info", "question_id"}
     prompt = ds[1]["prompt"]
     assert prompt[0] == {"role": "system", "content": RL_SYSTEM_PROMPT}
     assert prompt[1]["content"] == (
