@@ -25,11 +25,9 @@ import ast
 import re
 from dataclasses import dataclass
 
+from kodcode.answers import fenced_blocks, is_python, strip_fence_residue
 from kodcode.synth.runner import stage
 
-# A fence opener: three or more backticks/tildes, then any info string (python, py, Python3, "").
-_FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n`]*$", re.MULTILINE)
-_RESIDUE_RE = re.compile(r"[ \t]*`{1,2}[ \t]*(python|py|python3)?[ \t]*", re.IGNORECASE)
 _SECTION_NAMES = ("Solution", "Test")
 
 
@@ -65,41 +63,6 @@ def extract_section(text: str, name: str) -> str | None:
         if body:
             return body
     return ""
-
-
-def fenced_blocks(text: str) -> list[tuple[str, str]]:
-    """Every fenced block as ``(language_tag, code)``; an unclosed last fence runs to the end."""
-    blocks: list[tuple[str, str]] = []
-    pos = 0
-    while True:
-        m = _FENCE_RE.search(text, pos)
-        if not m:
-            return blocks
-        fence, tag = m.group(1), m.group(2).lower()
-        close = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$", re.MULTILINE)
-        c = close.search(text, m.end())
-        body_end = c.start() if c else len(text)
-        body = text[m.end():body_end].strip("\n")
-        if body.strip():  # a lone closing fence read as an opener yields nothing
-            blocks.append((tag, body))
-        if not c:
-            return blocks
-        pos = c.end()
-
-
-def strip_fence_residue(text: str) -> str:
-    """Drop lines that are only a fence (with or without a tag) and trailing stray backticks."""
-    # Also a mangled one-backtick opener such as "`python" (seen in KodCode's demo outputs).
-    lines = [ln for ln in text.splitlines() if not _FENCE_RE.fullmatch(ln) and not _RESIDUE_RE.fullmatch(ln)]
-    return "\n".join(lines).strip().rstrip("`").strip()
-
-
-def is_python(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
 
 
 def extract_code(text: str) -> str:

@@ -1,110 +1,31 @@
 """Reasoning responses with test-based reject sampling (the SFT set; paper §2.3, reference A.8).
 
 For every verified triplet a reasoning model (DeepSeek-R1 class) answers the raw question k times
-(paper: 3; the user turn is the question alone, no system prompt).  From each response the code
-is taken from *after* the reasoning (``</think>``), the function is renamed to the triplet's entry
-point when that is unambiguous (one function expected by ``test_info``, one top-level ``def`` in the
-response), and the code runs against the triplet's tests through ``kodcode.exec``.  Every row keeps
-its correctness labels (``r1_pass_sequence``, ``r1_pass_trial_num``, ``r1_correctness`` as the
+(paper: 3; the user turn is the question alone, no system prompt).  Each response's program is the
+one ``kodcode.answers.answer_program`` takes from it (the answer after ``</think>``, the block that
+defines the entry point, KodCode's function-name repair), the same program the GRPO reward and
+``python -m kodcode.train.score`` run; it runs against the triplet's tests through ``kodcode.exec``.
+Every row keeps its correctness labels (``r1_pass_sequence``, ``r1_pass_trial_num``, ``r1_correctness`` as the
 strings "True"/"False" like KodCode-V1-SFT-R1); rows with a passing response form the SFT train
 split, the rest the ``incorrect`` split.
 
 Usage (inside the runner; the pieces are pure and tested on their own)::
 
-    from kodcode.synth.respond import extract_final_code, rename_entry_point, respond_requests
+    from kodcode.synth.respond import label_responses, response_jobs
 """
 
 from __future__ import annotations
 
-import ast
-import io
-import re
-import tokenize
 from dataclasses import dataclass
 from typing import Any
 
-from kodcode.synth.parse import entry_point, fenced_blocks, is_python, strip_fence_residue
+from kodcode.answers import answer_program, expected_functions
 from kodcode.synth.runner import stage
-
-THINK_END = "</think>"
-
-
-def answer_part(text: str) -> str | None:
-    """The text after the reasoning; ``None`` when the reasoning never ended (cut off by length)."""
-    if THINK_END in text:
-        return text.rsplit(THINK_END, 1)[1]
-    if "<think>" in text:
-        return None
-    return text
-
-
-def extract_final_code(text: str, expected: str | None = None) -> str | None:
-    """Code of the final answer: a fenced block after ``</think>`` that parses.
-
-    With ``expected`` (the entry point), the first block defining it wins; otherwise the first
-    Python block that parses (KodCode took the first ```` ```python ```` block, which is the same
-    for well-formed answers and fails on ``py`` tags or untagged fences).
-    """
-    answer = answer_part(text)
-    if answer is None:
-        return None
-    blocks = [code for tag, code in fenced_blocks(answer) if tag in ("", "python", "py", "python3", "py3")]
-    good = [b.strip() for b in blocks if is_python(b)]
-    if expected:
-        for b in good:
-            if re.search(rf"^\s*def\s+{re.escape(expected)}\s*\(", b, re.MULTILINE):
-                return b
-    if good:
-        return good[0]
-    bare = strip_fence_residue(answer)
-    return bare if bare and is_python(bare) and re.search(r"^def\s", bare, re.MULTILINE) else None
-
-
-def _top_level_defs(code: str) -> list[str]:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return []
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-
-
-def rename_entry_point(code: str, test_info: list[dict] | None) -> tuple[str, bool]:
-    """(code, renamed): rename the only function to the expected name when unambiguous.
-
-    Unambiguous means: ``test_info`` names exactly one function, the code defines exactly one
-    top-level function, and its name differs.  Identifier tokens are renamed (so recursive calls
-    follow), strings and comments are left alone.
-    """
-    if not test_info or len(test_info) != 1:
-        return code, False
-    want = test_info[0]["function_name"]
-    defs = _top_level_defs(code)
-    if len(defs) != 1 or defs[0] == want:
-        return code, False
-    old = defs[0]
-    out = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type == tokenize.NAME and tok.string == old:
-                tok = tok._replace(string=want)
-            out.append(tok)
-        renamed = tokenize.untokenize(out)
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return code, False
-    return renamed, True
 
 
 def respond_messages(question: str) -> list[dict]:
     """The reasoning model sees the raw question as the only user turn (KodCode step 3.3.1)."""
     return [{"role": "user", "content": question}]
-
-
-def response_code(text: str, test_info: list[dict] | None, rename: bool = True) -> tuple[str | None, bool]:
-    """(code to verify, renamed) for one response."""
-    code = extract_final_code(text, entry_point(test_info))
-    if code is None:
-        return None, False
-    return rename_entry_point(code, test_info) if rename else (code, False)
 
 
 def label_responses(triplet: dict, responses: list[dict]) -> dict:
@@ -164,7 +85,7 @@ def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
             for ri, r in enumerate(rows)]
 
 
-@stage("respond", schema=RespondConfig, version="1")
+@stage("respond", schema=RespondConfig, version="2")
 def respond_stage(records: list[dict], ctx) -> list[dict]:
     """Triplets in; the same rows with r1_* labels and ``conversations`` out (every row kept)."""
     from kodcode.exec import Executor
@@ -183,9 +104,9 @@ def respond_stage(records: list[dict], ctx) -> list[dict]:
         responses = []
         for i in range(cfg.k):
             text = results[n * cfg.k + i].texts[0]
-            code, did = response_code(text, t.get("test_info"), cfg.rename)
-            renamed += did
-            responses.append({"index": i, "text": text, "code": code})
+            ans = answer_program(text, expected_functions(t.get("test_info")), cfg.rename)
+            renamed += ans.renamed_from is not None
+            responses.append({"index": i, "text": text, "code": ans.code, "reason": ans.reason})
         rows.append({**t, "_responses": responses})
     with Executor(ctx.exec_config()) as ex:
         checked = ctx.checkpoint(rows, lambda batch: _verify_responses(batch, ex),

@@ -8,7 +8,8 @@ Formats (``data.format``):
   responses too long or too short, and class-based solutions are dropped.
 * ``synth_rl`` / ``kodcode_rl``: KodCode-V1 / KodCode-Light-RL-10K columns become a conversational
   ``prompt`` (the question plus the function declaration from ``test_info``, as Code-R1 builds it, so
-  the entry point matches the tests' imports) and a ``test`` column the unit-test reward runs.
+  the entry point matches the tests' imports), a ``test`` column the unit-test reward runs, and
+  ``test_info`` as JSON (the reward takes the entry point and KodCode's name repair from it).
 
 ``data.path`` is a local ``.jsonl`` / ``.json`` / ``.parquet`` file, a ``save_to_disk`` directory, a
 directory of such files, or a hub dataset name (``KodCode/KodCode-Light-RL-10K``; network needed).
@@ -19,10 +20,12 @@ directory of such files, or a hub dataset name (``KodCode/KodCode-Light-RL-10K``
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+from kodcode.answers import answer_program
 from kodcode.train.config import DataConfig
 
 # Paper Fig. 13 (verbatim, including its spelling), used at fine-tuning time only (paper §4.1).
@@ -58,7 +61,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 _CLASS_DEF = re.compile(r"^class\s+\w+", re.MULTILINE)
-_CODE_BLOCK = re.compile(r"```([\w+-]*)\n(.*?)```", re.DOTALL)
 
 
 def read_rows(path: str, split: str = "train", revision: str | None = None):
@@ -117,16 +119,6 @@ def to_messages(row: dict[str, Any], system_prompt: str | None) -> list[dict[str
     return turns
 
 
-def final_code(response: str) -> str:
-    """The last ```python block after ``</think>`` (else the last fenced block there), or ''."""
-    tail = response.rsplit("</think>", 1)[-1]
-    blocks = _CODE_BLOCK.findall(tail)
-    python = [code for lang, code in blocks if lang.lower() in ("python", "py", "python3")]
-    if python:
-        return python[-1]
-    return blocks[-1][1] if blocks else ""
-
-
 def keep_sft_row(row: dict[str, Any], filters, tokenizer=None) -> bool:
     """Paper §4.1: only correct R1 responses, neither too long nor too short, no class-based solutions."""
     if filters.require_correct and "r1_correctness" in row and str(row["r1_correctness"]) != "True":
@@ -140,7 +132,11 @@ def keep_sft_row(row: dict[str, Any], filters, tokenizer=None) -> bool:
             raise ValueError("data.filters.max_response_tokens needs the model's tokenizer to count tokens")
         if len(tokenizer(response, add_special_tokens=False).input_ids) > filters.max_response_tokens:
             return False
-    return not (filters.drop_class_solutions and _CLASS_DEF.search(final_code(response) or response.rsplit("</think>", 1)[-1]))
+    if not filters.drop_class_solutions:
+        return True
+    # The class check reads the program the reward would run, else the whole answer.
+    program = answer_program(response).code or response.rsplit("</think>", 1)[-1]
+    return not _CLASS_DEF.search(program)
 
 
 def rl_prompt(row: dict[str, Any], system_prompt: str | None) -> list[dict[str, str]]:
@@ -195,6 +191,9 @@ def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None):
             lambda r: {
                 "prompt": rl_prompt(r, system),
                 "test": _test_code(r),
+                # The reward reads the entry point from it (kodcode.answers.expected_functions).
+                "test_info": json.dumps(r.get("test_info")) if not isinstance(r.get("test_info"), str)
+                else r["test_info"],
                 "question_id": str(r.get("question_id") or ""),
             },
             remove_columns=ds.column_names,

@@ -1,13 +1,19 @@
 """GRPO rewards in TRL's contract ``reward(completions, **columns) -> list[float | None]``, backed by kodcode.exec.
 
-* ``unit_test``: the last Python code block of the completion (after ``</think>``) is run as module
-  ``solution`` against the row's pytest ``test`` on the execution engine. Pass = 1.0, anything else
-  0.0, or the fraction of tests passed with ``reward.partial_credit``. A ``sandbox_error`` (the
-  engine failed, not the code) is ``None``: TRL leaves it out of the reward instead of scoring an
-  outage as a wrong answer, it is counted in ``unit_test/sandbox_error_rate``, and a batch above
-  ``reward.max_sandbox_error_rate`` aborts the run.
+* ``unit_test``: the completion's program (``kodcode.answers.answer_program``: the answer after
+  ``</think>``, the block that defines the entry point named by the row's ``test_info``, KodCode's
+  function-name repair) is run as module ``solution`` against the row's pytest ``test`` on the
+  execution engine. Pass = 1.0, anything else 0.0, or the fraction of tests passed with
+  ``reward.partial_credit``; no program at all is 0.0 (status ``no_code``, the model's failure).
 * ``format``: 1.0 when the completion has ``<think>...</think>`` (if ``reward.think_tags``) followed
   by a fenced Python block, else 0.0.
+
+An outage is never a wrong answer. A ``sandbox_error`` (the engine failed, not the code) is ``None``
+from ``unit_test``, and TRL 1.16 leaves a completion out of the advantage only when *every* reward
+function returns ``None`` for it (it sums the others with NaN as 0), so ``format`` returns ``None``
+for that completion too: both read one ``UnitTestScorer`` that runs each batch once, whichever
+function TRL calls first. Outages are counted in ``unit_test/sandbox_error_rate``, and a batch above
+``reward.max_sandbox_error_rate`` aborts the run.
 
 Both log tripwires: source patterns typical of reward hacking (leaving the process early, patching
 the test framework, ``__eq__`` that always agrees, writing a conftest, ...). They do not change the
@@ -31,12 +37,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kodcode.answers import answer_program, expected_functions
 from kodcode.exec.config import ExecConfig
 from kodcode.train.config import RewardConfig
-from kodcode.train.data import final_code
 
 log = logging.getLogger(__name__)
 
@@ -148,18 +155,42 @@ def _start_or_wait_for_server(socket: str, exec_cfg: ExecConfig, wait_s: float =
     return proc
 
 
-class UnitTestReward:
-    """1.0 when every test passes (or the passed fraction), 0.0 otherwise, None on sandbox errors."""
+@dataclass(frozen=True)
+class Scored:
+    """One completion's unit-test result: what was run, how it ended, and the reward it earns."""
 
-    __name__ = "unit_test"  # TRL names the logged reward columns after it
+    reward: float | None
+    status: str  # a Verdict status (pass, fail, timeout, error, sandbox_error) or no_code
+    code: str  # the program that was run ('' when none was found)
+    reason: str = ""  # why there is no program (kodcode.answers.REASONS), or ''
+    renamed_from: str | None = None
+    n_tests: int = 0
+    n_passed: int = 0
+    flags: tuple[str, ...] = ()  # tripwires: the source patterns and the engine's own flags
+    message: str = ""  # the engine's message, else the first test that did not pass and why
+
+    def as_row(self) -> dict:
+        return {"reward": self.reward, "status": self.status, "code": self.code, "reason": self.reason,
+                "renamed_from": self.renamed_from, "n_tests": self.n_tests, "n_passed": self.n_passed,
+                "tripwires": list(self.flags), "message": self.message}
+
+
+def _verdict_message(v) -> str:
+    if v.message:
+        return v.message[:500]
+    bad = next((t for t in v.tests if t.outcome != "passed"), None)
+    return f"{bad.name}: {bad.outcome}" + (f": {bad.message[:400]}" if bad.message else "") if bad else ""
+
+
+class UnitTestScorer:
+    """Runs a batch's programs once and remembers the last batch, so every reward function reads it."""
 
     def __init__(self, cfg: RewardConfig, backend: ExecBackend):
         self.cfg = cfg
         self.backend = backend
-        # Completions scored so far, and how many ended in each verdict status (plus "no_code").
-        self.totals: Counter[str] = Counter()
+        self._last: tuple[tuple, list[Scored]] | None = None
 
-    def score(self, verdict) -> float | None:
+    def reward_of(self, verdict) -> float | None:
         if verdict.status == "sandbox_error":
             return None
         if verdict.passed:
@@ -168,22 +199,50 @@ class UnitTestReward:
             return verdict.n_passed / verdict.n_tests
         return 0.0
 
-    def __call__(self, completions, test, log_metric=None, log_extra=None, **_: Any) -> list[float | None]:
+    def score(self, completions, test, test_info=None) -> list[Scored]:
+        """One ``Scored`` per completion; ``test_info`` (KodCode-V1's column) names the entry point."""
+        texts = [completion_text(c) for c in completions]
+        infos = list(test_info) if test_info is not None else [None] * len(texts)
+        key = (tuple(texts), tuple(test), tuple(map(repr, infos)))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         from kodcode.exec import PytestJob
 
-        codes = [final_code(completion_text(c)) for c in completions]
-        todo = [i for i, code in enumerate(codes) if code.strip()]
-        jobs = [PytestJob(solution=codes[i], test=test[i], id=str(i)) for i in todo]
+        answers = [answer_program(t, expected_functions(info)) for t, info in zip(texts, infos)]
+        todo = [i for i, a in enumerate(answers) if a.code]
+        jobs = [PytestJob(solution=answers[i].code, test=test[i], id=str(i)) for i in todo]
         verdicts = dict(zip(todo, self.backend.run(jobs)))
-        rewards: list[float | None] = []
-        statuses, wires = [], []
-        for i, code in enumerate(codes):
+        out = []
+        for i, a in enumerate(answers):
             v = verdicts.get(i)
-            # No code block at all is the model's failure, not the sandbox's.
-            rewards.append(0.0 if v is None else self.score(v))
-            statuses.append("no_code" if v is None else v.status)
-            wires.append(",".join(sorted(set(tripwires(code)) | set(v.flags if v is not None else []))))
-        n = len(codes)
+            if v is None:  # no program at all is the model's failure, not the sandbox's
+                out.append(Scored(0.0, "no_code", "", a.reason))
+                continue
+            flags = tuple(sorted(set(tripwires(a.code)) | set(v.flags)))
+            out.append(Scored(self.reward_of(v), v.status, a.code, "", a.renamed_from, v.n_tests, v.n_passed, flags,
+                              _verdict_message(v)))
+        self._last = (key, out)
+        return out
+
+
+class UnitTestReward:
+    """1.0 when every test passes (or the passed fraction), 0.0 otherwise, None on sandbox errors."""
+
+    __name__ = "unit_test"  # TRL names the logged reward columns after it
+
+    def __init__(self, cfg: RewardConfig, backend_or_scorer):
+        self.cfg = cfg
+        self.scorer = backend_or_scorer if isinstance(backend_or_scorer, UnitTestScorer) \
+            else UnitTestScorer(cfg, backend_or_scorer)
+        # Completions scored so far, and how many ended in each verdict status (plus "no_code").
+        self.totals: Counter[str] = Counter()
+
+    def __call__(self, completions, test, test_info=None, log_metric=None, log_extra=None,
+                 **_: Any) -> list[float | None]:
+        scored = self.scorer.score(completions, test, test_info)
+        statuses = [s.status for s in scored]
+        wires = [",".join(s.flags) for s in scored]
+        n = len(scored)
         errors = statuses.count("sandbox_error")
         self.totals["completions"] += n
         self.totals.update(statuses)
@@ -192,7 +251,7 @@ class UnitTestReward:
             log_metric("unit_test/sandbox_error_rate", errors / n)
             log_metric("unit_test/no_code_rate", statuses.count("no_code") / n)
             for name in TRIPWIRES:
-                log_metric(f"tripwire/{name}", sum(name in w.split(",") for w in wires) / n)
+                log_metric(f"tripwire/{name}", sum(name in s.flags for s in scored) / n)
         if log_extra is not None:
             log_extra("verdict", statuses)
             log_extra("tripwires", wires)
@@ -200,30 +259,42 @@ class UnitTestReward:
             raise RuntimeError(
                 f"{errors} of {n} reward jobs ended in sandbox_error (> reward.max_sandbox_error_rate="
                 f"{self.cfg.max_sandbox_error_rate}): the execution engine is failing, not the policy; check the "
-                "exec server's log (or run `python -m kodcode.exec verify` on a few rows) before resuming"
+                "exec server's log (or run `python -m kodcode.train.score` on a few rows) before resuming"
             )
         for w in wires:
             if w:
                 log.info("reward tripwires: %s", w)
-        return rewards
+        return [s.reward for s in scored]
 
 
 class FormatReward:
-    """1.0 for ``<think>...</think>`` then a ```python block (or just the block without think tags)."""
+    """1.0 for ``<think>...</think>`` then a ```python block (or just the block without think tags).
+
+    With a ``scorer`` (``unit_test`` is also a reward), a completion whose unit test hit an outage
+    gets ``None`` here too, so that TRL leaves it out of the advantage instead of summing this
+    reward alone into it.
+    """
 
     __name__ = "format"
 
-    def __init__(self, cfg: RewardConfig):
+    def __init__(self, cfg: RewardConfig, scorer: UnitTestScorer | None = None):
         self.pattern = _FORMAT_THINK if cfg.think_tags else _FORMAT_CODE
+        self.scorer = scorer
 
-    def __call__(self, completions, **_: Any) -> list[float]:
-        return [1.0 if self.pattern.search(completion_text(c)) else 0.0 for c in completions]
+    def __call__(self, completions, test=None, test_info=None, **_: Any) -> list[float | None]:
+        rewards: list[float | None] = [1.0 if self.pattern.search(completion_text(c)) else 0.0 for c in completions]
+        if self.scorer is not None and test is not None:
+            for i, s in enumerate(self.scorer.score(completions, test, test_info)):
+                if s.status == "sandbox_error":
+                    rewards[i] = None
+        return rewards
 
 
 def build_reward_funcs(cfg: RewardConfig, exec_cfg: ExecConfig) -> list:
     """The reward callables named in ``cfg.funcs``, in order (TRL pairs them with ``reward_weights``)."""
+    scorer = UnitTestScorer(cfg, ExecBackend(exec_cfg, cfg.exec_socket)) if "unit_test" in cfg.funcs else None
     funcs = {
-        "unit_test": lambda: UnitTestReward(cfg, ExecBackend(exec_cfg, cfg.exec_socket)),
-        "format": lambda: FormatReward(cfg),
+        "unit_test": lambda: UnitTestReward(cfg, scorer),
+        "format": lambda: FormatReward(cfg, scorer),
     }
     return [funcs[name]() for name in cfg.funcs]

@@ -7,8 +7,9 @@ import json
 import datasets
 import pytest
 
+from kodcode.answers import expected_functions
 from kodcode.train.config import DataConfig, SftFilters
-from kodcode.train.data import FIXTURES, RL_SYSTEM_PROMPT, SFT_SYSTEM_PROMPT, final_code, load_dataset_for
+from kodcode.train.data import FIXTURES, RL_SYSTEM_PROMPT, SFT_SYSTEM_PROMPT, load_dataset_for
 
 SFT_ROWS = [json.loads(x) for x in (FIXTURES / "smoke_sft.jsonl").read_text().splitlines()]
 RL_ROWS = [json.loads(x) for x in (FIXTURES / "smoke_rl.jsonl").read_text().splitlines()]
@@ -44,7 +45,7 @@ def test_length_filters_count_tokens_and_characters():
 
 def test_rl_prompt_carries_question_and_function_declaration():
     ds = load_dataset_for(DataConfig(format="kodcode_rl", path="builtin:smoke_rl"), kind="grpo")
-    assert set(ds.column_names) == {"prompt", "test", "question_id"}
+    assert set(ds.column_names) == {"prompt", "test", "test_info", "question_id"}
     prompt = ds[1]["prompt"]
     assert prompt[0] == {"role": "system", "content": RL_SYSTEM_PROMPT}
     assert prompt[1]["content"] == (
@@ -87,7 +88,6 @@ def test_missing_inputs_say_what_to_do(tmp_path):
         load_dataset_for(DataConfig(format="kodcode_rl", path="builtin:smoke_rl", where={"nope": [1]}), kind="grpo")
 
 
-def test_final_code_takes_the_last_block_after_thinking():
-    text = "<think>\n```python\ndraft()\n```\n</think>\nAnswer:\n```python\ndef f():\n    return 1\n```\n```\nnote\n```"
-    assert final_code(text) == "def f():\n    return 1\n"  # a python block wins over a later plain one
-    assert final_code("<think>```python\nx\n```</think> no code") == ""
+def test_grpo_rows_carry_test_info_for_the_reward():
+    ds = load_dataset_for(DataConfig(format="kodcode_rl", path="builtin:smoke_rl"), kind="grpo")
+    assert expected_functions(ds[0]["test_info"]) == ["add"]  # the entry point the reward repairs names to

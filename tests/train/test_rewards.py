@@ -58,14 +58,14 @@ def test_binary_rewards_per_outcome(scored):
 def test_verdicts_reach_the_completions_table(scored):
     _, _, verdicts, _ = scored
     assert verdicts["pass"] == "pass" and verdicts["no_code"] == "no_code" and verdicts["loop"] == "timeout"
-    assert verdicts["wrong"] == "fail"
+    assert verdicts["wrong"] == "fail" and verdicts["syntax"] == "no_code"
 
 
 def test_batch_metrics_are_logged(scored):
     _, metrics, _, _ = scored
     assert metrics["unit_test/pass_rate"] == 1 / 8
     assert metrics["unit_test/sandbox_error_rate"] == 0.0
-    assert metrics["unit_test/no_code_rate"] == 1 / 8
+    assert metrics["unit_test/no_code_rate"] == 2 / 8  # no block at all, and a block that does not parse
     assert metrics["tripwire/early_exit"] == 1 / 8 and metrics["tripwire/always_equal"] == 1 / 8
 
 
