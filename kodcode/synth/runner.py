@@ -551,7 +551,6 @@ def run(cfg, *, llm_factory=None) -> dict:
     """Entry point behind ``python -m kodcode.synth``: validate ``cfg``, open W&B, run the stages."""
     from omegaconf import OmegaConf
 
-    from kodcode.config import validate
     from kodcode.tracking import init_run
 
     typed: SynthConfig = validate_config(cfg)
