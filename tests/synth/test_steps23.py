@@ -65,7 +65,7 @@ def test_steps23_end_to_end(tmp_path):
     assert convert["dropped"] == {"leak": 1, "completion does not declare the entry point 'similar_elements'": 1}
 
     decon = manifest(run_dir, "decontaminate")["counts"]
-    assert decon["dropped"] == 1 and decon["by_subset"]["Prefill"] == {"checked": 3, "dropped": 1}
+    assert decon["dropped"] == 1 and decon["by_subset"]["Prefill"] == {"checked": 3, "dropped": 1, "flagged": 0}
     assert decon["dropped_ids"][0]["question_id"] == "Prefill_00000004_I"
     assert decon["dropped_ids"][0]["benchmark"] == "mbpp"
 

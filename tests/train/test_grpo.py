@@ -3,13 +3,11 @@ SFT (so its samples contain code the sandbox runs), then a few GRPO steps throug
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from kodcode.train.data import FIXTURES, rl_prompt
 from kodcode.train.runner import run
 
 
@@ -20,16 +18,11 @@ def sft_then_grpo(tmp_path_factory):
     from kodcode import CONF_DIR
 
     tmp = tmp_path_factory.mktemp("grpo")
-    rows = [json.loads(line) for line in (FIXTURES / "smoke_rl.jsonl").read_text().splitlines()]
-    with open(tmp / "sft.jsonl", "w") as f:
-        for r in rows:
-            answer = f"<think>\nShort.\n</think>\n```python\n{r['solution']}\n```"
-            f.write(json.dumps({"messages": rl_prompt(r, None) + [{"role": "assistant", "content": answer}]}) + "\n")
     with initialize_config_dir(str(CONF_DIR / "train"), version_base=None):
+        # the README's GRPO smoke: a short SFT on the smoke rows' reference answers, so that the policy's
+        # completions reach the sandbox (a random tiny model writes no code)
         sft = run(compose("train", overrides=[
-            "+experiment=smoke_sft", f"run_dir={tmp}/sft", f"data.path={tmp}/sft.jsonl", "data.format=synth_sft",
-            "data.system_prompt=", "trainer.max_steps=40", "trainer.per_device_train_batch_size=6",
-            "trainer.learning_rate=1e-2", "trainer.save_steps=1000", "wandb.mode=disabled",
+            "+experiment=smoke_grpo_warmup", f"run_dir={tmp}/sft", "wandb.mode=disabled",
         ]))
         grpo = run(compose("train", overrides=[
             "+experiment=smoke_grpo", f"run_dir={tmp}/grpo", f"model.name_or_path={sft.final_dir}",
