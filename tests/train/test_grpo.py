@@ -26,7 +26,7 @@ def sft_then_grpo(tmp_path_factory):
         ]))
         grpo = run(compose("train", overrides=[
             "+experiment=smoke_grpo", f"run_dir={tmp}/grpo", f"model.name_or_path={sft.final_dir}",
-            "data.system_prompt=", "trainer.temperature=0.7", "wandb.mode=disabled",
+            "data.system_prompt=", "trainer.temperature=1.5", "wandb.mode=disabled",
         ]))
     return sft, grpo
 
