@@ -271,13 +271,8 @@ class _Planner:
             if which is None:
                 return None
             ok, expected = self._expected(cond.args[1])
-            params = {}
-            for k in cond.keywords:
-                good, v = self._expected(k.value)
-                if not good or k.arg is None:
-                    return None
-                params[k.arg] = v
-            if ok and not _is_const(cond.args[0]):
+            params = self._keywords(cond)
+            if ok and params is not None and not _is_const(cond.args[0]):
                 return self._secret(which, node, cond.args[0], test, required, expected=expected, negate=negate,
                                     refs=[cond.func],
                                     params=params)
@@ -302,12 +297,9 @@ class _Planner:
         ok, expected = self._expected(call.args[1])
         if not ok or _is_const(call.args[0]):
             return None
-        params = {}
-        for k in call.keywords:
-            good, v = self._expected(k.value)
-            if not good or k.arg is None:
-                return None
-            params[k.arg] = v
+        params = self._keywords(call)
+        if params is None:
+            return None
         if len(call.args) > 2:
             good, v = self._expected(call.args[2])
             if not good or len(call.args) > 3:
@@ -344,6 +336,17 @@ class _Planner:
             stack.extend((c, n) for c in ast.iter_child_nodes(n))
         return False
 
+    def _keywords(self, call, allowed=None) -> dict | None:
+        """A call's keyword arguments as constants (``rel=1e-3``), or None when one is not a constant or
+        not among ``allowed``."""
+        params = {}
+        for k in call.keywords:
+            good, v = self._expected(k.value)
+            if not good or k.arg is None or (allowed is not None and k.arg not in allowed):
+                return None
+            params[k.arg] = v
+        return params
+
     def _approx(self, node):
         """``pytest.approx(CONST, rel=CONST, abs=CONST)`` -> (expected, params)."""
         if not (isinstance(node, ast.Call) and _name(node.func) == "approx" and len(node.args) == 1):
@@ -351,13 +354,8 @@ class _Planner:
         ok, expected = self._expected(node.args[0])
         if not ok:
             return None
-        params = {}
-        for k in node.keywords:
-            good, v = self._expected(k.value)
-            if not good or k.arg not in ("rel", "abs", "nan_ok"):
-                return None
-            params[k.arg] = v
-        return expected, params
+        params = self._keywords(node, ("rel", "abs", "nan_ok"))
+        return None if params is None else (expected, params)
 
     def _absdiff(self, node):
         """``abs(HOLE - CONST)`` / ``abs(CONST - HOLE)`` -> (hole, expected)."""
@@ -420,12 +418,9 @@ class _Planner:
         names = call.args[0].elts if isinstance(call.args[0], ast.Tuple) else [call.args[0]]
         if not names or not all(isinstance(n, ast.Name) and n.id in _EXCEPTIONS for n in names):
             return None
-        params = {}
-        for k in call.keywords:
-            ok, v = self._expected(k.value)
-            if k.arg != "match" or not ok or not isinstance(v, str):
-                return None
-            params["match"] = v
+        params = self._keywords(call, ("match",))
+        if params is None or not isinstance(params.get("match", ""), str):
+            return None
         site = self._new(kind, node, test, required, expected=[n.id for n in names], params=params)
         item.context_expr = _call("_kc_" + kind, [ast.Constant(site.id), call.func], call)
         return node
