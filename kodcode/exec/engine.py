@@ -280,6 +280,9 @@ class Executor:
         self._inbox: queue.Queue = queue.Queue()
         self._queue: queue.Queue = queue.Queue()
         self._planner = threading.Thread(target=self._plan_loop, daemon=True, name="kodcode-exec-plan")
+        # The planner stays a few jobs ahead of the workers, not the whole batch ahead: planning holds
+        # this process's GIL, which a worker thread needs to take its next job.
+        self._ahead = threading.Semaphore(self.LOOKAHEAD * cfg.n_workers() if self.LOOKAHEAD else 1 << 30)
         self._workers: list[_Worker] = []
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -378,11 +381,14 @@ class Executor:
         futs = [asyncio.wrap_future(self.submit(j)) for j in jobs]
         return list(await asyncio.gather(*futs))
 
+    LOOKAHEAD = 2  # planned jobs waiting per worker
+
     def _plan_loop(self) -> None:
         while True:
             item = self._inbox.get()
             if item is None:
                 return
+            self._ahead.acquire()
             job, fut = item
             plan = None
             if isinstance(job, PytestJob):
@@ -402,6 +408,7 @@ class Executor:
             if item is None:
                 return
             job, fut, plan = item
+            self._ahead.release()
             if isinstance(plan, Verdict):
                 fut.set_result(plan)
                 continue
