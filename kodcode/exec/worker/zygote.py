@@ -23,7 +23,7 @@ import sys
 import time
 
 from .checks import make_checks
-from .isolation import JOB_DIR, end_job, fresh_job_dir, prepare_slot, reap_orphans
+from .isolation import JOB_DIR, end_job, fresh_job_dir, prepare_slot, reap_orphans, recycle_tmp
 from .job import child_main, job_limit_facts, worker_limits
 from .libc import PR_SET_PDEATHSIG, _libc, prctl
 from .protocol import read_msg, write_msg
@@ -116,6 +116,11 @@ def main():
         except Exception as e:  # infrastructure failure, never a job verdict
             reply = {"sandbox_error": "%s: %s" % (type(e).__name__, e)}
         write_msg(proto_out, reply)
+        if mode == "namespaces" and not STATE.get("tmp_fresh"):
+            try:
+                recycle_tmp()  # (the next job's /tmp, while the engine reads this reply)
+            except Exception:
+                pass  # tried again, and reported, when the next job arrives (fresh_job_dir)
 
 _FORK = {}
 
