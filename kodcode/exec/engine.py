@@ -11,7 +11,7 @@ the worker, from the test it parses before forking the job), and a pass needs ev
 reported ``passed`` in the runner's single final message, which must carry the per-job nonce.
 Infrastructure failures become ``sandbox_error``, never ``fail``.
 
-What this does NOT protect against (see README "Execution engine"): a job that specifically
+What this does NOT protect against (see docs/exec.md): a job that specifically
 reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
 write a forged report, exit) can fake a pytest pass, because tests and solution share a process;
 call/stdio jobs are immune (the comparison happens here).  The seccomp deny list exists on x86_64
