@@ -89,6 +89,23 @@ class JobPlan:
         return secret, len(self.sites)
 
 
+def _nodes(node) -> list:
+    """Every node under ``node`` (itself included), like ``ast.walk`` but as a list and in no promised
+    order, several times faster: for the set and any/all questions the planner asks of a function."""
+    out, stack = [], [node]
+    AST = ast.AST
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        for name in n._fields:
+            v = getattr(n, name, None)
+            if v.__class__ is list:
+                stack.extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                stack.append(v)
+    return out
+
+
 class _NotConstant(Exception):
     pass
 
@@ -338,7 +355,7 @@ class _Planner:
         local the test function built from such names (``[mock.ANY, 2]``, ``Close(0.3)``), never the
         solution's."""
         return all(n.id in self.test_names or n.id in self.test_locals
-                   for n in ast.walk(expr) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+                   for n in _nodes(expr) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
 
     def _value_shaped(self, cond) -> bool:
         """The assertion compares an object of a class the test builds itself (``ModInt(3) + ModInt(4) ==
@@ -451,7 +468,7 @@ class _Planner:
     def function(self, fn, test):
         """Rewrite the assertions of one function (``test``: its inventory name, or None for helpers)."""
         saved = self.consts, self.bound
-        nodes = list(ast.walk(fn))  # (walked once: the helpers below read this list)
+        nodes = _nodes(fn)  # (walked once: the helpers below read this list)
         self.consts = _constant_locals(fn, nodes)
         self.bound = _bound_to(nodes, self.value_classes) if self.value_classes else set()
         saved_locals = self.test_locals
@@ -558,7 +575,7 @@ def _test_locals(fn, nodes, test_names) -> set[str]:
             assigns.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr,
                                ast.comprehension)):
-            for sub in ast.walk(node.target if hasattr(node, "target") else node):
+            for sub in _nodes(node.target if hasattr(node, "target") else node):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     other.add(sub.id)
     args = {a.arg for a in fn.args.args + fn.args.posonlyargs + fn.args.kwonlyargs}
@@ -569,7 +586,7 @@ def _test_locals(fn, nodes, test_names) -> set[str]:
         for name, values in assigns.items():
             if name in good or name in other or name in args:
                 continue
-            if all(all(n.id in test_names or n.id in good for n in ast.walk(v)
+            if all(all(n.id in test_names or n.id in good for n in _nodes(v)
                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)) for v in values):
                 good.add(name)
                 changed = True
@@ -591,7 +608,7 @@ def _solution_facts(solution: str) -> tuple[set[str], frozenset[str]]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         else:
-            for sub in ast.walk(node):
+            for sub in _nodes(node):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     names.add(sub.id)
     classes = frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name[:1].isupper())
@@ -642,7 +659,7 @@ def _constant_locals(fn, nodes) -> dict[str, Any]:
         elif isinstance(node, ast.NamedExpr):
             targets = [node.target]
         for tg in targets:
-            for n in ast.walk(tg):
+            for n in _nodes(tg):
                 if isinstance(n, ast.Name):
                     counts[n.id] = counts.get(n.id, 0) + 1
     for st in fn.body:

@@ -58,8 +58,10 @@ def build_llm(cfg: Any = None, *, llm: Any = None, model: Any = None, cache_dir:
         from kodcode.llm.openai_api import OpenAILLM as Backend
     elif llm_cfg.backend == "vllm":
         from kodcode.llm.vllm_engine import VLLMEngine as Backend
-    else:
+    elif llm_cfg.backend == "scripted":  # (only when named: replies from llm.script, for tests)
         from kodcode.llm.scripted import ScriptedLLM
 
         return ScriptedLLM(None, llm_cfg, model_cfg, cache_dir)
+    else:  # (validated above; kept so that a new backend name can never fall through to another)
+        raise ValueError(f"llm.backend={llm_cfg.backend!r} is not one of hf, openai, vllm, scripted")
     return Backend(llm_cfg, model_cfg, cache_dir)
