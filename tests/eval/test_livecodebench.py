@@ -82,7 +82,8 @@ def test_extract_code_takes_the_last_fenced_block():
     assert lcb.extract_code("no code here") == ""
 
 
-STDIN_OK = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(f'{a + b}\\n'.encode())\n"
+STDIN_OK = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nprint(a + b)\n"
+STDIN_BYTES_OUT = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(f'{a + b}\\n'.encode())\n"
 MEAN_OK = "n = int(input())\nxs = list(map(int, input().split()))\nprint(f'{sum(xs) / n:.2f}')\n"
 CALL_OK = ("class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
            "        seen = {}\n        for i, x in enumerate(nums):\n"
@@ -95,6 +96,13 @@ def test_correct_programs_pass_on_every_public_and_private_test(problems, execut
     assert [(r["task_id"], r["status"]) for r in recs] == [("fx001", "pass"), ("fx002", "pass"), ("fx003", "pass")]
     assert recs[0]["detail"]["results"] == [True, True, True]  # 1 public + 2 decoded private tests
     assert lcb.pass_at_1(recs)["all"] == 100.0
+
+
+def test_stdout_buffer_fails_officially_and_passes_with_fixed_semantics(problems, executor):
+    # lcb_runner captures output in a StringIO, which has no .buffer: a runtime error there.
+    [off] = lcb.score([problems["fx001"]], {"fx001": STDIN_BYTES_OUT}, executor)
+    [fix] = lcb.score([problems["fx001"]], {"fx001": STDIN_BYTES_OUT}, executor, semantics="fixed")
+    assert (off["status"], off["detail"]["error_code"], fix["status"]) == ("fail", -4, "pass")
 
 
 def test_wrong_crashing_and_looping_programs_fail_with_lcb_codes(problems, executor):
