@@ -166,17 +166,19 @@ def _livecodebench(s: Session) -> dict[str, float]:
     bc = s.ec.benchmark.livecodebench
     problems = lcb.load_problems(bc.data_path, bc.release, bc.start_date, bc.end_date, bc.difficulties)
     problems = problems[: bc.limit or None]
-    items = [Item(kind="livecodebench", task_id=p.question_id, messages=lcb.make_messages(p, bc.prompt)) for p in problems]
+    print(lcb.summarize(problems, bc.release), flush=True)
+    kind = "livecodebench_skythought" if bc.prompt == "skythought" else "livecodebench"
+    items = [Item(kind=kind, task_id=p.question_id, messages=lcb.make_messages(p, bc.prompt)) for p in problems]
 
     def given(it: Item, row: dict) -> str:  # extracted code, else the raw model output
         if "solution" in row:
             return row["solution"]
-        return lcb.extract_code(row.get("raw") or row.get("completion") or row.get("output") or "")
+        return lcb.extract(row.get("raw") or row.get("completion") or row.get("output") or "", bc.prompt)
 
     where = s.out / "livecodebench"
     sols = s.samples("livecodebench", items, given, where)
     with s.executor() as ex:
-        records = lcb.score(problems, sols, ex, timeout_s=bc.timeout_s)
+        records = lcb.score(problems, sols, ex, timeout_s=bc.timeout_s, semantics=bc.semantics, harness=bc.prompt)
     _write_jsonl(where / "results.jsonl", records)
     n_err = _sandbox_guard("livecodebench", records)
     p1 = lcb.pass_at_1(records)

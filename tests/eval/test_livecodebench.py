@@ -122,3 +122,45 @@ def test_wrong_crashing_and_looping_programs_fail_with_lcb_codes(problems, execu
 def test_empty_answer_fails_without_running(problems, executor):
     [rec] = lcb.score([problems["fx001"]], {"fx001": ""}, executor)
     assert rec["status"] == "fail" and rec["detail"]["message"] == "no code extracted"
+
+
+def test_a_directory_of_hub_release_files_loads_per_release(tmp_path):
+    rows = [json.loads(line) for line in open(write_fixtures(tmp_path)["livecodebench"])]
+    (tmp_path / "hub").mkdir()
+    for name, part in zip(["test.jsonl", "test2.jsonl"], [rows[:2], rows[2:]]):
+        (tmp_path / "hub" / name).write_text("".join(json.dumps(r) + "\n" for r in part))
+    with pytest.raises(FileNotFoundError, match=r"lacks \['test3.jsonl'.*data_path="):
+        lcb.load_problems(str(tmp_path / "hub"))  # release_v5 needs test..test5
+    got = lcb.load_problems(str(tmp_path / "hub"), release="release_v2", end_date="2025-01-31")
+    assert [p.question_id for p in got] == ["fx001", "fx002", "fx003"]
+
+
+def test_a_missing_data_file_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; export release_v5 once.*benchmark.livecodebench.data_path"):
+        lcb.load_problems(str(tmp_path / "nope.jsonl"))
+
+
+def test_summary_counts_releases_and_difficulties(problems):
+    line = lcb.summarize(list(problems.values()), "release_v5")
+    assert line.startswith("LiveCodeBench: 3 problems (easy 1, medium 1, hard 1); by release window: release_v3 1, release_v4 2,")
+    assert "release_v5 3" in line and "the full release_v5 has 880" in line
+
+
+def test_skythought_harness_takes_the_last_block_and_runs_private_tests_only(problems, executor):
+    text = "```python\nprint(0)\n```\nfinal:\n```python\nprint(3)\n```"
+    assert lcb.extract_code_skythought(text) == "print(3)\n" and lcb.extract_code_skythought("none") == ""
+    p = problems["fx001"]  # public test 1 2 -> 3; private tests -> 7 and 0
+    assert [t["output"] for t in p.tests_for("skythought")] == ["7\n", "0\n"]
+    [rec] = lcb.score([p], {"fx001": "print(7)\n"}, executor, harness="skythought")
+    assert rec["detail"]["results"] == [True, -2]
+
+
+def test_odd_values_and_outputs_never_stop_the_scorer(problems, executor):
+    odd = ("class Solution:\n    def twoSum(self, nums, target):\n        import decimal\n"
+           "        return [decimal.Decimal('sNaN'), float('nan'), 10 ** 6000, {1, 2}, b'x', object(), print]\n")
+    recs = lcb.score([problems["fx001"], problems["fx002"]], {"fx001": "print('sNaN')\nprint('\\ud800')\n",
+                                                                "fx002": odd}, executor)
+    assert [r["status"] for r in recs] == ["fail", "fail"]
+    for semantics in lcb.SEMANTICS:
+        [rec] = lcb.score([problems["fx002"]], {"fx002": odd}, executor, semantics=semantics)
+        assert rec["status"] == "fail"
