@@ -191,8 +191,10 @@ def _plain_base(v):
 def _encode_numpy(v, depth):
     if hasattr(v, "tolist") and hasattr(v, "shape") and type(v).__name__ == "ndarray":
         return {"__ndarray__": encode_value(v.tolist(), depth + 1), "size": int(v.size)}
-    if hasattr(v, "item"):
-        return encode_value(v.item(), depth + 1)
+    if hasattr(v, "item") and hasattr(v, "dtype"):
+        # numpy 2 compares a float32/float16 with a Python number at the scalar's own precision (NEP 50)
+        bits = int(v.dtype.itemsize * 8) if v.dtype.kind == "f" and v.dtype.itemsize < 8 else None
+        return {"__npscalar__": encode_value(v.item(), depth + 1), "bits": bits}
     return {"__opaque__": type(v).__name__}
 
 

@@ -96,6 +96,20 @@ class NdArray:
         return f"array({self.items!r})"
 
 
+class NpScalar:
+    """A numpy scalar: its Python value, and its float width when narrower than 64 bits."""
+
+    def __init__(self, value: Any, bits: int | None):
+        self.value, self.bits = value, bits
+
+    def __repr__(self) -> str:
+        return f"np.float{self.bits}({self.value!r})" if self.bits else f"np({self.value!r})"
+
+
+class _Ambiguous(Exception):
+    """numpy's "truth value of an array with more than one element is ambiguous"."""
+
+
 def _hashable(v: Any) -> Any:
     return tuple(_hashable(x) for x in v) if isinstance(v, list) else v
 
@@ -128,6 +142,8 @@ def _decode(v: Any) -> Any:
     if "__complex__" in v:
         re_, im = v["__complex__"]
         return complex(float(re_), float(im))
+    if "__npscalar__" in v:
+        return NpScalar(_decode(v["__npscalar__"]), v.get("bits"))
     if "__ndarray__" in v:
         return NdArray(_decode(v["__ndarray__"]), int(v.get("size", 0)))
     if "__opaque__" in v:
@@ -145,29 +161,57 @@ def _decode(v: Any) -> Any:
     return Opaque(str(v.get("__type__", "?")), str(v.get("__repr__", "")))
 
 
-def _unwrap_single(v: Any) -> Any:
-    while isinstance(v, list) and len(v) == 1:
-        v = v[0]
-    return v
+def _flat(v: Any) -> list:
+    return [y for x in v for y in _flat(x)] if isinstance(v, list) else [v]
+
+
+def _narrow(x: Any, bits: int) -> Any:
+    """A Python number as numpy casts it to a float of ``bits`` width (overflow gives inf)."""
+    import struct
+
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return x
+    fmt = "<f" if bits == 32 else "<e"
+    try:
+        return struct.unpack(fmt, struct.pack(fmt, float(x)))[0]
+    except (OverflowError, struct.error):
+        return float("inf") if x > 0 else float("-inf")
+
+
+def _scalar_eq(value: Any, bits: int | None, expected: Any) -> bool:
+    if isinstance(expected, list):  # a numpy value against a list broadcasts; the result's truth is tested
+        flat = _flat(expected)
+        if len(flat) != 1:
+            raise _Ambiguous
+        expected = flat[0]
+    if isinstance(expected, (dict, str)) or expected is None:
+        return False
+    return bool(value == (_narrow(expected, bits) if bits else expected))
+
+
+def lcb_equal(got: Any, expected: Any) -> bool:
+    """``got == expected`` as Python evaluates it in lcb_runner's process, numpy values included."""
+    if isinstance(got, NpScalar):
+        return _scalar_eq(got.value, got.bits, expected)
+    if isinstance(got, NdArray):
+        if got.size != 1:
+            raise _Ambiguous
+        return _scalar_eq(_flat(got.items)[0], None, expected)
+    if type(got) is list and type(expected) is list:
+        return len(got) == len(expected) and all(lcb_equal(a, b) for a, b in zip(got, expected))
+    if type(got) is dict and type(expected) is dict:
+        return got.keys() == expected.keys() and all(lcb_equal(got[k], expected[k]) for k in got)
+    return bool(got == expected)
 
 
 def call_case_result(got: Any, expected: Any) -> bool | int:
     """True, or LCB's error code, for one call-based test (``got`` already decoded)."""
     if isinstance(got, tuple):
         got = list(got)
-    if isinstance(got, NdArray):
-        # ``array == expected`` is elementwise; ``not`` of a result with other than one element raises.
-        if got.size != 1 or (isinstance(expected, list) and len(_flat(expected)) != 1):
-            return RUNTIME_ERROR
-        got, expected = _unwrap_single(got.items), _unwrap_single(expected)
     try:
-        return True if bool(got == expected) else WRONG_ANSWER
+        return True if lcb_equal(got, expected) else WRONG_ANSWER
     except Exception:  # noqa: BLE001 - lcb_runner's own comparison raising counts as a runtime error
         return RUNTIME_ERROR
-
-
-def _flat(v: Any) -> list:
-    return [y for x in v for y in _flat(x)] if isinstance(v, list) else [v]
 
 
 def call_output_matches(got: Any, expected: Any) -> bool:

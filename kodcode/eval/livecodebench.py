@@ -290,13 +290,17 @@ SEMANTICS = ("official", "fixed")
 _FIXED_PRELUDE = "sys.set_int_max_str_digits(0)\n"
 _HARNESS_SOURCE = Path(lcb_harness.__file__).read_text(encoding="utf-8")
 # semantics=fixed, call-based: numpy values, Decimals, Fractions, real complex numbers and subclasses of
-# builtins that keep their __eq__ are answered as the plain values they stand for.
+# builtins are answered as the plain values they stand for.
 _FIXED_CALL_SHIM = """
 
 def __kodcode_plain(v):
     t = type(v)
-    if type(v).__module__.split(".")[0] == "numpy" and hasattr(v, "tolist"):
-        return v.tolist()
+    if t.__module__.split(".")[0] == "numpy" and hasattr(v, "dtype"):
+        if getattr(v, "ndim", 0):
+            return [__kodcode_plain(x) for x in v]
+        if v.dtype.kind == "f" and v.dtype.itemsize < 8:
+            return float(str(v))  # float32 0.1 is the answer 0.1, at its own precision
+        return __kodcode_plain(v.item())
     if t.__name__ in ("Decimal", "Fraction"):
         try:
             return int(v) if v == int(v) else float(v)
@@ -309,7 +313,7 @@ def __kodcode_plain(v):
     if t is dict:
         return {k: __kodcode_plain(x) for k, x in v.items()}
     for base in (bool, int, float, str, list, tuple, dict):
-        if isinstance(v, base) and t is not base and t.__eq__ is base.__eq__:
+        if isinstance(v, base) and t is not base:  # Counter, OrderedDict, IntEnum...: their content
             return __kodcode_plain(base(v))
     return v
 

@@ -106,6 +106,15 @@ STDIN = [
     _stdin("os_getcwd", "import os\nos.getcwd()\na, b = map(int, input().split())\nprint(a + b)\n"),
     _stdin("import_resource", "import resource\na, b = map(int, input().split())\nprint(a + b)\n"),
     _stdin("syntax_error", "print(3\n", [("x\n", "3\n")]),
+    _stdin("defines_class_solution", "class Solution:\n    pass\na, b = map(int, input().split())\nprint(a + b)\n"),
+    _stdin("stdout_close", "import sys\na, b = map(int, input().split())\nprint(a + b)\nsys.stdout.close()\n"),
+    _stdin("read_with_size", "import sys\nprint(sys.stdin.read(1))\n", [("7 8\n", "7\n")]),
+    _stdin("input_past_eof", "a = input()\nb = input()\nprint(a)\n", [("5\n", "5\n")]),
+    _stdin("print_bytes", "print(b'3')\n", [("x\n", "3\n")]),
+    _stdin("recursion_past_limit", "def d(n):\n    return 0 if n == 0 else d(n - 1) + 1\nprint(d(60000))\n",
+           [("x\n", "60000\n")]),
+    _stdin("lru_cache_recursion_40k", "from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
+           "    return 0 if n == 0 else d(n - 1) + 1\nprint(d(40000))\n", [("x\n", "40000\n")]),
     _stdin("stdin_readline_past_end", "import sys\nx = sys.stdin.readline()\ny = sys.stdin.readline()\n"
            "print(repr(y))\n", [("1\n", "''\n")]),
 ]
@@ -170,6 +179,12 @@ CALL = [
           "return Odd()"), "total", _SUM_CASES),
     _call("module_level_syntax_error", "class Solution:\n    def total(self, nums)\n        return 1\n", "total",
           _SUM_CASES),
+    _call("counter_for_dict", _sol("from collections import Counter\nreturn Counter(str(x) for x in nums)"), "total",
+          [([[1, 1]], {"1": 2})]),
+    _call("deque_for_list", _sol("from collections import deque\nreturn deque(nums)"), "total", [([[1, 2]], [1, 2])]),
+    _call("numpy_float32", _sol("import numpy as np\nreturn np.float32(0.1)"), "total", [([[1]], 0.1)]),
+    _call("lru_cache_recursion_40k", _sol("from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
+          "    return 0 if n == 0 else d(n - 1) + 1\nreturn d(40000)"), "total", [([[1]], 40000)]),
     _call("int_subclass", _sol("class Big(int):\n    pass\nreturn Big(sum(nums))"), "total", _SUM_CASES),
 ]
 
