@@ -75,14 +75,19 @@ def compare(out: Path, workers: int) -> None:
         t1 = time.time()
         fix = score_probes(mod.PROBES, ex, semantics="fixed", timeout_s=mod.TIMEOUT_S)
         t2 = time.time()
-    rows, agree, changed = [], 0, 0
+    rows, agree, changed, code_agree, n_fail = [], 0, 0, 0, 0
     for p, o, f in zip(mod.PROBES, off, fix):
         lcb = ref[p["name"]]["passed"]
         agree += o["passed"] == lcb
+        if not lcb:  # lcb_runner's last result is its error code (False: a wrong call-based answer, -2)
+            n_fail += 1
+            last = ref[p["name"]]["results"][-1]
+            code_agree += (-2 if last is False else last) == o["detail"].get("error_code")
         changed += f["passed"] != o["passed"]
         mark = "" if o["passed"] == lcb else " **differs**"
+        codes = f"{ref[p['name']]['results']} | {o['detail'].get('error_code', '')}"
         rows.append(f"| {p['name']} | {'call' if p['fn_name'] else 'stdin'} | {_v(lcb)} | {_v(o['passed'])}{mark} | "
-                    f"{_v(f['passed'])}{' (changed)' if f['passed'] != o['passed'] else ''} |")
+                    f"{_v(f['passed'])}{' (changed)' if f['passed'] != o['passed'] else ''} | {codes} |")
     n = len(mod.PROBES)
     lines = [
         "# LiveCodeBench differential: lcb_runner vs kodcode",
@@ -92,15 +97,19 @@ def compare(out: Path, workers: int) -> None:
         f"`bench/lcb_differential.py record` (Python {rec['python']}, numpy {rec['numpy']}).",
         "",
         f"- `semantics=official` (default) agrees with lcb_runner on **{agree}/{n}** probes ({t1 - t0:.1f} s).",
+        f"- On the {n_fail} probes lcb_runner fails, the error code (-2 wrong answer, -3 time limit, -4 runtime "
+        f"error) is the same on {code_agree}; the rest are crashes and exits that leave lcb_runner without a result "
+        "(it reports -2 through its test-runner error path) and one wrong answer whose error message raised there "
+        "(-4); the codes columns show each.",
         f"- `semantics=fixed` changes **{changed}/{n}** of those verdicts ({t2 - t1:.1f} s).",
         "",
-        "| probe | kind | lcb_runner | kodcode official | kodcode fixed |",
-        "|---|---|---|---|---|",
+        "| probe | kind | lcb_runner | kodcode official | kodcode fixed | lcb_runner results | kodcode official code |",
+        "|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
     out.write_text("\n".join(lines))
-    print("\n".join(lines[:7]))
+    print("\n".join(lines[:8]))
 
 
 def _v(passed: bool) -> str:

@@ -282,6 +282,20 @@ def run_call(code, inputs, fn_name, timeout, report):
     return None
 
 
+STACK_BYTES = 8 * 1024 * 1024  # the stack of a process started with Linux defaults, as lcb_runner's worker is
+
+
+def _default_stack():
+    """Deep C-level recursion (through ``lru_cache``, say) crashes lcb_runner's worker near 20k calls;
+    the sandbox's own main stack is far larger, so bring it back to the common default."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    want = STACK_BYTES if hard == resource.RLIM_INFINITY else min(STACK_BYTES, hard)
+    if soft == resource.RLIM_INFINITY or soft > want:
+        resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
+
+
 def main():
     payload = json.loads(sys.stdin.read())
     report = _Reporter(os.dup(1), payload["nonce"])
@@ -290,6 +304,7 @@ def main():
     os.dup2(devnull, 0)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.set_int_max_str_digits(50000)  # compute_code_generation_metrics
+    _default_stack()
     signal.signal(signal.SIGALRM, _on_alarm)
     apply_reliability_guard()
     timeout = max(1, int(payload["timeout"]))

@@ -115,6 +115,12 @@ STDIN = [
            [("x\n", "60000\n")]),
     _stdin("lru_cache_recursion_40k", "from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
            "    return 0 if n == 0 else d(n - 1) + 1\nprint(d(40000))\n", [("x\n", "40000\n")]),
+    _stdin("lru_cache_recursion_15k", "from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
+           "    return 0 if n == 0 else d(n - 1) + 1\nprint(d(15000))\n", [("x\n", "15000\n")]),
+    _stdin("lru_cache_recursion_22k", "from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
+           "    return 0 if n == 0 else d(n - 1) + 1\nprint(d(22000))\n", [("x\n", "22000\n")]),
+    _stdin("deep_recursion_45k", "def d(n):\n    return 0 if n == 0 else d(n - 1) + 1\nprint(d(45000))\n",
+           [("x\n", "45000\n")]),
     _stdin("stdin_readline_past_end", "import sys\nx = sys.stdin.readline()\ny = sys.stdin.readline()\n"
            "print(repr(y))\n", [("1\n", "''\n")]),
 ]
@@ -185,6 +191,8 @@ CALL = [
     _call("numpy_float32", _sol("import numpy as np\nreturn np.float32(0.1)"), "total", [([[1]], 0.1)]),
     _call("lru_cache_recursion_40k", _sol("from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
           "    return 0 if n == 0 else d(n - 1) + 1\nreturn d(40000)"), "total", [([[1]], 40000)]),
+    _call("lru_cache_recursion_22k", _sol("from functools import lru_cache\n@lru_cache(None)\ndef d(n):\n"
+          "    return 0 if n == 0 else d(n - 1) + 1\nreturn d(22000)"), "total", [([[1]], 22000)]),
     _call("int_subclass", _sol("class Big(int):\n    pass\nreturn Big(sum(nums))"), "total", _SUM_CASES),
 ]
 

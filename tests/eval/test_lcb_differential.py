@@ -20,7 +20,7 @@ QUIRK_VICTIMS = [
     "stdin/open0_read", "stdin/stdin_iterate", "stdin/stdout_buffer_write", "stdin/os_write_fd1",
     "stdin/quit_after_answer", "stdin/main_guard_not_last", "stdin/global_counter", "stdin/sleep_past_timeout",
     "stdin/stdin_readlines_trailing_newline", "call/nested_tuples", "call/state_in_instance", "call/global_counter",
-    "call/sleep_past_timeout",
+    "call/sleep_past_timeout", "stdin/lru_cache_recursion_22k", "call/lru_cache_recursion_22k",
 ]
 
 
