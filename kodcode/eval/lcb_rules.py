@@ -238,6 +238,26 @@ def parse_reports(stdout: str, nonce: str) -> list[dict]:
     return out
 
 
+MAX_STDOUT_BYTES = 256 * 1024 * 1024
+
+
+def report_stdout(rec: dict) -> str | None:
+    """A stdio report's captured output (inflated when sent compressed); None when unreadable or too big."""
+    if "stdout_z" not in rec:
+        out = rec.get("stdout", "")
+        return out if isinstance(out, str) else None
+    import zlib
+
+    try:
+        z = zlib.decompressobj()
+        raw = z.decompress(base64.b64decode(rec["stdout_z"]), MAX_STDOUT_BYTES)
+        if z.unconsumed_tail:
+            return None
+        return raw.decode("utf-8", "surrogatepass")
+    except Exception:  # noqa: BLE001 - a forged or broken report is that sample's failure
+        return None
+
+
 def grade_reports(reports: list[dict], expected: list[Any], stdio: bool) -> tuple[bool, dict]:
     """Grade ``lcb_harness`` reports in test order; stop at the first failure like lcb_runner.
 
@@ -262,8 +282,11 @@ def grade_reports(reports: list[dict], expected: list[Any], stdio: bool) -> tupl
             code = TIME_LIMIT if status == "timeout" else RUNTIME_ERROR
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _trunc(rec.get("error", ""))}
-        got = rec.get("stdout", "") if stdio else decode_value(rec.get("value"))
-        res = stdio_case_result(got if isinstance(got, str) else "", exp) if stdio else call_case_result(got, exp)
+        got = report_stdout(rec) if stdio else decode_value(rec.get("value"))
+        if stdio and got is None:
+            res: bool | int = WRONG_ANSWER
+        else:
+            res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
         if res is not True:
             results.append(res)
             return False, {"results": results, "error_code": res, "case": i,

@@ -26,6 +26,7 @@ global: the official payload is a pickled ``str`` (no globals needed), anything 
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import io
 import json
@@ -288,7 +289,12 @@ def extract(text: str, harness: str = "lcb") -> str:
 SEMANTICS = ("official", "fixed")
 # semantics=fixed: Python's int<->str digit limit guards servers, not answers; a huge correct number prints.
 _FIXED_PRELUDE = "sys.set_int_max_str_digits(0)\n"
-_HARNESS_SOURCE = Path(lcb_harness.__file__).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _harness_source() -> str:
+    return Path(lcb_harness.__file__).read_text(encoding="utf-8")
+
 # semantics=fixed, call-based: numpy values, Decimals, Fractions, real complex numbers and subclasses of
 # builtins are answered as the plain values they stand for.
 _FIXED_CALL_SHIM = """
@@ -337,7 +343,7 @@ def make_job(p: Problem, code: str, timeout_s: float = TIMEOUT_S, job_id: str | 
     if semantics == "official":
         payload = {"code": code, "inputs": [t["input"] for t in tests], "fn_name": p.fn_name, "timeout": timeout_s,
                    "nonce": nonce}
-        return StdioJob(program=_HARNESS_SOURCE, inputs=[json.dumps(payload)], id=job_id,
+        return StdioJob(program=_harness_source(), inputs=[json.dumps(payload)], id=job_id,
                         timeout_s=(timeout_s + 1) * len(tests) + 5)
     program = IMPORT_PRELUDE + _FIXED_PRELUDE + "\n" + code
     if p.is_stdin:

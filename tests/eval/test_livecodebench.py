@@ -164,3 +164,19 @@ def test_odd_values_and_outputs_never_stop_the_scorer(problems, executor):
     for semantics in lcb.SEMANTICS:
         [rec] = lcb.score([problems["fx002"]], {"fx002": odd}, executor, semantics=semantics)
         assert rec["status"] == "fail"
+
+
+def test_large_outputs_are_graded_in_full(problems, executor):
+    # 300 kB of output per test travels compressed from the harness; one wrong number still fails
+    big = "n = int(input().split()[0])\nprint(' '.join(['1'] * 150000))\nprint(n)\n"
+    p = lcb.Problem("big", "", "", "", "", "", "easy", tests=[{"input": "5 0\n", "output": " ".join(["1"] * 150000) + "\n5\n"},
+                    {"input": "6 0\n", "output": " ".join(["1"] * 150000) + "\n7\n"}])
+    [rec] = lcb.score([p], {"big": big}, executor)
+    assert rec["detail"]["results"] == [True, -2]
+
+
+def test_unknown_semantics_is_refused_with_the_fix():
+    from kodcode.eval.schema import LiveCodeBenchBench
+
+    [msg] = LiveCodeBenchBench(semantics="strict").check()
+    assert "semantics must be official or fixed (got 'strict')" in msg and "semantics=official" in msg
