@@ -42,7 +42,7 @@ def record(lcb_src: str, out: Path) -> None:
 
     mod = _probes()
     got = {}
-    for p in mod.PROBES:
+    for p in mod.PROBES + mod.DIVERGENT:
         sample = {"input_output": json.dumps({"inputs": p["inputs"], "outputs": p["outputs"], "fn_name": p["fn_name"]})}
         t0 = time.time()
         try:
@@ -75,6 +75,7 @@ def compare(out: Path, workers: int) -> None:
         t1 = time.time()
         fix = score_probes(mod.PROBES, ex, semantics="fixed", timeout_s=mod.TIMEOUT_S)
         t2 = time.time()
+        div = score_probes(mod.DIVERGENT, ex, semantics="official", timeout_s=mod.TIMEOUT_S)
     rows, agree, changed, code_agree, n_fail = [], 0, 0, 0, 0
     for p, o, f in zip(mod.PROBES, off, fix):
         lcb = ref[p["name"]]["passed"]
@@ -106,6 +107,13 @@ def compare(out: Path, workers: int) -> None:
         "| probe | kind | lcb_runner | kodcode official | kodcode fixed | lcb_runner results | kodcode official code |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "Departures on purpose (`DIVERGENT` in the probe file: an object's own `__eq__` decides on lcb_runner, "
+        "never in kodcode's trusted parent):",
+        "",
+        "| probe | lcb_runner | kodcode official |",
+        "|---|---|---|",
+        *[f"| {p['name']} | {_v(ref[p['name']]['passed'])} | {_v(d['passed'])} |" for p, d in zip(mod.DIVERGENT, div)],
         "",
     ]
     out.write_text("\n".join(lines))

@@ -197,3 +197,12 @@ CALL = [
 ]
 
 PROBES = STDIN + CALL
+
+# Where kodcode departs from lcb_runner on purpose: lcb_runner compares inside the program's process, so an
+# object whose __eq__ says yes passes there; kodcode compares in the trusted parent and such objects fail.
+DIVERGENT = [
+    _call("always_equal_object", _sol("class Yes:\n    def __eq__(self, other):\n        return True\nreturn Yes()"),
+          "total", _SUM_CASES),
+    _call("always_equal_int_subclass", _sol("class Yes(int):\n    def __eq__(self, other):\n        return True\n"
+          "    __hash__ = int.__hash__\nreturn Yes(0)"), "total", _SUM_CASES),
+]

@@ -11,7 +11,7 @@ import pytest
 
 from kodcode.eval import livecodebench as lcb
 from kodcode.exec import ExecConfig, Executor
-from lcb_probes import PROBES, TIMEOUT_S
+from lcb_probes import DIVERGENT, PROBES, TIMEOUT_S
 
 RECORDED = json.loads((Path(__file__).parent / "lcb_probe_verdicts.json").read_text())["verdicts"]
 
@@ -31,14 +31,14 @@ def executor():
 
 
 def test_corpus_is_large_and_recorded_in_full():
-    assert len(PROBES) >= 60 and {p["name"] for p in PROBES} == set(RECORDED)
+    assert len(PROBES) >= 60 and {p["name"] for p in PROBES + DIVERGENT} == set(RECORDED)
     assert {p["fn_name"] is None for p in PROBES} == {True, False}  # stdin and call-based
 
 
 def test_official_semantics_reproduce_lcb_runner_verdicts(executor):
     recs = lcb.score_probes(PROBES, executor, semantics="official", timeout_s=TIMEOUT_S)
     got = {r["task_id"]: r["passed"] for r in recs}
-    want = {name: v["passed"] for name, v in RECORDED.items()}
+    want = {p["name"]: RECORDED[p["name"]]["passed"] for p in PROBES}
     assert [n for n in want if got[n] != want[n]] == []
 
 
@@ -47,3 +47,10 @@ def test_fixed_semantics_pass_correct_programs_that_lcb_runner_fails(executor):
     assert all(not RECORDED[p["name"]]["passed"] for p in probes)
     recs = lcb.score_probes(probes, executor, semantics="fixed", timeout_s=TIMEOUT_S)
     assert [r["task_id"] for r in recs if not r["passed"]] == []
+
+
+@pytest.mark.parametrize("semantics", lcb.SEMANTICS)
+def test_objects_that_claim_equality_pass_lcb_runner_but_not_kodcode(executor, semantics):
+    assert all(RECORDED[p["name"]]["passed"] for p in DIVERGENT)
+    recs = lcb.score_probes(DIVERGENT, executor, semantics=semantics, timeout_s=TIMEOUT_S)
+    assert [r["passed"] for r in recs] == [False] * len(DIVERGENT)
