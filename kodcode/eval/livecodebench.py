@@ -400,8 +400,13 @@ def score(problems: list[Problem], samples: dict[str, str], executor, timeout_s:
     verdicts = executor.run(jobs, progress=False) if jobs else []
     for i, v, nonce in zip(where, verdicts, nonces):
         p = problems[i]
+        try:
+            graded = grade(p, v, semantics, nonce, harness)
+        except Exception as e:  # noqa: BLE001 - like lcb_runner's TestRunnerError (-5): this sample fails, the run goes on
+            graded = {"status": "fail", "passed": False,
+                      "detail": {"error_code": -5, "message": f"could not be graded: {type(e).__name__}: {e}"[:500]}}
         records[i] = {"task_id": p.question_id, "difficulty": p.difficulty, "solution": samples[p.question_id],
-                      "semantics": semantics, **grade(p, v, semantics, nonce, harness)}
+                      "semantics": semantics, **graded}
     return records
 
 

@@ -180,3 +180,15 @@ def test_unknown_semantics_is_refused_with_the_fix():
 
     [msg] = LiveCodeBenchBench(semantics="strict").check()
     assert "semantics must be official or fixed (got 'strict')" in msg and "semantics=official" in msg
+
+
+def test_a_sample_that_cannot_be_graded_fails_alone(problems):
+    class Garbled:  # an executor whose verdict for the first job is malformed
+        def run(self, jobs, progress=False):
+            from kodcode.exec import Verdict
+
+            return [Verdict(status="pass", outputs=[None])] + [Verdict(status="sandbox_error", message="x")] * (len(jobs) - 1)
+
+    recs = lcb.score([problems["fx001"], problems["fx003"]], {"fx001": "print(3)", "fx003": "print(1)"}, Garbled())
+    assert [r["status"] for r in recs] == ["fail", "sandbox_error"]
+    assert recs[0]["detail"]["error_code"] == -5
