@@ -4,7 +4,8 @@ Data (``load_problems``): a directory holding the hub's release files (``test.js
 ``test6.jsonl`` of ``livecodebench/code_generation_lite``; release_vN reads the first N), one JSONL /
 JSONL.gz / Parquet export of it (or of the parquet mirror ``lighteval/code_generation_lite``), or,
 with no path, the hub itself (network).  ``summarize`` gives the counts per release window and
-difficulty that the runner prints on load.  Problems are filtered by contest date (the release
+difficulty that the runner prints on load (``python -m kodcode.eval.livecodebench PATH [RELEASE]`` prints
+them alone).  Problems are filtered by contest date (the release
 window) and difficulty.
 
 Harness (``prompt``): ``lcb`` is the official one: LCB's generic chat prompt, the code between the
@@ -430,3 +431,18 @@ def pass_at_1(records: list[dict]) -> dict[str, float]:
         out[name] = 100.0 * sum(bool(r["passed"]) for r in rs) / len(rs) if rs else float("nan")
     out["sandbox_errors"] = float(sum(r["status"] == "sandbox_error" for r in records))
     return out
+
+
+def _check_data(argv: list[str]) -> None:
+    """``python -m kodcode.eval.livecodebench DATA_PATH [RELEASE]``: load as a run would and print the counts."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_check_data.__doc__)
+        return
+    release = argv[1] if len(argv) > 1 else "release_v5"
+    print(summarize(load_problems(argv[0], release), release))
+
+
+if __name__ == "__main__":
+    import sys
+
+    _check_data(sys.argv[1:])
