@@ -35,10 +35,19 @@ def test_corpus_is_large_and_recorded_in_full():
     assert {p["fn_name"] is None for p in PROBES} == {True, False}  # stdin and call-based
 
 
+def _runnable(probes):
+    """numpy probes need numpy in the job interpreter (lcb_runner's environment has it)."""
+    import importlib.util
+
+    has_numpy = importlib.util.find_spec("numpy") is not None
+    return [p for p in probes if has_numpy or "numpy" not in p["code"]]
+
+
 def test_official_semantics_reproduce_lcb_runner_verdicts(executor):
-    recs = lcb.score_probes(PROBES, executor, semantics="official", timeout_s=TIMEOUT_S)
+    probes = _runnable(PROBES)
+    recs = lcb.score_probes(probes, executor, semantics="official", timeout_s=TIMEOUT_S)
     got = {r["task_id"]: r["passed"] for r in recs}
-    want = {p["name"]: RECORDED[p["name"]]["passed"] for p in PROBES}
+    want = {p["name"]: RECORDED[p["name"]]["passed"] for p in probes}
     assert [n for n in want if got[n] != want[n]] == []
 
 
