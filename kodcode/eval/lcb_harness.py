@@ -6,7 +6,7 @@ runs the candidate the way ``lcb_runner/evaluation/testing_util.py`` (28fef95) d
 process: a stdin program is wrapped into a function and called once per test with a stand-in
 ``sys.stdin`` and a captured ``sys.stdout``; a call-based program is executed once and its method
 called once per test; each test has a wall-clock ``signal.alarm``.  Every behaviour this reproduces
-is listed in README ("LiveCodeBench: what the official scorer does").
+is listed in the README (section "LiveCodeBench: data, harnesses, and what the official scorer does").
 
 It only reports what happened, one line per test on the job's original stdout (``nonce`` + JSON):
 ``{"case": i, "status": "ok" | "timeout" | "error", "stdout" | "value": ...}``, or ``{"abort": ...}``
