@@ -411,6 +411,16 @@ def score(problems: list[Problem], samples: dict[str, str], executor, timeout_s:
     return records
 
 
+def mark_changes(fixed: list[dict], official: list[dict]) -> dict[str, int]:
+    """Put each sample's official verdict beside its fixed one (``official_passed``); count the changes."""
+    out = {"fail_to_pass": 0, "pass_to_fail": 0}
+    for f, o in zip(fixed, official):
+        f["official_passed"] = o["passed"]
+        if f["passed"] is not None and o["passed"] is not None and f["passed"] != o["passed"]:
+            out["fail_to_pass" if f["passed"] else "pass_to_fail"] += 1
+    return {**out, "changed": out["fail_to_pass"] + out["pass_to_fail"]}
+
+
 def score_probes(probes: list[dict], executor, semantics: str = "official", timeout_s: float = TIMEOUT_S) -> list[dict]:
     """Score differential probes (``tests/eval/lcb_probes.py``: name, code, inputs, outputs, fn_name)."""
     problems = [Problem(question_id=pr["name"], question_title="", question_content="", platform="",

@@ -179,11 +179,17 @@ def _livecodebench(s: Session) -> dict[str, float]:
     sols = s.samples("livecodebench", items, given, where)
     with s.executor() as ex:
         records = lcb.score(problems, sols, ex, timeout_s=bc.timeout_s, semantics=bc.semantics, harness=bc.prompt)
+        changes = lcb.mark_changes(records, lcb.score(problems, sols, ex, bc.timeout_s, harness=bc.prompt)) \
+            if bc.semantics == "fixed" else None
     _write_jsonl(where / "results.jsonl", records)
     n_err = _sandbox_guard("livecodebench", records)
     p1 = lcb.pass_at_1(records)
     s.counts["livecodebench"] = {"tasks": len(records), "sandbox_errors": n_err,
                                  **{d: sum(p.difficulty == d for p in problems) for d in lcb.DIFFICULTIES}}
+    if changes is not None:  # semantics=fixed: how many verdicts differ from the official ones
+        s.counts["livecodebench"]["changed_vs_official"] = changes["changed"]
+        print(f"livecodebench: semantics=fixed changes {changes['changed']}/{len(records)} verdicts "
+              f"({changes['fail_to_pass']} fail->pass, {changes['pass_to_fail']} pass->fail)", flush=True)
     return {f"livecodebench/{d}": p1[d] for d in lcb.DIFFICULTIES} | {"livecodebench/all": p1["all"]}
 
 

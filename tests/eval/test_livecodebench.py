@@ -192,3 +192,11 @@ def test_a_sample_that_cannot_be_graded_fails_alone(problems):
     recs = lcb.score([problems["fx001"], problems["fx003"]], {"fx001": "print(3)", "fx003": "print(1)"}, Garbled())
     assert [r["status"] for r in recs] == ["fail", "sandbox_error"]
     assert recs[0]["detail"]["error_code"] == -5
+
+
+def test_fixed_records_carry_the_official_verdict_and_the_changes_are_counted(problems, executor):
+    sols = {"fx001": STDIN_BYTES_OUT, "fx003": MEAN_OK}
+    ps = [problems["fx001"], problems["fx003"]]
+    fixed = lcb.score(ps, sols, executor, semantics="fixed")
+    assert lcb.mark_changes(fixed, lcb.score(ps, sols, executor)) == {"fail_to_pass": 1, "pass_to_fail": 0, "changed": 1}
+    assert [(r["passed"], r["official_passed"]) for r in fixed] == [(True, False), (True, True)]
