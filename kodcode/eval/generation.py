@@ -80,10 +80,10 @@ def to_program(item: Item, text: str, style: str) -> str:
     """The sanitized program a benchmark scores, from one model output."""
     from kodcode.eval.sanitize import bigcodebench_sanitize, evalplus_sanitize
 
-    if item.kind == "livecodebench":
-        from kodcode.eval.livecodebench import extract_code
+    if item.kind in ("livecodebench", "livecodebench_skythought"):  # LCB's extraction, or SkyThought's
+        from kodcode.eval.livecodebench import extract
 
-        return extract_code(text)
+        return extract(text, "skythought" if item.kind == "livecodebench_skythought" else "lcb")
     if style == "completion" and item.raw_prompt is not None:
         text = item.raw_prompt + text
     if item.kind == "bigcodebench":

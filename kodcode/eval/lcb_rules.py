@@ -1,38 +1,35 @@
-"""LiveCodeBench's grading rules, applied in the trusted parent to what the sandbox returned.
+"""LiveCodeBench's grading rules, applied in the trusted parent to what the sandbox reported.
 
-The sandbox (``kodcode.exec``) only runs programs and reports what came out (``CaseOutput``); this
-module decides right or wrong exactly as LiveCodeBench's ``lcb_runner/evaluation/testing_util.py``
-does (snapshot 28fef95, 2025-07-15):
+The sandbox only runs programs and reports what came out; this module decides right or wrong as
+``lcb_runner/evaluation/testing_util.py`` (snapshot 28fef95, 2025-07-15) does:
 
 * stdin/stdout: both outputs are stripped, split on ``\\n`` and each line stripped; the line counts
   must match; each line must be equal as text or, failing that, equal token-wise as ``Decimal``s
-  (so ``1.0`` equals ``1`` and ``2.50`` equals ``2.5``, with no epsilon).
+  (so ``1.0`` equals ``1`` and ``2.50`` equals ``2.5``, with no epsilon).  A comparison that raises
+  (a signalling NaN token) is a runtime error, as it is there.
 * call-based: the returned value (a top-level tuple counts as a list) must ``==`` the JSON-decoded
-  expected output, with no float tolerance.
+  expected output, with no float tolerance; nested tuples stay tuples (so they never equal lists),
+  numpy scalars compare as their Python value, a numpy array of more than one element is a runtime
+  error (its truth value is ambiguous) and a one-element array compares as its element.
 * a problem passes only when every test passes; the first failing test decides the error code
-  (LCB's ``-2`` wrong answer, ``-3`` time limit, ``-4`` runtime error).
+  (``-2`` wrong answer, ``-3`` time limit, ``-4`` runtime error, ``-1`` no result from the run).
 
-    from kodcode.eval.lcb_rules import grade_stdio_outputs, grade_call_outputs
-    ok, detail = grade_stdio_outputs(verdict.outputs, expected_outputs)
+Two report shapes come in: ``grade_reports`` reads the per-test lines ``lcb_harness`` writes
+(``semantics=official``), ``grade_stdio_outputs``/``grade_call_outputs`` read the engine's own
+per-case outputs (``semantics=fixed``).  Nothing a program returns or prints makes these raise.
 
-Documented differences from the official harness (all in the direction of running programs the way
-a judge does, none changes a verdict on well-behaved code):
-* programs run as real processes with real pipes, so ``sys.stdin.buffer``, ``sys.stdout.buffer``
-  and ``open(0)`` work (LCB's in-process capture had no ``stdout.buffer``);
-* call-based return values cross the sandbox boundary in the engine's tagged encoding
-  (``decode_value``), so nested tuples become lists before the comparison (LCB turns only a
-  top-level tuple into a list); objects of other types arrive as descriptions that equal nothing
-  (LCB would call their ``__eq__``, which is how an always-equal object fakes a pass there);
-* a stdio program that ends with ``sys.exit(n)`` has its output graded like LCB (which swallows
-  ``SystemExit``); one that dies with a traceback is a runtime error.
+    from kodcode.eval.lcb_rules import grade_reports, grade_stdio_outputs, grade_call_outputs
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
-WRONG_ANSWER, TIME_LIMIT, RUNTIME_ERROR = -2, -3, -4
+WRONG_ANSWER, TIME_LIMIT, RUNTIME_ERROR, NO_RESULT = -2, -3, -4, -1
 _TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -43,28 +40,41 @@ def stripped_lines(text: str) -> list[str]:
 def _decimals(line: str) -> list[Decimal] | None:
     try:
         return [Decimal(tok) for tok in line.split()]
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, TypeError):
         return None
 
 
-def stdio_output_matches(got: str, expected: str) -> bool:
-    """LCB's stdout rule: same stripped lines, each equal as text or as a row of Decimals."""
+def stdio_case_result(got: str, expected: str) -> bool | int:
+    """True, or LCB's error code for one stdin/stdout test."""
     got_lines, exp_lines = stripped_lines(got), stripped_lines(expected)
     if len(got_lines) != len(exp_lines):
-        return False
+        return WRONG_ANSWER
     for g, e in zip(got_lines, exp_lines):
         if g == e:
             continue
         dg, de = _decimals(g), _decimals(e)
-        if dg is None or de is None or dg != de:
-            return False
+        if dg is None or de is None:
+            return WRONG_ANSWER
+        try:
+            if dg != de:
+                return WRONG_ANSWER
+        except (InvalidOperation, ArithmeticError):  # sNaN: lcb_runner's comparison raises -> -4
+            return RUNTIME_ERROR
     return True
 
 
-class Opaque:
-    """A returned object the sandbox could only describe (``__repr__``/``__type__``): equal to nothing."""
+def stdio_output_matches(got: str, expected: str) -> bool:
+    """LCB's stdout rule as a yes/no."""
+    return stdio_case_result(got, expected) is True
 
-    def __init__(self, type_name: str, text: str):
+
+class Opaque:
+    """A returned object the sandbox could only describe: equal to nothing.
+
+    (lcb_runner would call the object's own ``__eq__``, which is how an always-equal object fakes a pass
+    there; kodcode does not run the program's code in the trusted process, so such objects fail.)"""
+
+    def __init__(self, type_name: str, text: str = ""):
         self.type_name, self.text = type_name, text
 
     def __eq__(self, other: object) -> bool:
@@ -73,7 +83,31 @@ class Opaque:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        return f"<{self.type_name}: {self.text}>"
+        return f"<{self.type_name}: {self.text}>" if self.text else f"<{self.type_name}>"
+
+
+class NdArray:
+    """A numpy array's elements (``tolist()``) and size."""
+
+    def __init__(self, items: Any, size: int):
+        self.items, self.size = items, size
+
+    def __repr__(self) -> str:
+        return f"array({self.items!r})"
+
+
+class NpScalar:
+    """A numpy scalar: its Python value, and its float width when narrower than 64 bits."""
+
+    def __init__(self, value: Any, bits: int | None):
+        self.value, self.bits = value, bits
+
+    def __repr__(self) -> str:
+        return f"np.float{self.bits}({self.value!r})" if self.bits else f"np({self.value!r})"
+
+
+class _Ambiguous(Exception):
+    """numpy's "truth value of an array with more than one element is ambiguous"."""
 
 
 def _hashable(v: Any) -> Any:
@@ -81,60 +115,206 @@ def _hashable(v: Any) -> Any:
 
 
 def decode_value(v: Any) -> Any:
-    """Undo the engine's tagged encoding of call results (``kodcode/exec`` ``_encode``) in the parent.
+    """Undo the tagged encodings of returned values (``lcb_harness.encode_value`` and the engine's).
 
-    Tuples arrive as lists (the engine encodes both as lists); dicts, sets, bytes and non-finite
-    floats are tagged; anything else arrives as an ``Opaque`` description that equals nothing.
+    Never raises: a malformed tag decodes to an ``Opaque`` value that equals nothing.
     """
+    try:
+        return _decode(v)
+    except Exception as e:  # noqa: BLE001 - a sample's value must never stop the scorer
+        return Opaque("undecodable", repr(e)[:100])
+
+
+def _decode(v: Any) -> Any:
     if isinstance(v, list):
-        return [decode_value(x) for x in v]
+        return [_decode(x) for x in v]
     if not isinstance(v, dict):
         return v
+    if "__tuple__" in v:
+        return tuple(_decode(x) for x in v["__tuple__"])
+    if "__int__" in v:
+        return int(v["__int__"], 16)
+    if "__decimal__" in v:
+        return Decimal(v["__decimal__"])
+    if "__fraction__" in v:
+        n, d = v["__fraction__"]
+        return Fraction(_decode(n), _decode(d))
+    if "__complex__" in v:
+        re_, im = v["__complex__"]
+        return complex(float(re_), float(im))
+    if "__npscalar__" in v:
+        return NpScalar(_decode(v["__npscalar__"]), v.get("bits"))
+    if "__ndarray__" in v:
+        return NdArray(_decode(v["__ndarray__"]), int(v.get("size", 0)))
+    if "__opaque__" in v:
+        return Opaque(str(v["__opaque__"]))
     if "__dict__" in v:
-        return {k: decode_value(x) for k, x in v["__dict__"].items()}
+        return {k: _decode(x) for k, x in v["__dict__"].items()}
     if "__pairs__" in v:
-        return {_hashable(decode_value(k)): decode_value(x) for k, x in v["__pairs__"]}
+        return {_hashable(_decode(k)): _decode(x) for k, x in v["__pairs__"]}
     if "__set__" in v:
-        return {_hashable(decode_value(x)) for x in v["__set__"]}
+        return {_hashable(_decode(x)) for x in v["__set__"]}
     if "__bytes__" in v:
-        import base64
-
         return base64.b64decode(v["__bytes__"])
     if "__float__" in v:
         return float(v["__float__"])
     return Opaque(str(v.get("__type__", "?")), str(v.get("__repr__", "")))
 
 
-def call_output_matches(got: Any, expected: Any) -> bool:
-    """LCB's call-based rule: a tuple answer counts as a list, then plain ``==``."""
+def _flat(v: Any) -> list:
+    return [y for x in v for y in _flat(x)] if isinstance(v, list) else [v]
+
+
+def _narrow(x: Any, bits: int) -> Any:
+    """A Python number as numpy casts it to a float of ``bits`` width (overflow gives inf)."""
+    import struct
+
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return x
+    fmt = "<f" if bits == 32 else "<e"
+    try:
+        return struct.unpack(fmt, struct.pack(fmt, float(x)))[0]
+    except (OverflowError, struct.error):
+        return float("inf") if x > 0 else float("-inf")
+
+
+def _scalar_eq(value: Any, bits: int | None, expected: Any) -> bool:
+    if isinstance(expected, list):  # a numpy value against a list broadcasts; the result's truth is tested
+        flat = _flat(expected)
+        if len(flat) != 1:
+            raise _Ambiguous
+        expected = flat[0]
+    if isinstance(expected, (dict, str)) or expected is None:
+        return False
+    return bool(value == (_narrow(expected, bits) if bits else expected))
+
+
+def lcb_equal(got: Any, expected: Any) -> bool:
+    """``got == expected`` as Python evaluates it in lcb_runner's process, numpy values included."""
+    if isinstance(got, NpScalar):
+        return _scalar_eq(got.value, got.bits, expected)
+    if isinstance(got, NdArray):
+        if got.size != 1:
+            raise _Ambiguous
+        return _scalar_eq(_flat(got.items)[0], None, expected)
+    if type(got) is list and type(expected) is list:
+        return len(got) == len(expected) and all(lcb_equal(a, b) for a, b in zip(got, expected))
+    if type(got) is dict and type(expected) is dict:
+        return got.keys() == expected.keys() and all(lcb_equal(got[k], expected[k]) for k in got)
+    return bool(got == expected)
+
+
+def call_case_result(got: Any, expected: Any) -> bool | int:
+    """True, or LCB's error code, for one call-based test (``got`` already decoded)."""
     if isinstance(got, tuple):
         got = list(got)
     try:
-        return bool(got == expected)
-    except Exception:  # noqa: BLE001 - a value whose __eq__ raises is not an answer
-        return False
+        return True if lcb_equal(got, expected) else WRONG_ANSWER
+    except Exception:  # noqa: BLE001 - lcb_runner's own comparison raising counts as a runtime error
+        return RUNTIME_ERROR
+
+
+def call_output_matches(got: Any, expected: Any) -> bool:
+    """LCB's call-based rule as a yes/no."""
+    return call_case_result(got, expected) is True
+
+
+def parse_expected(text: str) -> Any:
+    """JSON-decode an expected call-based output; ints of any length (lcb_runner raises the limit)."""
+    return json.loads(text, parse_int=lambda s: int(Decimal(s)))
+
+
+def parse_reports(stdout: str, nonce: str) -> list[dict]:
+    """The report lines ``lcb_harness`` wrote (lines that start with the job's nonce)."""
+    out = []
+    for line in stdout.split("\n"):
+        if line.startswith(nonce):
+            try:
+                rec = json.loads(line[len(nonce):])
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+    return out
+
+
+MAX_STDOUT_BYTES = 256 * 1024 * 1024
+
+
+def report_stdout(rec: dict) -> str | None:
+    """A stdio report's captured output (inflated when sent compressed); None when unreadable or too big."""
+    if "stdout_z" not in rec:
+        out = rec.get("stdout", "")
+        return out if isinstance(out, str) else None
+    import zlib
+
+    try:
+        z = zlib.decompressobj()
+        raw = z.decompress(base64.b64decode(rec["stdout_z"]), MAX_STDOUT_BYTES)
+        if z.unconsumed_tail:
+            return None
+        return raw.decode("utf-8", "surrogatepass")
+    except Exception:  # noqa: BLE001 - a forged or broken report is that sample's failure
+        return None
+
+
+def grade_reports(reports: list[dict], expected: list[Any], stdio: bool) -> tuple[bool, dict]:
+    """Grade ``lcb_harness`` reports in test order; stop at the first failure like lcb_runner.
+
+    ``expected``: output strings (stdio) or JSON-decoded values (call).  A missing report means the
+    harness did not finish (the run was killed or crashed): lcb_runner then has no result at all.
+    """
+    by_case: dict[int, dict] = {}
+    for rec in reports:
+        if "abort" in rec:
+            return False, {"results": [RUNTIME_ERROR], "error_code": RUNTIME_ERROR, "case": rec.get("case", 0),
+                           "message": f"runtime error: {_trunc(rec['abort'])}"}
+        if isinstance(rec.get("case"), int):
+            by_case.setdefault(rec["case"], rec)
+    results: list[Any] = []
+    for i, exp in enumerate(expected):
+        rec = by_case.get(i)
+        if rec is None:
+            return False, {"results": [NO_RESULT] * len(expected), "error_code": NO_RESULT, "case": i,
+                           "message": "no result: the run ended before this test reported"}
+        status = rec.get("status")
+        if status != "ok":
+            code = TIME_LIMIT if status == "timeout" else RUNTIME_ERROR
+            results.append(code)
+            return False, {"results": results, "error_code": code, "case": i, "message": _trunc(rec.get("error", ""))}
+        got = report_stdout(rec) if stdio else decode_value(rec.get("value"))
+        if stdio and got is None:
+            res: bool | int = WRONG_ANSWER
+        else:
+            res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
+        if res is not True:
+            results.append(res)
+            return False, {"results": results, "error_code": res, "case": i,
+                           "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
+        results.append(True)
+    return True, {"results": results}
 
 
 def _case_failure(out: Any, stdio: bool) -> int | None:
-    """LCB error code for a case that did not run to completion, or None when it is gradable."""
+    """LCB error code for an engine case that did not run to completion, or None when it is gradable."""
     status = getattr(out, "status", "error")
     if status == "ok":
         return None
     if status == "timeout":
         return TIME_LIMIT
     if stdio and status == "error" and _TRACEBACK not in (getattr(out, "stderr", "") or ""):
-        # sys.exit(n) without a traceback: LCB swallows SystemExit and grades what was printed.
+        # sys.exit(n) without a traceback: graded on what was printed, as lcb_runner does.
         return None
     return RUNTIME_ERROR
 
 
 def grade_stdio_outputs(outputs: list, expected: list[str]) -> tuple[bool, dict]:
-    """Grade stdio cases in order; stop at the first non-pass like LCB (``results`` as LCB lists them)."""
+    """Grade the engine's stdio cases in order; stop at the first non-pass."""
     return _grade(outputs, expected, stdio=True)
 
 
 def grade_call_outputs(outputs: list, expected: list[Any]) -> tuple[bool, dict]:
-    """Grade call-based cases (``expected`` already JSON-decoded) in order, LCB style."""
+    """Grade the engine's call-based cases (``expected`` already JSON-decoded) in order."""
     return _grade(outputs, expected, stdio=False)
 
 
@@ -149,11 +329,11 @@ def _grade(outputs: list, expected: list[Any], stdio: bool) -> tuple[bool, dict]
         if code is not None:
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _msg(out)}
-        got = (out.stdout or "") if stdio else out.value
-        ok = stdio_output_matches(got, exp) if stdio else call_output_matches(decode_value(got), exp)
-        if not ok:
-            results.append(WRONG_ANSWER)
-            return False, {"results": results, "error_code": WRONG_ANSWER, "case": i,
+        got = (out.stdout or "") if stdio else decode_value(out.value)
+        res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
+        if res is not True:
+            results.append(res)
+            return False, {"results": results, "error_code": res, "case": i,
                            "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
         results.append(True)
     return True, {"results": results}
@@ -164,5 +344,8 @@ def _msg(out: Any) -> str:
 
 
 def _trunc(value: Any, n: int = 300) -> str:
-    s = value if isinstance(value, str) else repr(value)
+    try:
+        s = value if isinstance(value, str) else repr(value)
+    except Exception:  # noqa: BLE001
+        s = "<unrepresentable>"
     return s if len(s) <= n else s[: n // 2] + "...(truncated)..." + s[-n // 2:]

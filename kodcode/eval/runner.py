@@ -166,22 +166,30 @@ def _livecodebench(s: Session) -> dict[str, float]:
     bc = s.ec.benchmark.livecodebench
     problems = lcb.load_problems(bc.data_path, bc.release, bc.start_date, bc.end_date, bc.difficulties)
     problems = problems[: bc.limit or None]
-    items = [Item(kind="livecodebench", task_id=p.question_id, messages=lcb.make_messages(p, bc.prompt)) for p in problems]
+    print(lcb.summarize(problems, bc.release), flush=True)
+    kind = "livecodebench_skythought" if bc.prompt == "skythought" else "livecodebench"
+    items = [Item(kind=kind, task_id=p.question_id, messages=lcb.make_messages(p, bc.prompt)) for p in problems]
 
     def given(it: Item, row: dict) -> str:  # extracted code, else the raw model output
         if "solution" in row:
             return row["solution"]
-        return lcb.extract_code(row.get("raw") or row.get("completion") or row.get("output") or "")
+        return lcb.extract(row.get("raw") or row.get("completion") or row.get("output") or "", bc.prompt)
 
     where = s.out / "livecodebench"
     sols = s.samples("livecodebench", items, given, where)
     with s.executor() as ex:
-        records = lcb.score(problems, sols, ex, timeout_s=bc.timeout_s)
+        records = lcb.score(problems, sols, ex, timeout_s=bc.timeout_s, semantics=bc.semantics, harness=bc.prompt)
+        changes = lcb.mark_changes(records, lcb.score(problems, sols, ex, bc.timeout_s, harness=bc.prompt)) \
+            if bc.semantics == "fixed" else None
     _write_jsonl(where / "results.jsonl", records)
     n_err = _sandbox_guard("livecodebench", records)
     p1 = lcb.pass_at_1(records)
     s.counts["livecodebench"] = {"tasks": len(records), "sandbox_errors": n_err,
                                  **{d: sum(p.difficulty == d for p in problems) for d in lcb.DIFFICULTIES}}
+    if changes is not None:  # semantics=fixed: how many verdicts differ from the official ones
+        s.counts["livecodebench"]["changed_vs_official"] = changes["changed"]
+        print(f"livecodebench: semantics=fixed changes {changes['changed']}/{len(records)} verdicts "
+              f"({changes['fail_to_pass']} fail->pass, {changes['pass_to_fail']} pass->fail)", flush=True)
     return {f"livecodebench/{d}": p1[d] for d in lcb.DIFFICULTIES} | {"livecodebench/all": p1["all"]}
 
 

@@ -75,18 +75,23 @@ class LiveCodeBenchBench:
     start_date: str | None = None  # YYYY-MM-DD; null: the release window's start
     end_date: str | None = None
     difficulties: list[str] = field(default_factory=lambda: ["easy", "medium", "hard"])
-    prompt: str = "lcb"  # lcb (official generic chat prompt) | skythought (what the paper's harness used)
+    prompt: str = "lcb"  # harness: lcb (official prompt, extraction, all tests) | skythought (the paper's: private tests)
+    semantics: str = "official"  # official (lcb_runner's verdicts) | fixed (a fresh process per test)
     timeout_s: float = 6.0  # LCB --timeout, per test
     limit: int | None = None
 
     def check(self) -> list[str]:
-        from kodcode.eval.livecodebench import DIFFICULTIES, RELEASE_WINDOWS
+        from kodcode.eval.livecodebench import DIFFICULTIES, RELEASE_WINDOWS, SEMANTICS
 
         p = _positive(self, "limit", "timeout_s")
         if self.release not in RELEASE_WINDOWS:
             p.append(f"release must be one of {sorted(RELEASE_WINDOWS)} (got {self.release!r}); set release_v5")
         if self.prompt not in ("lcb", "skythought"):
             p.append(f"prompt must be lcb or skythought (got {self.prompt!r}); set benchmark.livecodebench.prompt=lcb")
+        if self.semantics not in SEMANTICS:
+            p.append(f"semantics must be official or fixed (got {self.semantics!r}); official reproduces lcb_runner's "
+                     "verdicts, fixed judges its quirks as a correct program deserves; set "
+                     "benchmark.livecodebench.semantics=official")
         for d in self.difficulties:
             if d not in DIFFICULTIES:
                 p.append(f"difficulties has {d!r}; allowed: {list(DIFFICULTIES)}")

@@ -74,3 +74,35 @@ def test_engine_encoded_values_are_decoded_before_comparing():
     assert decode_value({"__repr__": "<obj>", "__type__": "Weird"}) != [0, 1]
     ok, _ = grade_call_outputs([CaseOutput("ok", value={"__pairs__": [[1, 2]]})], [{"1": 2}])
     assert not ok  # int keys are not the JSON string keys LCB expects
+
+
+def test_signalling_nan_is_a_runtime_error_not_a_scorer_crash():
+    from kodcode.eval.lcb_rules import stdio_case_result
+
+    assert stdio_case_result("sNaN\n", "1\n") == RUNTIME_ERROR
+    ok, d = grade_call_outputs([CaseOutput("ok", value=None)], [1])
+    assert not ok and d["error_code"] == WRONG_ANSWER
+
+
+def test_harness_reports_are_graded_like_lcb_runner():
+    from kodcode.eval.lcb_rules import NO_RESULT, grade_reports
+
+    tagged = [{"case": 0, "status": "ok", "value": [{"__tuple__": [1, 2]}]},
+              {"case": 1, "status": "ok", "value": {"__ndarray__": [7], "size": 1}},
+              {"case": 2, "status": "ok", "value": {"__ndarray__": [1, 2], "size": 2}}]
+    ok, d = grade_reports(tagged, [[[1, 2]], 7, [1, 2]], stdio=False)
+    assert not ok and d["results"] == [WRONG_ANSWER]  # a nested tuple never equals a list
+    ok, d = grade_reports(tagged[1:], [[[1, 2]], 7, [1, 2]], stdio=False)
+    assert d["error_code"] == NO_RESULT  # case 0 never reported: the run ended early
+    shifted = [dict(r, case=r["case"] - 1) for r in tagged[1:]]
+    ok, d = grade_reports(shifted, [[7], [1, 2]], stdio=False)
+    assert d["results"] == [True, RUNTIME_ERROR]  # a 1-element array compares as its element; 2 elements raise
+    ok, d = grade_reports([{"abort": "SyntaxError()"}], ["1"], stdio=True)
+    assert d["error_code"] == RUNTIME_ERROR
+
+
+def test_malformed_tags_decode_to_values_that_equal_nothing():
+    from kodcode.eval.lcb_rules import decode_value
+
+    for junk in ({"__int__": "zz"}, {"__fraction__": [1, 0]}, {"__decimal__": []}, {"__tuple__": 5}):
+        assert decode_value(junk) != junk and decode_value(junk) != 0

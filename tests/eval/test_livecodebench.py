@@ -82,7 +82,8 @@ def test_extract_code_takes_the_last_fenced_block():
     assert lcb.extract_code("no code here") == ""
 
 
-STDIN_OK = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(f'{a + b}\\n'.encode())\n"
+STDIN_OK = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nprint(a + b)\n"
+STDIN_BYTES_OUT = "import sys\na, b = map(int, sys.stdin.buffer.read().split())\nsys.stdout.buffer.write(f'{a + b}\\n'.encode())\n"
 MEAN_OK = "n = int(input())\nxs = list(map(int, input().split()))\nprint(f'{sum(xs) / n:.2f}')\n"
 CALL_OK = ("class Solution:\n    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
            "        seen = {}\n        for i, x in enumerate(nums):\n"
@@ -95,6 +96,13 @@ def test_correct_programs_pass_on_every_public_and_private_test(problems, execut
     assert [(r["task_id"], r["status"]) for r in recs] == [("fx001", "pass"), ("fx002", "pass"), ("fx003", "pass")]
     assert recs[0]["detail"]["results"] == [True, True, True]  # 1 public + 2 decoded private tests
     assert lcb.pass_at_1(recs)["all"] == 100.0
+
+
+def test_stdout_buffer_fails_officially_and_passes_with_fixed_semantics(problems, executor):
+    # lcb_runner captures output in a StringIO, which has no .buffer: a runtime error there.
+    [off] = lcb.score([problems["fx001"]], {"fx001": STDIN_BYTES_OUT}, executor)
+    [fix] = lcb.score([problems["fx001"]], {"fx001": STDIN_BYTES_OUT}, executor, semantics="fixed")
+    assert (off["status"], off["detail"]["error_code"], fix["status"]) == ("fail", -4, "pass")
 
 
 def test_wrong_crashing_and_looping_programs_fail_with_lcb_codes(problems, executor):
@@ -114,3 +122,81 @@ def test_wrong_crashing_and_looping_programs_fail_with_lcb_codes(problems, execu
 def test_empty_answer_fails_without_running(problems, executor):
     [rec] = lcb.score([problems["fx001"]], {"fx001": ""}, executor)
     assert rec["status"] == "fail" and rec["detail"]["message"] == "no code extracted"
+
+
+def test_a_directory_of_hub_release_files_loads_per_release(tmp_path):
+    rows = [json.loads(line) for line in open(write_fixtures(tmp_path)["livecodebench"])]
+    (tmp_path / "hub").mkdir()
+    for name, part in zip(["test.jsonl", "test2.jsonl"], [rows[:2], rows[2:]]):
+        (tmp_path / "hub" / name).write_text("".join(json.dumps(r) + "\n" for r in part))
+    with pytest.raises(FileNotFoundError, match=r"lacks \['test3.jsonl'.*data_path="):
+        lcb.load_problems(str(tmp_path / "hub"))  # release_v5 needs test..test5
+    got = lcb.load_problems(str(tmp_path / "hub"), release="release_v2", end_date="2025-01-31")
+    assert [p.question_id for p in got] == ["fx001", "fx002", "fx003"]
+
+
+def test_a_missing_data_file_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; export release_v5 once.*benchmark.livecodebench.data_path"):
+        lcb.load_problems(str(tmp_path / "nope.jsonl"))
+
+
+def test_summary_counts_releases_and_difficulties(problems):
+    line = lcb.summarize(list(problems.values()), "release_v5")
+    assert line.startswith("LiveCodeBench: 3 problems (easy 1, medium 1, hard 1); by release window: release_v3 1, release_v4 2,")
+    assert "release_v5 3" in line and "the full release_v5 has 880" in line
+
+
+def test_skythought_harness_takes_the_last_block_and_runs_private_tests_only(problems, executor):
+    text = "```python\nprint(0)\n```\nfinal:\n```python\nprint(3)\n```"
+    assert lcb.extract_code_skythought(text) == "print(3)\n" and lcb.extract_code_skythought("none") == ""
+    p = problems["fx001"]  # public test 1 2 -> 3; private tests -> 7 and 0
+    assert [t["output"] for t in p.tests_for("skythought")] == ["7\n", "0\n"]
+    [rec] = lcb.score([p], {"fx001": "print(7)\n"}, executor, harness="skythought")
+    assert rec["detail"]["results"] == [True, -2]
+
+
+def test_odd_values_and_outputs_never_stop_the_scorer(problems, executor):
+    odd = ("class Solution:\n    def twoSum(self, nums, target):\n        import decimal\n"
+           "        return [decimal.Decimal('sNaN'), float('nan'), 10 ** 6000, {1, 2}, b'x', object(), print]\n")
+    recs = lcb.score([problems["fx001"], problems["fx002"]], {"fx001": "print('sNaN')\nprint('\\ud800')\n",
+                                                                "fx002": odd}, executor)
+    assert [r["status"] for r in recs] == ["fail", "fail"]
+    for semantics in lcb.SEMANTICS:
+        [rec] = lcb.score([problems["fx002"]], {"fx002": odd}, executor, semantics=semantics)
+        assert rec["status"] == "fail"
+
+
+def test_large_outputs_are_graded_in_full(problems, executor):
+    # 300 kB of output per test travels compressed from the harness; one wrong number still fails
+    big = "n = int(input().split()[0])\nprint(' '.join(['1'] * 150000))\nprint(n)\n"
+    p = lcb.Problem("big", "", "", "", "", "", "easy", tests=[{"input": "5 0\n", "output": " ".join(["1"] * 150000) + "\n5\n"},
+                    {"input": "6 0\n", "output": " ".join(["1"] * 150000) + "\n7\n"}])
+    [rec] = lcb.score([p], {"big": big}, executor)
+    assert rec["detail"]["results"] == [True, -2]
+
+
+def test_unknown_semantics_is_refused_with_the_fix():
+    from kodcode.eval.schema import LiveCodeBenchBench
+
+    [msg] = LiveCodeBenchBench(semantics="strict").check()
+    assert "semantics must be official or fixed (got 'strict')" in msg and "semantics=official" in msg
+
+
+def test_a_sample_that_cannot_be_graded_fails_alone(problems):
+    class Garbled:  # an executor whose verdict for the first job is malformed
+        def run(self, jobs, progress=False):
+            from kodcode.exec import Verdict
+
+            return [Verdict(status="pass", outputs=[None])] + [Verdict(status="sandbox_error", message="x")] * (len(jobs) - 1)
+
+    recs = lcb.score([problems["fx001"], problems["fx003"]], {"fx001": "print(3)", "fx003": "print(1)"}, Garbled())
+    assert [r["status"] for r in recs] == ["fail", "sandbox_error"]
+    assert recs[0]["detail"]["error_code"] == -5
+
+
+def test_fixed_records_carry_the_official_verdict_and_the_changes_are_counted(problems, executor):
+    sols = {"fx001": STDIN_BYTES_OUT, "fx003": MEAN_OK}
+    ps = [problems["fx001"], problems["fx003"]]
+    fixed = lcb.score(ps, sols, executor, semantics="fixed")
+    assert lcb.mark_changes(fixed, lcb.score(ps, sols, executor)) == {"fail_to_pass": 1, "pass_to_fail": 0, "changed": 1}
+    assert [(r["passed"], r["official_passed"]) for r in fixed] == [(True, False), (True, True)]
