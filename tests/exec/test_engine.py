@@ -141,7 +141,7 @@ def test_library_watch_reads_only_the_packages_a_test_reaches():
 def test_import_error_in_solution_is_an_error_not_a_pass(ex):
     (v,) = ex.run([PytestJob(solution="import not_a_module_xyz\n" + ADD, test=TESTS)])
     assert v.status == "error" and "not_a_module_xyz" in v.message
-    assert all(t.outcome == "error" for t in v.tests)
+    assert v.tests and all(t.outcome == "error" for t in v.tests)
 
 
 def test_unparsable_tests_are_an_error(ex):

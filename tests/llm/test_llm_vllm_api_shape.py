@@ -1,4 +1,5 @@
-"""How the vllm backend maps requests onto vLLM's offline API, checked with a stand-in ``vllm`` module.
+"""API-shape tests of the vllm backend: how it maps requests onto vLLM's offline API, checked with a
+stand-in ``vllm`` module (not vLLM itself).
 
 vLLM cannot be installed on these CPU machines, so this does NOT run vLLM: it checks our side of the
 contract (engine arguments, SamplingParams fields, token-id prompts, chunking + caching, output
