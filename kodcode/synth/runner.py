@@ -56,8 +56,10 @@ A stage is found by name in the registry; if missing, the runner imports
 Skipping and resume: each stage's output goes to ``<run_dir>/<stage>/part-*.jsonl`` with a
 manifest written last (``kodcode/synth/store.py``).  A stage is skipped when its manifest records
 the same config hash (stage config, subsets, seed, prompt files), the same settings for each LLM
-role it used (llm minus operational keys, model) and for exec if it used it, the same code version (stage
-version + source hash of its module) and input hash.  A stage run as ``shard=i/n`` on every ``i``
+role it used (llm minus operational keys, model, generation code) and for exec if it used it (settings,
+engine code with its worker program, the job interpreter's package versions), the same code version
+(stage version + a hash of every kodcode module the stage may run, ``kodcode/codeversion.py``) and
+input hash.  A stage run as ``shard=i/n`` on every ``i``
 counts as done for the unsharded run that follows (its parts are concatenated in order).
 """
 
@@ -77,6 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from kodcode import __version__
+from kodcode.codeversion import code_hash, job_environment, module_closure, module_file
 from kodcode.synth import store
 from kodcode.synth.config import RoleConfig, SynthConfig, parse_shard
 
@@ -100,12 +103,17 @@ class StageSpec:
     streams: bool = False  # fn(iterator, ctx) -> iterable; output written as produced
 
     def code_version(self) -> str:
+        """The stage's version and a hash of every kodcode module it may run (``kodcode.codeversion``);
+        the runner's own services are keyed where a stage uses them (``role_hash``, ``exec_hash``)."""
         module = inspect.getmodule(self.fn)
-        try:
-            src = inspect.getsource(module) if module else ""
-        except (OSError, TypeError):
-            src = ""
-        return f"{self.version}:{hashlib.sha256(src.encode()).hexdigest()[:16]}"
+        name = module.__name__ if module is not None else ""
+        if module_file(name) is None:  # a stage defined outside the package (tests): its own source
+            try:
+                src = inspect.getsource(module) if module else ""
+            except (OSError, TypeError):
+                src = ""
+            return f"{self.version}:{hashlib.sha256(src.encode()).hexdigest()[:16]}"
+        return f"{self.version}:{code_hash(module_closure(name, top_level_only=[__name__]))[:16]}"
 
     def prompt_hashes(self) -> dict[str, str]:
         out = {}
@@ -286,13 +294,25 @@ def stage_config(spec: StageSpec, cfg: SynthConfig) -> Any:
 
 
 def role_hash(state: RunState, role: str) -> str:
-    """What a role's backend returns depends on: its llm settings (minus operational ones) and model."""
+    """What a role's backend returns depends on: its llm settings (minus operational ones), model and
+    the generation code (``kodcode.llm``)."""
     llm, model = state.role_config(role)
-    return store.hash_obj([{k: v for k, v in llm.items() if k not in _OPERATIONAL_LLM_KEYS}, model])
+    return store.hash_obj([{k: v for k, v in llm.items() if k not in _OPERATIONAL_LLM_KEYS}, model,
+                           code_hash(module_closure("kodcode.llm"))])
 
 
 def exec_hash(cfg: SynthConfig) -> str:
-    return store.hash_obj({k: v for k, v in cfg.exec.items() if k not in _OPERATIONAL_EXEC_KEYS})
+    """What a sandbox verdict depends on: the exec settings (minus operational ones), the engine's code
+    (its worker program included) and the job interpreter's Python and package versions."""
+    import sys
+
+    from kodcode.config import validate
+    from kodcode.exec import ExecConfig
+
+    exec_cfg = validate(cfg.exec, ExecConfig)
+    return store.hash_obj([{k: v for k, v in cfg.exec.items() if k not in _OPERATIONAL_EXEC_KEYS},
+                           code_hash(module_closure("kodcode.exec")),
+                           job_environment(exec_cfg.python or sys.executable, exec_cfg.job_env())])
 
 
 def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
@@ -352,7 +372,7 @@ def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | 
         and manifest.get("code_version") == code
         and (input_hash is None or manifest.get("input_hash") == input_hash)
         and all(role_hash(state, role) == h for role, h in (manifest.get("roles") or {}).items())
-        and manifest.get("exec") in (None, exec_hash(state.cfg))
+        and (manifest.get("exec") is None or manifest["exec"] == exec_hash(state.cfg))
     )
 
 
