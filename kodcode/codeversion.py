@@ -12,6 +12,8 @@ package, kept when it names a kodcode module. Importing ``a.b.c`` runs ``a`` and
 parent packages are in. Code that reaches another process by value rather than by import is listed
 in ``SHIPS`` (the exec engine hands the whole worker package to the job interpreter). The graph
 over-approximates on purpose: a stage that *may* run a module reruns when that module changes.
+A caller that keys some modules' lazy imports elsewhere names them in ``top_level_only`` (the synth
+runner's services, ``kodcode/synth/cachekey.py``).
 
 ``job_environment`` asks an interpreter for its version and installed distributions once per
 process, keyed by the interpreter's path, mtime and environment. It is not cached on disk: a

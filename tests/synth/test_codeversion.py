@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from kodcode import CONF_DIR
-from kodcode.codeversion import direct_imports, job_environment, module_closure
+from kodcode.codeversion import direct_imports, job_environment
+from kodcode.synth.cachekey import stage_modules
 
 HERE = Path(__file__).parent
 REPO = CONF_DIR.parent
-RUNNER = "kodcode.synth.runner"
 
 RUN = (
     "import json, sys\n"
@@ -41,12 +41,12 @@ def _interpreter(tmp: Path, site: Path) -> Path:
 
 
 def test_a_stage_closure_covers_its_helpers_and_exec_worker_program():
-    verify = module_closure("kodcode.synth.verify", top_level_only=[RUNNER])
+    verify = stage_modules("kodcode.synth.verify")
     # verify imports kodcode.exec inside functions; the engine ships the worker package by value
     assert {"kodcode.exec.engine", "kodcode.exec.worker.zygote", "kodcode.exec.worker.outcome"} <= set(verify)
     assert "kodcode.exec.worker.protocol" in direct_imports("kodcode.exec.worker.zygote")  # `from .protocol`
-    assert "kodcode.synth.parse" in module_closure("kodcode.synth.solve", top_level_only=[RUNNER])
-    label = module_closure("kodcode.synth.label", top_level_only=[RUNNER])
+    assert "kodcode.synth.parse" in stage_modules("kodcode.synth.solve")
+    label = stage_modules("kodcode.synth.label")
     assert "kodcode.synth.parse" not in label and "kodcode.exec.engine" not in label
 
 
