@@ -56,8 +56,10 @@ A stage is found by name in the registry; if missing, the runner imports
 Skipping and resume: each stage's output goes to ``<run_dir>/<stage>/part-*.jsonl`` with a
 manifest written last (``kodcode/synth/store.py``).  A stage is skipped when its manifest records
 the same config hash (stage config, subsets, seed, prompt files), the same settings for each LLM
-role it used (llm minus operational keys, model) and for exec if it used it, the same code version (stage
-version + source hash of its module) and input hash.  A stage run as ``shard=i/n`` on every ``i``
+role it used (llm minus operational keys, model, generation code) and for exec if it used it (settings,
+engine code with its worker program, the job interpreter's package versions), the same code version
+(stage version + a hash of every kodcode module the stage may run) and input hash
+(``kodcode/synth/cachekey.py``).  A stage run as ``shard=i/n`` on every ``i``
 counts as done for the unsharded run that follows (its parts are concatenated in order).
 """
 
@@ -66,7 +68,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-import inspect
 import itertools
 import pkgutil
 import random
@@ -78,13 +79,12 @@ from typing import Any
 
 from kodcode import __version__
 from kodcode.synth import store
+from kodcode.synth.cachekey import (config_hash, exec_hash, finished_shard_set, matches, role_hash, slices,
+                                    stage_code_version)
 from kodcode.synth.config import RoleConfig, SynthConfig, parse_shard
 
 StageFn = Callable[[list[dict], "StageContext"], list[dict]]
 PROMPTS_DIR = Path(__file__).parent / "prompts"
-# Keys that never change a stage's output: left out of the hashes that decide whether it reruns.
-_OPERATIONAL_LLM_KEYS = {"progress", "cache", "cache_dir", "concurrency", "timeout_s", "max_retries", "backoff_s"}
-_OPERATIONAL_EXEC_KEYS = {"workers", "start_timeout_s", "uid_base"}
 
 
 @dataclass
@@ -100,12 +100,7 @@ class StageSpec:
     streams: bool = False  # fn(iterator, ctx) -> iterable; output written as produced
 
     def code_version(self) -> str:
-        module = inspect.getmodule(self.fn)
-        try:
-            src = inspect.getsource(module) if module else ""
-        except (OSError, TypeError):
-            src = ""
-        return f"{self.version}:{hashlib.sha256(src.encode()).hexdigest()[:16]}"
+        return stage_code_version(self)
 
     def prompt_hashes(self) -> dict[str, str]:
         from kodcode.synth.templates import prompt_path
@@ -238,7 +233,7 @@ class StageContext:
         return self.llm(role).generate(requests, desc=self.name, progress=self.full_cfg.progress)
 
     def shard_slice(self, items: list) -> list:
-        return _slices(items, self.shard[1])[self.shard[0]]
+        return slices(items, self.shard[1])[self.shard[0]]
 
     def progress(self, iterable, total: int | None = None, desc: str | None = None):
         if not self.full_cfg.progress:
@@ -287,31 +282,6 @@ def stage_config(spec: StageSpec, cfg: SynthConfig) -> Any:
     return validate(raw, spec.schema) if spec.schema is not None else raw
 
 
-def role_hash(state: RunState, role: str) -> str:
-    """What a role's backend returns depends on: its llm settings (minus operational ones) and model."""
-    llm, model = state.role_config(role)
-    return store.hash_obj([{k: v for k, v in llm.items() if k not in _OPERATIONAL_LLM_KEYS}, model])
-
-
-def exec_hash(cfg: SynthConfig) -> str:
-    return store.hash_obj({k: v for k, v in cfg.exec.items() if k not in _OPERATIONAL_EXEC_KEYS})
-
-
-def config_hash(spec: StageSpec, cfg: SynthConfig, stage_cfg: Any) -> str:
-    """Stage settings and the global settings every stage may read.  The LLM roles and the exec
-    settings a stage used are checked separately (manifest ``roles`` and ``exec``), so switching one
-    role's model, or the sandbox limits, reruns only the stages that used them."""
-    stage_data = dataclasses.asdict(stage_cfg) if dataclasses.is_dataclass(stage_cfg) else stage_cfg
-    return store.hash_obj(
-        {
-            "stage": stage_data,
-            "subsets": cfg.subsets,
-            "seed": cfg.seed,
-            "prompts": spec.prompt_hashes(),
-        }
-    )
-
-
 def load_input(path: str | None):
     """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run.
 
@@ -347,44 +317,6 @@ def load_input(path: str | None):
     return store.Rows([p])
 
 
-def _matches(manifest: dict | None, cfg_hash: str, code: str, input_hash: str | None, state: RunState) -> bool:
-    return (
-        manifest is not None
-        and manifest.get("config_hash") == cfg_hash
-        and manifest.get("code_version") == code
-        and (input_hash is None or manifest.get("input_hash") == input_hash)
-        and all(role_hash(state, role) == h for role, h in (manifest.get("roles") or {}).items())
-        and manifest.get("exec") in (None, exec_hash(state.cfg))
-    )
-
-
-def _slices(records, n: int) -> list:
-    if isinstance(records, store.Rows):
-        return [records.slice(i, n) for i in range(n)]
-    return [records[len(records) * i // n : len(records) * (i + 1) // n] for i in range(n)]
-
-
-def _finished_shard_set(stage_dir: Path, cfg_hash: str, code: str, records: list[dict],
-                        prev_parts: list[str] | None, state: RunState):
-    """A complete set of shard manifests whose inputs chain to what this stage would get.
-
-    Shard ``i`` got the previous stage's part ``i`` when that stage also ran as ``n`` shards
-    (``prev_parts``), else slice ``i`` of the records (the first stage of a sharded run)."""
-    for n, paths in sorted(store.shard_sets(stage_dir).items()):
-        if n == 1 or len(paths) != n:
-            continue
-        manifests = [store.read_manifest(stage_dir, (i, n)) for i in range(n)]
-        if not all(_matches(m, cfg_hash, code, None, state) for m in manifests):
-            continue
-        expected = prev_parts if prev_parts is not None and len(prev_parts) == n else [
-            store.records_hash(part) for part in _slices(records, n)
-        ]
-        if any(m["input_hash"] != h for m, h in zip(manifests, expected)):
-            continue
-        return n, manifests
-    return None
-
-
 def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     """Run ``cfg.stages`` in order; return a summary ``{stage: {status, counts, seconds}}``."""
     # Validate every stage's name and settings before any stage runs (one error, every problem).
@@ -417,7 +349,7 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     state = RunState(cfg, run_dir, shard, tracker, llm_factory)
     records = load_input(cfg.input)
     if shard[1] > 1:  # a shard reads only its slice of the input (store.Rows.slice)
-        records = _slices(records, shard[1])[shard[0]]
+        records = slices(records, shard[1])[shard[0]]
     # Hashes of the previous stage's shard parts, when it was finished as a shard set (lets the
     # unsharded run accept a sharded next stage too).
     prev_parts: list[str] | None = None
@@ -430,13 +362,13 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
             input_hash = store.records_hash(records)
             forced = spec.name in cfg.force
             manifest = store.read_manifest(stage_dir, shard)
-            if not forced and _matches(manifest, cfg_hash, code, input_hash, state):
+            if not forced and matches(manifest, cfg_hash, code, input_hash, state):
                 records = store.Rows([store.part_path(stage_dir, shard)], hash=manifest["output_hash"],
                                      count=manifest["counts"]["output"])
                 summary["stages"][spec.name] = {"status": "skipped", "counts": manifest["counts"]}
                 prev_parts = None
                 continue
-            found = None if forced or shard[1] > 1 else _finished_shard_set(
+            found = None if forced or shard[1] > 1 else finished_shard_set(
                 stage_dir, cfg_hash, code, records, prev_parts, state)
             if found is not None:
                 n, manifests = found

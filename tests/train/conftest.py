@@ -27,3 +27,16 @@ def compose_train():
             return compose("train", overrides=list(overrides))
 
     return _compose
+
+
+@pytest.fixture(scope="session")
+def smoke_warmup(tmp_path_factory):
+    """Step 1 of the README's GRPO smoke: a short SFT on the smoke RL rows' reference answers, so that
+    the policy's completions reach the sandbox (a random tiny model writes no code)."""
+    from kodcode.train.runner import run
+
+    tmp = tmp_path_factory.mktemp("warmup")
+    with initialize_config_dir(str(CONF_DIR / "train"), version_base=None):
+        return run(compose("train", overrides=[
+            "+experiment=smoke_grpo_warmup", f"run_dir={tmp}/sft", "wandb.mode=disabled",
+        ]))

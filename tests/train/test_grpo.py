@@ -3,7 +3,6 @@ SFT (so its samples contain code the sandbox runs), then a few GRPO steps throug
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -12,23 +11,18 @@ from kodcode.train.runner import run
 
 
 @pytest.fixture(scope="module")
-def sft_then_grpo(tmp_path_factory):
+def sft_then_grpo(smoke_warmup, tmp_path_factory):
     from hydra import compose, initialize_config_dir
 
     from kodcode import CONF_DIR
 
     tmp = tmp_path_factory.mktemp("grpo")
     with initialize_config_dir(str(CONF_DIR / "train"), version_base=None):
-        # the README's GRPO smoke: a short SFT on the smoke rows' reference answers, so that the policy's
-        # completions reach the sandbox (a random tiny model writes no code)
-        sft = run(compose("train", overrides=[
-            "+experiment=smoke_grpo_warmup", f"run_dir={tmp}/sft", "wandb.mode=disabled",
-        ]))
         grpo = run(compose("train", overrides=[
-            "+experiment=smoke_grpo", f"run_dir={tmp}/grpo", f"model.name_or_path={sft.final_dir}",
+            "+experiment=smoke_grpo", f"run_dir={tmp}/grpo", f"model.name_or_path={smoke_warmup.final_dir}",
             "data.system_prompt=", "trainer.temperature=1.5", "wandb.mode=disabled",
         ]))
-    return sft, grpo
+    return smoke_warmup, grpo
 
 
 def test_every_completion_is_scored_by_the_sandbox_or_none(sft_then_grpo):
