@@ -17,7 +17,6 @@ global: the official payload is a pickled ``str`` (no globals needed), anything 
 from __future__ import annotations
 
 import base64
-import gzip
 import io
 import json
 import pickle
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kodcode.eval.lcb_rules import grade_call_outputs, grade_stdio_outputs
+from kodcode.rows import read_rows
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -145,14 +145,7 @@ def problem_from_row(row: dict) -> Problem:
 
 
 def _read_rows(path: Path) -> list[dict]:
-    name = path.name
-    if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return list(read_rows(path))
 
 
 def _hub_rows(release: str) -> list[dict]:

@@ -77,6 +77,7 @@ from pathlib import Path
 from typing import Any
 
 from kodcode import __version__
+from kodcode.rows import read_rows
 from kodcode.synth import store
 from kodcode.synth.config import RoleConfig, SynthConfig, parse_shard
 
@@ -341,9 +342,7 @@ def load_input(path: str | None):
         raise FileNotFoundError(f"input={path} does not exist ({looked_in(path)}); give a JSONL/Parquet file "
                                 "or a stage directory (<run_dir>/<stage>) of a finished run")
     if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(p).to_pylist()
+        return list(read_rows(p))
     return store.Rows([p])
 
 
