@@ -178,9 +178,7 @@ def load_tasks(path: str | None, subset: str = "full", upgrade: bool = True) -> 
     if path:
         rows = list(read_rows(path))
     else:
-        from datasets import load_dataset
-
-        rows = list(load_dataset("bigcode/bigcodebench", split="v0.1.4"))
+        rows = list(read_rows("bigcode/bigcodebench", split="v0.1.4"))
     if upgrade:
         rows = upgrade_rows(rows)
     tasks = []
