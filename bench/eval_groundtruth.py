@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kodcode.rows import read_rows
 from kodcode.eval import bigcodebench as bcb
 from kodcode.eval import evalplus_bench as ep
 from kodcode.eval.references import KINDS, bigcodebench_solutions, evalplus_solutions
@@ -57,7 +58,7 @@ def _score(out: Path, bench: str, data: Path, samples: dict[str, Path], extra: l
 
 
 def _results(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return list(read_rows(path))
 
 
 def main() -> None:

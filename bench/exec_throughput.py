@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
-import gzip
-import json
 import os
 import platform
 import random
@@ -34,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from kodcode.exec import ExecConfig, Executor, PytestJob
 from kodcode.exec.plan import _plan
+from kodcode.rows import read_rows
 
 DEFAULT_TRIALS = REPO.parent / "shared" / "data" / "kodcode-demo" / "trials.jsonl.gz"
 KODCODE_TIMEOUT_S = 30  # pipeline/run_test.sh: timeout --kill-after=5s 30 pytest ...
@@ -41,8 +40,7 @@ KODCODE_TIMEOUT_S = 30  # pipeline/run_test.sh: timeout --kill-after=5s 30 pytes
 
 def load_rows(path: Path, n: int = 0, seed: int = 0) -> list[dict]:
     """All rows, or a seeded sample of ``n`` of them (in file order)."""
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+    rows = list(read_rows(path))
     if 0 < n < len(rows):
         keep = set(random.Random(seed).sample(range(len(rows)), n))
         rows = [r for i, r in enumerate(rows) if i in keep]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import gzip
 import json
 import re
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kodcode.rows import read_rows
 from kodcode.synth.extract import extract_question, question_block  # noqa: E402
 
 # Residue: a first line that is only a label ("### New Coding Assessment Question", "**Question 4:**",
@@ -45,12 +45,7 @@ LEFTOVER = re.compile(r"<\|[^|]*\|>|Analysis\s+(Begin|End)|^\s*\[Question\s*\d+\
 
 
 def read_jsonl_gz(path: Path) -> list[dict]:
-    rows = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rows.append(json.loads(line))
-    return rows
+    return list(read_rows(path))
 
 
 def field(row: dict, name: str):

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import gzip
-import json
 import re
 import sys
 import time
@@ -29,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kodcode.rows import read_rows
 from kodcode.exec import ExecConfig, Executor
 from kodcode.synth.label import difficulty, label_questions
 from kodcode.synth.parse import parse_record
@@ -38,9 +37,7 @@ SUBSET_DIR = re.compile(r"^KodCode_(\w+?)_\d+_\d+$")
 
 
 def read_gz(path: Path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        text = f.read()
-    return json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+    return list(read_rows(path))
 
 
 def load_attempts(pipeline: Path) -> tuple[list[dict], dict[str, list[dict]]]:

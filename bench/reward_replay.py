@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import gzip
 import json
 import re
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kodcode.rows import read_rows
 from kodcode.answers import answer_part, answer_program, expected_functions
 from kodcode.exec import ExecConfig, Executor, PytestJob
 from kodcode.train.score import score_file
@@ -52,9 +52,7 @@ def baseline_code(response: str) -> str:
 
 
 def read_gz(path: Path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        text = f.read()
-    return json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+    return list(read_rows(path))
 
 
 def load_trials(pipeline: Path) -> list[dict]:

@@ -8,5 +8,7 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-# conf/ sits beside the package in a source checkout (the supported install is `pip install -e .`).
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# The Hydra configs ship inside the package (package data), so an installed wheel has them too;
+# `--config-dir DIR` adds a directory of ones own to the search path.
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONF_DIR = PACKAGE_DIR / "conf"

@@ -8,7 +8,7 @@
 #   DRY_RUN=1 SLURM_JOB_NODELIST='gpu[01-04]' SLURM_JOB_ID=1 bash slurm/train.sh -- +experiment=...
 #
 # Options (before `--`; everything after it is forwarded to Hydra unchanged):
-#   --accelerate NAME    conf/shared/accelerate/NAME.yaml: single_gpu | ddp | zero2 | zero3 | fsdp2
+#   --accelerate NAME    kodcode/conf/shared/accelerate/NAME.yaml: single_gpu | ddp | zero2 | zero3 | fsdp2
 #                        (default: the experiment's `accelerate`, which its memory estimate assumes)
 #   --gpus-per-node N    processes per node (default $GPUS_PER_NODE or 8)
 #   --vllm               GRPO: reserve the last node for `trl vllm-serve` (vLLM server mode)
@@ -67,8 +67,8 @@ OVERRIDES=("$@")
 REPO=${KODCODE_REPO:-${SLURM_SUBMIT_DIR:-$(cd "$(dirname "$0")/.." && pwd)}}
 PY=${PYTHON:-python}
 cd "$REPO"
-if [[ -n $ACCEL && ! -f conf/shared/accelerate/${ACCEL}.yaml ]]; then
-  echo "--accelerate $ACCEL: no conf/shared/accelerate/${ACCEL}.yaml (choose one of: $(ls conf/shared/accelerate | sed 's/\.yaml//' | tr '\n' ' '))" >&2
+if [[ -n $ACCEL && ! -f kodcode/conf/shared/accelerate/${ACCEL}.yaml ]]; then
+  echo "--accelerate $ACCEL: no kodcode/conf/shared/accelerate/${ACCEL}.yaml (choose one of: $(ls kodcode/conf/shared/accelerate | sed 's/\.yaml//' | tr '\n' ' '))" >&2
   exit 2
 fi
 if [[ -z ${SLURM_JOB_NODELIST:-} || -z ${SLURM_JOB_ID:-} ]]; then
@@ -84,7 +84,7 @@ PLAN=$("$PY" -m kodcode.train.cluster plan "${PLAN_ARGS[@]}" -- "${OVERRIDES[@]}
   echo "invalid launch: the overrides or the batch arithmetic on ${#NODES[@]} node(s) x $GPUS GPUs (see above)" >&2; exit 2; }
 eval "$PLAN"
 ACCEL=$KODCODE_ACCELERATE
-ACCEL_FILE="conf/shared/accelerate/${ACCEL}.yaml"
+ACCEL_FILE="kodcode/conf/shared/accelerate/${ACCEL}.yaml"
 if [[ -n $KODCODE_EXEC_UNCARRIED ]]; then
   echo "warning: exec settings the per-node server's flags cannot carry (it uses its defaults): $KODCODE_EXEC_UNCARRIED" >&2
 fi

@@ -26,10 +26,10 @@ this can differ from the official evaluator (nowhere on the reference and broken
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import dataclass
-from pathlib import Path
+
+from kodcode.rows import read_rows
 
 SPLITS = ("complete", "instruct")
 SUBSETS = ("full", "hard")
@@ -173,20 +173,12 @@ def upgrade_rows(rows: list[dict]) -> list[dict]:
     return rows if is_v014(rows) else [upgrade_to_v014(r) for r in rows]
 
 
-def _read(path: Path) -> list[dict]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def load_tasks(path: str | None, subset: str = "full", upgrade: bool = True) -> list[Task]:
     """Tasks of ``subset`` in task-number order; ``path`` None loads the hub split v0.1.4 (network)."""
     if path:
-        rows = _read(Path(path))
+        rows = list(read_rows(path))
     else:
-        from datasets import load_dataset
-
-        rows = list(load_dataset("bigcode/bigcodebench", split="v0.1.4"))
+        rows = list(read_rows("bigcode/bigcodebench", split="v0.1.4"))
     if upgrade:
         rows = upgrade_rows(rows)
     tasks = []

@@ -24,12 +24,13 @@ greedy benchmark answers rarely are, and ``detail.load_retries`` records every r
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from kodcode.rows import read_rows, write_rows
 
 DATASETS = ("humaneval", "mbpp")
 # evalplus/codegen.py (0.3.1)
@@ -49,9 +50,7 @@ def load_problems(dataset: str, path: str | None) -> list[dict]:
     ``path`` None uses evalplus's official loader (downloads the release once into its cache).
     """
     if path:
-        opener = gzip.open if str(path).endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return list(read_rows(path))
     if dataset == "humaneval":
         from evalplus.data.humaneval import _ready_human_eval_plus_path as ready
     else:
@@ -65,10 +64,7 @@ def user_message(problem: dict) -> str:
 
 
 def write_jsonl(path: Path, rows) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in rows)
-    return path
+    return write_rows(path, rows, ensure_ascii=True)  # evalplus reads it in the locale's encoding
 
 
 def _evaluate_in_child(dataset: str, problems_file: Path, samples_file: Path, parallel: int,

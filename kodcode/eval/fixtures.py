@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from kodcode.eval.livecodebench import encode_private_tests
+from kodcode.rows import write_rows
 
 
 def _evalplus_task(task_id, name, sig, doc, body, base, plus, mbpp=False):
@@ -98,9 +99,7 @@ LIVECODEBENCH = [
 
 
 def _write(path: Path, rows: list[dict]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
+    return str(write_rows(path, rows, ensure_ascii=True))
 
 
 def write_fixtures(out_dir: str | Path) -> dict[str, str]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import gzip
 import io
 import json
 import pickle
@@ -48,6 +47,7 @@ from kodcode.eval.lcb_rules import (
     parse_expected,
     parse_reports,
 )
+from kodcode.rows import read_rows
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -161,14 +161,7 @@ def problem_from_row(row: dict) -> Problem:
 
 
 def _read_rows(path: Path) -> list[dict]:
-    name = path.name
-    if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pylist()
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return list(read_rows(path))
 
 
 _FIX = ("export release_v5 once on a machine with network: `huggingface-cli download livecodebench/code_generation_lite "

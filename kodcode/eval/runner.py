@@ -23,25 +23,21 @@ from kodcode.config import validate
 from kodcode.eval import leaderboard
 from kodcode.eval.generation import Item, generate
 from kodcode.eval.schema import EvalConfig
+from kodcode.rows import read_rows, write_rows
 
 # Infrastructure failures are counted, never scored; past this share a benchmark's score means little.
 MAX_SANDBOX_ERROR_RATE = 0.05
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r, default=repr) + "\n" for r in rows)
+    write_rows(path, rows, default=repr)
 
 
 def read_samples(path: str | Path) -> dict[str, dict]:
     """An evalplus-style samples JSONL: first row per task_id wins (pass@1 of greedy samples)."""
     rows: dict[str, dict] = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                rows.setdefault(str(r["task_id"]), r)
+    for r in read_rows(path):
+        rows.setdefault(str(r["task_id"]), r)
     return rows
 
 

@@ -1,10 +1,11 @@
-"""``python -m kodcode.exec``: verify a JSONL file of attempts, or serve the engine to other processes.
+"""``python -m kodcode.exec``: verify a file of attempts, or serve the engine to other processes.
 
     python -m kodcode.exec verify IN.jsonl[.gz] --out OUT.jsonl [--workers N] [--timeout SECONDS]
     python -m kodcode.exec serve --socket /tmp/kodcode-exec.sock [--workers N]
 
-``verify`` reads rows with ``solution`` and ``test`` (KodCode-V1 columns), or ``kind: stdio`` rows
-(``program``, ``inputs``) and ``kind: call`` rows (``program``, ``fn_name``, ``args_list``).  A row is
+``verify`` reads a JSONL, JSON or Parquet file (``kodcode.rows``) of rows with ``solution`` and
+``test`` (KodCode-V1 columns), or ``kind: stdio`` rows (``program``, ``inputs``) and ``kind: call`` rows
+(``program``, ``fn_name``, ``args_list``).  A row is
 identified by ``id`` (else ``question_id``).  Each output row keeps every input field and adds
 ``passed``, ``status``, ``verdict`` (the full structured result).  Malformed rows get status
 ``error`` with a message and the run goes on.  An existing OUT is resumed: ids already there are
@@ -14,21 +15,18 @@ skipped.  Rows are written as they finish, so a killed run loses only the jobs i
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
 import time
 from collections import Counter
 
+from kodcode.rows import BadRow, RowsError, numbered_rows
+
 from .config import ExecConfig
 from .engine import Executor
 from .jobs import CallJob, PytestJob, StdioJob, Verdict
 from .progress import Progress
-
-
-def _open(path: str):
-    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
 
 
 def row_id(row: dict, lineno: int) -> str:
@@ -88,27 +86,20 @@ def verify_file(in_path: str, out_path: str, cfg: ExecConfig, timeout: float | N
     counts: Counter = Counter()
     pending = []
     malformed = []
-    with _open(in_path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("a row must be a JSON object")
-            except ValueError as e:
-                rid = f"line-{lineno}"
-                if rid not in done:
-                    malformed.append(({"_raw": line[:1000]}, rid, f"line {lineno} is not a JSON object: {e}"))
-                continue
-            rid = row_id(row, lineno)
-            if rid in done:
-                counts["skipped (already done)"] += 1
-                continue
-            try:
-                pending.append((row, rid, job_from_row(row, rid, timeout)))
-            except ValueError as e:
-                malformed.append((row, rid, str(e)))
+    for lineno, row in numbered_rows(in_path, errors="keep"):
+        if isinstance(row, BadRow):
+            rid = f"line-{lineno}"
+            if rid not in done:
+                malformed.append(({"_raw": row.raw}, rid, row.message))
+            continue
+        rid = row_id(row, lineno)
+        if rid in done:
+            counts["skipped (already done)"] += 1
+            continue
+        try:
+            pending.append((row, rid, job_from_row(row, rid, timeout)))
+        except ValueError as e:
+            malformed.append((row, rid, str(e)))
     t0 = time.monotonic()
     with open(out_path, "a", encoding="utf-8") as out:
         for row, rid, msg in malformed:
@@ -175,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "verify":
         try:
             verify_file(a.input, a.out, cfg, progress=not a.no_progress)
-        except FileNotFoundError as e:
+        except (FileNotFoundError, RowsError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0

@@ -24,7 +24,6 @@ Usage::
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kodcode.rows import read_rows
 from kodcode.synth.paths import is_local, looked_in, resolve_path
 from kodcode.synth.runner import stage
 
@@ -76,22 +76,9 @@ def _read_records(path: str) -> list[dict]:
     if path.startswith("official:"):
         return _official_records(path.split(":", 1)[1])
     if path.startswith("hf:"):
-        from datasets import load_dataset
-
         name, _, split = path[3:].partition(":")
-        return list(load_dataset(name, split=split or "test"))
-    p = resolve_path(path)
-    if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(p).to_pylist()
-    opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt", encoding="utf-8") as f:
-        text = f.read()
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return list(read_rows(name, split=split or "test"))
+    return list(read_rows(resolve_path(path)))
 
 
 def load_benchmark_texts(sources: list[BenchmarkSource], skip_missing: bool = False) -> tuple[list[dict], list[str]]:

@@ -2,9 +2,10 @@
 
 Paths a user types (``input=my.jsonl``, ``subsets.leetcode.seeds.path=my/leetcode.jsonl``) are
 theirs, so the working directory is tried first; the paths the shipped configs name
-(``conf/synth/seeds/...``, ``conf/synth/triplets/smoke.jsonl``, ``../shared/data/benchmarks/...``)
-are relative to the project directory (the parent of ``conf/``), which is tried next.  So
-``python -m kodcode.synth +experiment=smoke`` works from any directory::
+(``conf/synth/seeds/...``, ``conf/synth/triplets/smoke.jsonl``) are relative to the package
+directory (where ``conf/`` ships), which is tried next, and in a source checkout the checkout
+(``../shared/data/benchmarks/...``) last.  So ``python -m kodcode.synth +experiment=smoke`` works
+from any directory, installed or not::
 
     from kodcode.synth.paths import resolve_path, looked_in
     p = resolve_path(cfg.input)            # an existing candidate, else the working-directory one
@@ -15,16 +16,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kodcode import CONF_DIR
+from kodcode import PACKAGE_DIR
 
-PROJECT_DIR = CONF_DIR.parent
+# the checkout holding the package, when there is one (an installed wheel has none)
+PROJECT_DIR = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
 
 
 def candidates(path: str | Path) -> list[Path]:
     p = Path(path).expanduser()
     if p.is_absolute():
         return [p]
-    out = [Path.cwd() / p, PROJECT_DIR / p]
+    out = [Path.cwd() / p, PACKAGE_DIR / p] + ([PROJECT_DIR / p] if PROJECT_DIR else [])
     return [c for i, c in enumerate(out) if c not in out[:i]]
 
 

@@ -78,6 +78,7 @@ from pathlib import Path
 from typing import Any
 
 from kodcode import __version__
+from kodcode.rows import read_rows
 from kodcode.synth import store
 from kodcode.synth.cachekey import (config_hash, exec_hash, finished_shard_set, matches, role_hash, slices,
                                     stage_code_version)
@@ -311,9 +312,7 @@ def load_input(path: str | None):
         raise FileNotFoundError(f"input={path} does not exist ({looked_in(path)}); give a JSONL/Parquet file "
                                 "or a stage directory (<run_dir>/<stage>) of a finished run")
     if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(p).to_pylist()
+        return list(read_rows(p))
     return store.Rows([p])
 
 

@@ -2,26 +2,24 @@
 
 ``SeedSource`` is the ``seeds`` block of a subset (``conf/synth/subset/<name>.yaml``)::
 
-    seeds: {path: kodcode/synth/seeds/leetcode.jsonl, field: description, id_field: id}
+    seeds: {path: conf/synth/seeds/leetcode.jsonl, field: description, id_field: id}
     seeds: {hf_name: some/dataset, split: train, field: question}
 
 ``load_seeds`` returns ``Seed(id, text, extra)`` rows; ``extra`` keeps the named ``extra_fields``
 (docs: the package name).  Relative paths are resolved against the working directory first, then
-the project directory (``kodcode/synth/paths.py``), so configs work from any directory.  Every problem is a ``SeedError``
-naming the subset, what was found and the fix.
+the package directory (``kodcode/synth/paths.py``), so configs work from any directory.  Files are read
+by ``kodcode.rows``; every problem is a ``SeedError`` naming the subset, the file, the line and the fix.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
+from kodcode.rows import RowsError, read_rows
 from kodcode.synth.paths import looked_in, resolve_path
-from kodcode.synth.store import parse_jsonl
 
 
 class SeedError(ValueError):
@@ -56,30 +54,10 @@ class Seed:
 
 
 def _read_rows(p: Path, subset: str) -> list[dict]:
-    name = p.name[:-3] if p.name.endswith(".gz") else p.name
-    opener = gzip.open if p.name.endswith(".gz") else open
     try:
-        if name.endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return pq.read_table(p).to_pylist()
-        with opener(p, "rt", encoding="utf-8") as f:
-            if name.endswith(".json"):
-                data = json.load(f)
-                if isinstance(data, dict):  # {"rows": [...]} or {id: row}
-                    data = next((v for v in data.values() if isinstance(v, list)), list(data.values()))
-                return list(data)
-            try:
-                return parse_jsonl(f, f"seed file {p}")
-            except ValueError as e:
-                raise SeedError(f"subset {subset}: {e}") from e
-    except SeedError:
-        raise
-    except (OSError, ValueError, json.JSONDecodeError) as e:
-        raise SeedError(
-            f"subset {subset}: could not read seed file {p} ({type(e).__name__}: {e}); seed files must be "
-            ".jsonl, .json (a list of objects) or .parquet, optionally .gz"
-        ) from e
+        return list(read_rows(p))
+    except RowsError as e:
+        raise SeedError(f"subset {subset}: {e}") from e
 
 
 def _hf_rows(src: SeedSource, subset: str) -> list[dict]:

@@ -11,8 +11,9 @@ Formats (``data.format``):
   the entry point matches the tests' imports), a ``test`` column the unit-test reward runs, and
   ``test_info`` as JSON (the reward takes the entry point and KodCode's name repair from it).
 
-``data.path`` is a local ``.jsonl`` / ``.json`` / ``.parquet`` file, a ``save_to_disk`` directory, a
-directory of such files, or a hub dataset name (``KodCode/KodCode-Light-RL-10K``; network needed).
+``data.path`` is a local ``.jsonl`` / ``.json`` (optionally ``.gz``) / ``.parquet`` file, a ``save_to_disk``
+directory, a directory of such files, or a hub dataset name (``KodCode/KodCode-Light-RL-10K``; network
+needed), read by ``kodcode.rows.load_dataset``.
 
     from kodcode.train.data import load_dataset_for
     ds = load_dataset_for(cfg.data, kind="sft", tokenizer=tok)
@@ -25,6 +26,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kodcode import rows
 from kodcode.answers import answer_program
 from kodcode.train.config import DataConfig
 
@@ -65,34 +67,16 @@ _CLASS_DEF = re.compile(r"^class\s+\w+", re.MULTILINE)
 
 def read_rows(path: str, split: str = "train", revision: str | None = None):
     """Load ``path`` (file, save_to_disk dir, dir of files, or hub name) as a ``datasets.Dataset``."""
-    import datasets
-
     if path.startswith(BUILTIN):
         p = FIXTURES / f"{path[len(BUILTIN):]}.jsonl"
         if not p.is_file():
             known = ", ".join(BUILTIN + f.stem for f in sorted(FIXTURES.glob("*.jsonl")))
             raise FileNotFoundError(f"data.path={path} is not a built-in dataset (known: {known})")
-    p = Path(path) if not path.startswith(BUILTIN) else p
-    builders = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
-    if p.is_file():
-        if p.suffix not in builders:
-            raise ValueError(
-                f"data.path={path} has suffix {p.suffix!r}; readable files are .jsonl, .json and .parquet "
-                "(or a save_to_disk directory); convert it or point data.path at one of those"
-            )
-        return datasets.load_dataset(builders[p.suffix], data_files=str(p), split="train")
-    if p.is_dir():
-        if (p / "dataset_dict.json").is_file() or (p / "state.json").is_file():
-            ds = datasets.load_from_disk(str(p))
-            if isinstance(ds, datasets.DatasetDict):
-                if split not in ds:
-                    raise ValueError(f"data.split={split} is not in {path} (splits: {', '.join(ds)}); set data.split")
-                ds = ds[split]
-            return ds
-        return datasets.load_dataset(str(p), split=split)
-    if p.is_absolute() or path.startswith("."):
-        raise FileNotFoundError(f"data.path={path} does not exist; build it with `python -m kodcode.synth` or fix the path")
-    return datasets.load_dataset(path, split=split, revision=revision)  # hub name
+        path = str(p)
+    try:
+        return rows.load_dataset(path, split=split, revision=revision)
+    except rows.RowsError as e:
+        raise type(e)(f"data (data.path, data.split): {e}") from e  # the config keys, then the problem
 
 
 def to_messages(row: dict[str, Any], system_prompt: str | None) -> list[dict[str, str]]:

@@ -21,7 +21,6 @@ which are retried. Rows are written batch by batch, so a killed run loses one ba
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -30,14 +29,11 @@ from collections import Counter
 
 from kodcode.exec import ExecConfig
 from kodcode.exec.progress import Progress
+from kodcode.rows import BadRow, numbered_rows
 from kodcode.train.config import RewardConfig
 from kodcode.train.rewards import ExecBackend, UnitTestScorer
 
 ROLES_ASSISTANT = ("assistant", "gpt")
-
-
-def _open(path: str):
-    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
 
 
 def answer_of(row: dict) -> str:
@@ -78,25 +74,16 @@ def read_rows(path: str) -> tuple[list[tuple[int, dict, str, str, object]], list
     from kodcode.answers import expected_functions
 
     good, bad = [], []
-    with _open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as e:
-                bad.append((lineno, {"_raw": line[:1000]}, f"line {lineno} is not JSON: {e}"))
-                continue
-            if not isinstance(row, dict):
-                bad.append((lineno, {"_raw": line[:1000]}, (f"line {lineno} is a JSON {type(row).__name__}, not an "
-                                                           "object with the row's columns")))
-                continue
-            try:
-                info = row.get("test_info")
-                expected_functions(info)  # fails here, per row, rather than in the middle of a batch
-                good.append((lineno, row, answer_of(row), test_of(row), info))
-            except (ValueError, TypeError) as e:
-                bad.append((lineno, row, f"line {lineno}: {e}"))
+    for lineno, row in numbered_rows(path, errors="keep"):
+        if isinstance(row, BadRow):
+            bad.append((lineno, {"_raw": row.raw}, row.message))
+            continue
+        try:
+            info = row.get("test_info")
+            expected_functions(info)  # fails here, per row, rather than in the middle of a batch
+            good.append((lineno, row, answer_of(row), test_of(row), info))
+        except (ValueError, TypeError) as e:
+            bad.append((lineno, row, f"line {lineno}: {e}"))
     return good, bad
 
 

@@ -153,7 +153,7 @@ def test_malformed_seed_file_names_file_and_line(tmp_path):
     bad.write_text('{"question": "fine"}\n{"question": oops}\n')
     c = cfg(tmp_path, ["seeded"])
     c["subsets"]["apps"]["seeds"] = {"path": str(bad), "field": "question"}
-    with pytest.raises(SeedError, match=r"bad.jsonl line 2 is not valid JSON"):
+    with pytest.raises(SeedError, match=r"subset apps: .*bad.jsonl:2: not valid JSON"):
         run(c)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kodcode import CONF_DIR
+from kodcode import CONF_DIR, PACKAGE_DIR
 from kodcode.llm.hf import HFLLM
 from kodcode.synth.runner import run
 
-REPO = CONF_DIR.parent
+REPO = PACKAGE_DIR.parent
 SEEDS = CONF_DIR / "synth" / "seeds"
 
 

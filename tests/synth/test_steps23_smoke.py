@@ -14,10 +14,10 @@ import sys
 
 import datasets
 
-from kodcode import CONF_DIR
+from kodcode import PACKAGE_DIR
 from kodcode.synth.export import KODCODE_V1_COLUMNS
 
-REPO = CONF_DIR.parent
+REPO = PACKAGE_DIR.parent
 STEPS23 = ["solve", "parse", "verify", "label", "convert", "respond", "decontaminate", "export", "report"]
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kodcode import CONF_DIR
+from kodcode import PACKAGE_DIR
 
-REPO = CONF_DIR.parent
+REPO = PACKAGE_DIR.parent
 DEMO = REPO.parent / "shared" / "data" / "kodcode-demo" / "trials.jsonl.gz"
 # An interpreter built with the extra (docs/synth.md "Test environment"), e.g. /opt/testenv/bin/python.
 JOBENV = Path(os.environ.get("KODCODE_TESTENV_PYTHON", "/nonexistent"))

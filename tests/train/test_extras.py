@@ -11,9 +11,9 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from kodcode import CONF_DIR
+from kodcode import PACKAGE_DIR
 
-PYPROJECT = CONF_DIR.parent / "pyproject.toml"
+PYPROJECT = PACKAGE_DIR.parent / "pyproject.toml"
 # `bcb` and `testenv` go into the separate interpreters jobs run in (exec.python), never next to trl.
 SEPARATE_ENV_EXTRAS = {"bcb", "testenv"}  # (testenv: the job interpreter of synth verification)
 

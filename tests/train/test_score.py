@@ -61,7 +61,7 @@ def test_cli_from_outside_the_checkout_scores_and_resumes(tmp_path):
     assert rows["cut"]["reason"] == "unclosed_reasoning"
     assert "needs `test` or `test_code`" in rows["no_test"]["message"]
     assert rows["pass"]["question"] == "Add." and rows["pass"]["test_info"] == INFO  # input fields kept
-    assert "scored 4 rows" in first.stderr and "malformed: line 6" in first.stderr
+    assert "scored 4 rows" in first.stderr and f"malformed: {inp}:6: not valid JSON" in first.stderr
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=True)
     assert "scored 0 rows" in again.stderr and "skipped: 6" in again.stderr
     assert len(out.read_text().splitlines()) == 6

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from kodcode import CONF_DIR
+from kodcode import PACKAGE_DIR
 from kodcode.train.cluster import expand_nodelist
 
-SCRIPT = CONF_DIR.parent / "slurm" / "train.sh"
+SCRIPT = PACKAGE_DIR.parent / "slurm" / "train.sh"
 
 
 def launch(*args: str, nodelist: str = "gpu[01-03]") -> subprocess.CompletedProcess:
@@ -42,7 +42,7 @@ def test_one_command_per_node_with_its_machine_rank():
     assert [ln.split(":")[0] for ln in nodes] == [f"node gpu0{i + 1} (rank {i})" for i in range(4)]
     for rank, line in enumerate(nodes):
         assert f"--machine_rank {rank} " in line
-        assert "--config_file conf/shared/accelerate/zero3.yaml --num_machines 4 --num_processes 32" in line
+        assert "--config_file kodcode/conf/shared/accelerate/zero3.yaml --num_machines 4 --num_processes 32" in line
         assert "--main_process_ip gpu01 --main_process_port 29500 --rdzv_backend c10d" in line
         assert line.endswith(r"-m kodcode.train +experiment=kodcode_32b_50k wandb.notes=two\ words")
 
@@ -63,7 +63,7 @@ def test_vllm_server_node_and_shared_exec_server_for_grpo():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--accelerate", "zero9", "--", "+experiment=smoke_sft"], "--accelerate zero9: no conf/shared/accelerate/zero9.yaml"),
+    (["--accelerate", "zero9", "--", "+experiment=smoke_sft"], "--accelerate zero9: no kodcode/conf/shared/accelerate/zero9.yaml"),
     (["--", "+experiment=smoke_sft", "trainer.learning_rat=1"], "Could not override 'trainer.learning_rat'"),
 ])
 def test_bad_launches_fail_before_any_node_starts(args, message):
