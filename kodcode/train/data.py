@@ -297,5 +297,5 @@ def load_splits(cfg: DataConfig, kind: str, tokenizer=None, max_length: int | No
 
 
 def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None, max_length: int | None = None):
-    """The training rows of ``load_splits`` (no held-out set, no prevalidation)."""
+    """The training rows of ``load_splits`` (held-out rows left out; no prevalidation)."""
     return load_splits(cfg, kind, tokenizer, max_length).train

@@ -35,6 +35,8 @@ def build_grpo_trainer(cfg: TrainConfig, train_dataset=None, reward_funcs=None, 
     from kodcode.train.samples import SampleLogger
 
     tokenizer = load_tokenizer(cfg)
+    # Built first: it sets up the process group that prevalidation shares its verdicts over.
+    args = GRPOConfig(**{**cfg.trl_args(), "model_init_kwargs": model_init_kwargs(cfg) or None})
     if reward_funcs is None:
         reward_funcs = build_reward_funcs(cfg.reward, cfg.exec)
     eval_dataset, counts = None, {}
@@ -51,7 +53,6 @@ def build_grpo_trainer(cfg: TrainConfig, train_dataset=None, reward_funcs=None, 
             if own_backend is not None:
                 own_backend.close()
         train_dataset, eval_dataset, counts = splits.train, splits.eval, splits.counts
-    args = GRPOConfig(**{**cfg.trl_args(), "model_init_kwargs": model_init_kwargs(cfg) or None})
     samples = SampleLogger(cfg.samples)
     trainer = GRPOTrainer(
         model=ensure_model(cfg.model.name_or_path),

@@ -4,7 +4,8 @@ sandbox before GRPO starts, and rows it fails are dropped and counted.
 Code-R1 drops such rows too: a row whose own reference fails (a wrong test, a missing library, a
 timeout under this run's ``exec:`` limits) is one no answer can pass, so it only adds zero-reward
 noise. Verdicts are cached by content (solution, test and the exec settings that decide a verdict)
-under ``$KODCODE_CACHE/prevalidate/``, so a rerun or a requeued job pays nothing. A sandbox outage
+under ``$KODCODE_CACHE/prevalidate/``, so a rerun or a requeued job pays nothing. Under several
+processes the main one runs the check and sends its verdicts to the others. A sandbox outage
 is not a failed row (STYLE 6): such rows are kept, never cached, and past
 ``reward.max_sandbox_error_rate`` the run refuses to start.
 
@@ -84,6 +85,20 @@ class Prevalidator:
         self._save({k: s for k, s in fresh.items() if s != "sandbox_error"})
         return [known.get(k) or fresh[k] for k in keys]
 
+    def shared_statuses(self, solutions: list[str], tests: list[str]) -> list[str]:
+        """``statuses`` decided once, on the main process, and sent to every rank: each rank must keep
+        exactly the same rows, which separate sandbox runs (a timeout near the limit) do not promise."""
+        from accelerate import PartialState
+
+        state = PartialState()
+        if state.num_processes == 1:
+            return self.statuses(solutions, tests)
+        from accelerate.utils import broadcast_object_list
+
+        box = [self.statuses(solutions, tests) if state.is_main_process else None]
+        broadcast_object_list(box, from_process=0)
+        return box[0]
+
     def __call__(self, ds):
         if "solution" not in ds.column_names:
             raise ValueError(
@@ -91,7 +106,7 @@ class Prevalidator:
                 f"`solution` column (columns: {', '.join(ds.column_names)}); set data.prevalidate=false"
             )
         tests = [r.get("test") or r.get("test_code") or "" for r in ds]
-        statuses = self.statuses([s or "" for s in ds["solution"]], tests)
+        statuses = self.shared_statuses([s or "" for s in ds["solution"]], tests)
         errors = statuses.count("sandbox_error")
         if statuses and errors / len(statuses) > self.max_sandbox_error_rate:
             raise RuntimeError(

@@ -26,7 +26,7 @@ def sft_then_grpo(tmp_path_factory):
         ]))
         grpo = run(compose("train", overrides=[
             "+experiment=smoke_grpo", f"run_dir={tmp}/grpo", f"model.name_or_path={sft.final_dir}",
-            "data.system_prompt=", "trainer.temperature=1.5", "wandb.mode=disabled", "samples.per_step=3",
+            "data.system_prompt=", "trainer.temperature=1.5", "samples.per_step=3",  # W&B offline
         ]))
     return sft, grpo
 
@@ -84,6 +84,16 @@ def test_a_few_sampled_completions_are_written_per_step(sft_then_grpo):
     assert len(df) == 3  # samples.per_step of the step's 8 completions
     assert {"step", "prompt", "completion", "reward/unit_test", "reward/format", "advantage", "verdict"} <= set(df.columns)
     assert set(df["step"]) == {3}
+
+
+def test_sampled_completions_reach_wandb_as_a_table(sft_then_grpo):
+    from kodcode.tracking import read_offline_run
+
+    _, grpo = sft_then_grpo
+    recorded = read_offline_run(grpo.wandb_dir)
+    assert recorded["summary"]["samples"]["_type"] == "table-file"
+    assert recorded["summary"]["samples"]["nrows"] == 3
+    assert recorded["summary"]["data/unsolvable"] == 0 and "grpo" in recorded["tags"]
 
 
 def test_spread_picks_from_every_rank_share():

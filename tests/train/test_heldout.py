@@ -116,3 +116,23 @@ def test_paper_sft_experiment_builds_and_evaluates_its_held_out_rows(compose_tra
     assert len(trainer.eval_dataset) == 2
     metrics = trainer.evaluate()
     assert metrics["eval_loss"] > 0
+
+
+def test_code_r1_experiment_builds_and_scores_its_held_out_prompts(compose_train, tmp_path):
+    from kodcode.train.grpo import build_grpo_trainer
+
+    tc = validate(_resolved(compose_train(
+        "+experiment=coder_r1_light10k", f"run_dir={tmp_path}", "model.name_or_path=tiny",
+        "data.path=builtin:smoke_rl", "data.eval_size=2", "trainer.use_vllm=false", "trainer.bf16=false",
+        "+trainer.use_cpu=true", "trainer.gradient_checkpointing=false", "trainer.max_completion_length=16",
+        "trainer.report_to=[]", "exec.workers=2",
+    )), TrainConfig)
+    assert (tc.trainer["eval_steps"], tc.trainer["num_generations_eval"]) == (16, 1)  # as shipped
+    trainer = build_grpo_trainer(tc)
+    try:
+        assert trainer.data_counts == {"rows_read": 6, "filtered": 0, "unsolvable": 0, "eval_unsolvable": 0,
+                                       "train": 4, "eval": 2}
+        metrics = trainer.evaluate()
+    finally:
+        trainer.reward_funcs[0].scorer.backend.close()
+    assert {"eval_rewards/unit_test/mean", "eval_rewards/format/mean", "eval_unit_test/pass_rate"} <= metrics.keys()
