@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,8 +32,9 @@ _NOT_IN_KEY = ("workers", "tail_bytes", "start_timeout_s", "uid_base")
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("KODCODE_CACHE") or Path.home() / ".cache" / "kodcode"
-    return Path(root) / "prevalidate"
+    from kodcode.tiny import cache_root
+
+    return cache_root() / "prevalidate"
 
 
 def settings_key(exec_cfg: ExecConfig) -> str:
