@@ -116,3 +116,55 @@ def log_table(run, key: str, columns: list[str], rows: list[list[Any]], step: in
 
     table = wandb.Table(columns=list(columns), data=[list(r) for r in rows])
     run.log({key: table}, step=step)
+
+
+def read_offline_run(path: str | Path) -> dict[str, Any]:
+    """What an offline run recorded, read back from its ``run-<id>.wandb`` file (``path``: that file or
+    the run's folder) without syncing: ``id``, ``name``, ``group``, ``tags``, ``config`` and ``summary``.
+
+    The file is a LevelDB-style log (W&B's datastore): a 7-byte header, then 32 KiB blocks of records,
+    each ``<crc32 u32><length u16><kind u8>`` + a piece of a protobuf ``Record`` (kind 1 whole, 2-4
+    first / middle / last piece).
+    """
+    import json
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    path = Path(path)
+    if path.is_dir():
+        path = next(path.glob("run-*.wandb"))
+    data, block, pos, piece = path.read_bytes(), 32768, 7, b""
+    out: dict[str, Any] = {"config": {}, "summary": {}}
+
+    def apply(target: dict, items) -> None:
+        for item in items:
+            keys = list(item.nested_key) or [item.key]
+            node = target
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = json.loads(item.value_json)
+
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        _, n, kind = struct.unpack("<IHB", data[pos:pos + 7]) if left >= 7 else (0, 0, 0)
+        if left < 7 or (n == 0 and kind == 0):  # block padding
+            pos += left
+            continue
+        piece += data[pos + 7:pos + 7 + n]
+        pos += 7 + n
+        if kind not in (1, 4):
+            continue
+        record = pb.Record()
+        record.ParseFromString(piece)
+        piece = b""
+        what = record.WhichOneof("record_type")
+        if what == "run":
+            run = record.run
+            out.update(id=run.run_id, name=run.display_name, group=run.run_group, tags=list(run.tags))
+            apply(out["config"], run.config.update)
+        elif what == "config":
+            apply(out["config"], record.config.update)
+        elif what == "summary":
+            apply(out["summary"], record.summary.update)
+    return out

@@ -231,7 +231,7 @@ class TrainConfig:
         from kodcode.train.batch import check_global_batch
 
         out += check_global_batch(self.trainer)
-        evaluates = self.trainer.get("eval_strategy", "no") not in ("no", None)
+        evaluates = self.trainer.get("eval_strategy", "no") not in ("no", None, False)
         held_out = self.data.eval_size or self.data.eval_split
         if held_out and not evaluates:
             out.append(

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +153,18 @@ def _uses_blocked(row: dict[str, Any], blocked: list[str]) -> bool:
     return any(re.search(rf"\b{re.escape(lib)}\b", text) for lib in blocked)
 
 
-def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None):
-    """Read ``cfg.path`` and return the dataset the ``kind`` trainer (sft | grpo) consumes."""
-    ds = read_rows(cfg.path, cfg.split, cfg.revision)
+@dataclass
+class Splits:
+    """What a trainer reads: the training rows, the held-out rows (None without one), and what was
+    dropped on the way (``counts``: rows read, dropped by the filters / as too long / as unsolvable,
+    kept per split)."""
+
+    train: Any
+    eval: Any | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _filter_raw(ds, cfg: DataConfig, kind: str, tokenizer):
     for column, allowed in cfg.where.items():
         if column not in ds.column_names:
             raise ValueError(
@@ -163,30 +174,112 @@ def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None):
         keep = {str(a) for a in allowed}
         ds = ds.filter(lambda r, column=column, keep=keep: str(r[column]) in keep)
     if kind == "sft":
-        system = SFT_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
         if cfg.format == "kodcode_sft_r1" or cfg.filters != type(cfg.filters)():
             ds = ds.filter(lambda r: keep_sft_row(r, cfg.filters, tokenizer))
+        system = SFT_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
         ds = ds.map(lambda r: {"messages": to_messages(r, system)}, remove_columns=ds.column_names)
-    else:
-        system = RL_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
-        if cfg.blocked_libraries:
-            ds = ds.filter(lambda r: not _uses_blocked(r, list(cfg.blocked_libraries)))
-        ds = ds.map(
-            lambda r: {
-                "prompt": rl_prompt(r, system),
-                "test": _test_code(r),
-                # The reward reads the entry point from it (kodcode.answers.expected_functions).
-                "test_info": json.dumps(r.get("test_info")) if not isinstance(r.get("test_info"), str)
-                else r["test_info"],
-                "question_id": str(r.get("question_id") or ""),
-            },
-            remove_columns=ds.column_names,
+    elif cfg.blocked_libraries:
+        ds = ds.filter(lambda r: not _uses_blocked(r, list(cfg.blocked_libraries)))
+    return ds
+
+
+def conversation_tokens(messages: list[dict[str, str]], tokenizer) -> int:
+    """Tokens of the whole rendered conversation (system prompt, question, response, template markers),
+    which is what TRL truncates at ``max_length``."""
+    return len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
+
+
+def drop_overlong(ds, tokenizer, max_length: int):
+    """``ds`` without the conversations longer than ``max_length`` tokens, and how many went: a
+    truncated row trains on a response cut mid-thought, or (cut inside the prompt) on nothing."""
+    kept = ds.filter(lambda r: conversation_tokens(r["messages"], tokenizer) <= max_length)
+    return kept, len(ds) - len(kept)
+
+
+def _to_rl(ds, cfg: DataConfig):
+    system = RL_SYSTEM_PROMPT if cfg.system_prompt is None else cfg.system_prompt
+    return ds.map(
+        lambda r: {
+            "prompt": rl_prompt(r, system),
+            "test": _test_code(r),
+            # The reward reads the entry point from it (kodcode.answers.expected_functions).
+            "test_info": json.dumps(r.get("test_info")) if not isinstance(r.get("test_info"), str)
+            else r["test_info"],
+            "question_id": str(r.get("question_id") or ""),
+        },
+        remove_columns=ds.column_names,
+    )
+
+
+def _read_eval_split(cfg: DataConfig):
+    # A file path names a separate held-out file; anything else is a split of data.path.
+    looks_like_file = Path(cfg.eval_split).suffix in (".jsonl", ".json", ".parquet") or Path(cfg.eval_split).is_dir()
+    if looks_like_file:
+        return read_rows(cfg.eval_split)
+    if Path(cfg.path).is_file() or cfg.path.startswith(BUILTIN):
+        raise ValueError(
+            f"data.eval_split={cfg.eval_split!r} names a split, but data.path={cfg.path} is a single file with "
+            "one split; give a held-out file (data.eval_split=path/to/eval.jsonl) or carve one (data.eval_size=256)"
         )
+    return read_rows(cfg.path, cfg.eval_split, cfg.revision)
+
+
+def load_splits(cfg: DataConfig, kind: str, tokenizer=None, max_length: int | None = None,
+                check_rows: Callable | None = None) -> Splits:
+    """Read ``cfg.path`` and return the ``kind`` trainer's (sft | grpo) training and held-out rows.
+
+    SFT: conversations whose whole rendering exceeds ``max_length`` tokens are dropped (counted as
+    ``too_long``). The held-out set is ``cfg.eval_size`` rows carved out before ``max_rows`` with
+    ``cfg.seed``, or ``cfg.eval_split`` (a split of ``cfg.path`` or a file). RL: ``check_rows(ds) ->
+    (ds, dropped)`` runs on the raw rows of each split after selection (prevalidation in the sandbox).
+    """
+    ds = read_rows(cfg.path, cfg.split, cfg.revision)
+    counts = {"rows_read": len(ds)}
+    ds = _filter_raw(ds, cfg, kind, tokenizer)
+    counts["filtered"] = counts["rows_read"] - len(ds)  # data.where, the paper's SFT filters, blocked libraries
+    if kind == "sft" and max_length is not None:
+        if tokenizer is None:
+            raise ValueError("the whole-conversation length filter needs the model's tokenizer")
+        ds, counts["too_long"] = drop_overlong(ds, tokenizer, max_length)
     if len(ds) == 0:
         raise ValueError(
-            f"no rows left from {cfg.path} (format {cfg.format}) after filtering; loosen data.filters or "
-            "check the path"
+            f"no rows left from {cfg.path} (format {cfg.format}) after filtering ({counts}); loosen data.filters, "
+            "raise trainer.max_length, or check the path"
         )
+    held_out = None
+    if cfg.eval_split:
+        held_out = _filter_raw(_read_eval_split(cfg), cfg, kind, tokenizer)
+        if kind == "sft" and max_length is not None:
+            held_out, counts["eval_too_long"] = drop_overlong(held_out, tokenizer, max_length)
+    elif cfg.eval_size:
+        if cfg.eval_size >= len(ds):
+            raise ValueError(
+                f"data.eval_size={cfg.eval_size} leaves no training rows ({len(ds)} rows after filtering); "
+                f"set data.eval_size below {len(ds)} (e.g. {max(1, len(ds) // 10)})"
+            )
+        parts = ds.train_test_split(test_size=cfg.eval_size, seed=cfg.seed, shuffle=True)
+        ds, held_out = parts["train"], parts["test"]
     if cfg.max_rows is not None and cfg.max_rows < len(ds):
         ds = ds.shuffle(seed=cfg.seed).select(range(cfg.max_rows))
-    return ds
+    if kind != "sft":
+        if check_rows is not None:
+            ds, counts["unsolvable"] = check_rows(ds)
+            if held_out is not None:
+                held_out, counts["eval_unsolvable"] = check_rows(held_out)
+        if len(ds) == 0:
+            raise ValueError(
+                f"no RL rows left from {cfg.path} after prevalidation ({counts}): no row's reference solution "
+                "passes its own tests in the sandbox; check the exec settings (exec.timeout_s, exec.python) with "
+                "`python -m kodcode.train.score`, or set data.prevalidate=false"
+            )
+        ds = _to_rl(ds, cfg)
+        held_out = _to_rl(held_out, cfg) if held_out is not None else None
+    counts["train"] = len(ds)
+    if held_out is not None:
+        counts["eval"] = len(held_out)
+    return Splits(ds, held_out, counts)
+
+
+def load_dataset_for(cfg: DataConfig, kind: str, tokenizer=None, max_length: int | None = None):
+    """The training rows of ``load_splits`` (held-out rows left out; no prevalidation)."""
+    return load_splits(cfg, kind, tokenizer, max_length).train

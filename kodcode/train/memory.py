@@ -6,7 +6,10 @@ What one rank holds at its peak (bytes; ``P`` parameters, ``W`` ranks, ``b`` byt
   master copy + Adam's two moments; ZeRO paper, Rajbhandari et al. 2020, §3.1 "16 bytes per
   parameter"). ZeRO-2 shards gradients and optimizer over W, ZeRO-3 all three. DDP / FSDP / one GPU:
   the weights stay in their loaded dtype, so weights bP, gradients bP, AdamW 2bP; FSDP shards all three.
-* GRPO with ``beta > 0``: a frozen reference model, bP (sharded under ZeRO-3 / FSDP).
+* LoRA / QLoRA (``peft``): the base is frozen, so it has weights only (bP; QLoRA's NF4 ~0.5P plus
+  its block scales); the adapters (``r x (in + out)`` per adapted linear layer, ``all-linear``: every
+  projection) are kept in fp32 by PEFT, so they cost 16 bytes each with their gradients and Adam.
+* GRPO with ``beta > 0``: a frozen reference model, bP (sharded under ZeRO-3 / FSDP; none with LoRA).
 * activations for one micro-batch of ``per_device x sequence`` tokens: without checkpointing every
   layer keeps ~``7h + 3kv + 4i`` values per token (norm in/out, q, k, v, rotary copies, attention
   output, the SwiGLU MLP's gate, up, activation and product; memory-efficient attention, so no
@@ -22,6 +25,13 @@ What one rank holds at its peak (bytes; ``P`` parameters, ``W`` ranks, ``b`` byt
     from kodcode.train.memory import estimate_memory
     est = estimate_memory(tc, plan, sharding="zero3", card_gb=80)
     print("\\n".join(est.lines()))
+
+Checked against published figures (tests/train/test_memory.py): the ZeRO paper's Figure 1 (7.5B
+parameters on 64 GPUs: 120 / 16.6 / 1.9 GB of model states for DDP / ZeRO-2 / ZeRO-3, within 2%),
+DeepSpeed's own ZeRO-3 estimator as printed in the transformers DeepSpeed guide (T0_3B; this counts
+16 bytes per parameter where it budgets 18, so it lands 10-13% under), and the parameter counts on
+the models' cards (within 1%). Activations and vLLM's share are not in those figures: measure them
+on a GPU (``torch.cuda.max_memory_allocated``) before trusting a tight fit.
 
 The shape comes from ``config.json`` (a local directory or the Hugging Face cache), else from the
 published configs of the models the shipped experiments use (``KNOWN_SHAPES``).
@@ -60,6 +70,12 @@ class ModelShape:
         h, kv = self.hidden, self.kv_dim
         attention = 2 * h * h + 2 * h * kv + h + 2 * kv  # q, o; k, v; Qwen2's q/k/v biases
         return attention + 3 * h * self.intermediate + 2 * h
+
+    def lora_params(self, r: int) -> int:
+        """Adapter parameters of rank ``r`` on every projection (q, k, v, o, gate, up, down)."""
+        h, kv, i = self.hidden, self.kv_dim, self.intermediate
+        per_layer = (h + h) + 2 * (h + kv) + (h + h) + 2 * (h + i) + (i + h)
+        return self.layers * r * per_layer
 
     @property
     def embedding_params(self) -> int:
@@ -141,11 +157,16 @@ class MemoryEstimate:
         )
 
 
-def _state_bytes(params: int, sharding: str, world: int, dtype_bytes: int) -> dict[str, float]:
+def model_state_bytes(params: int, sharding: str, world: int, dtype_bytes: int, peft: str = "none",
+                 adapter_params: int = 0) -> dict[str, float]:
     deepspeed = sharding in ("zero2", "zero3")
-    weights, grads, optim = (2, 2, 12) if deepspeed else (dtype_bytes, dtype_bytes, 2 * dtype_bytes)
     shard_w = world if sharding in ("zero3", "fsdp") else 1
     shard_go = world if sharding in ("zero2", "zero3", "fsdp") else 1
+    if peft != "none":  # frozen base, fp32 adapters with their gradients and Adam moments
+        base = params * (0.5 * 1.03 if peft == "qlora" else dtype_bytes)  # NF4 + ~3% block scales (double quant)
+        return {"weights": base / shard_w + adapter_params * 4 / shard_w, "gradients": adapter_params * 4 / shard_go,
+                "optimizer": adapter_params * 8 / shard_go}
+    weights, grads, optim = (2, 2, 12) if deepspeed else (dtype_bytes, dtype_bytes, 2 * dtype_bytes)
     return {"weights": params * weights / shard_w, "gradients": params * grads / shard_go,
             "optimizer": params * optim / shard_go}
 
@@ -169,9 +190,11 @@ def estimate_memory(tc, plan: BatchPlan, sharding: str, card_gb: float | None, d
     t = tc.trainer
     b = DTYPE_BYTES[dtype]
     world = plan.world_size
-    parts = _state_bytes(shape.params, sharding, world, b)
+    peft = tc.peft.method
+    parts = model_state_bytes(shape.params, sharding, world, b, peft, shape.lora_params(tc.peft.r) if peft != "none" else 0)
     sharded = sharding in ("zero3", "fsdp")
-    if t["kind"] == "grpo" and float(t.get("beta", 0.0) or 0.0) > 0:
+    # With adapters TRL's reference model is the base with the adapters switched off: no second copy.
+    if t["kind"] == "grpo" and float(t.get("beta", 0.0) or 0.0) > 0 and peft == "none":
         parts["reference model"] = shape.params * (2 if sharding in ("zero2", "zero3") else b) / (world if sharded else 1)
     tokens = plan.per_device * plan.seq_tokens
     act = activation_bytes(shape, tokens, bool(t.get("gradient_checkpointing", True)), tc.attention == "eager",

@@ -36,6 +36,8 @@ class TrainResult:
     wandb_dir: Path | None = None
     resumed_from: str | None = None
     reward_totals: dict[str, int] = field(default_factory=dict)
+    data_counts: dict[str, int] = field(default_factory=dict)  # rows read, dropped (too_long, unsolvable), kept
+    wandb_identity: dict[str, Any] = field(default_factory=dict)  # id, name, group, tags of the W&B run
 
     def losses(self) -> list[float]:
         return [h["loss"] for h in self.log_history if "loss" in h]
@@ -68,6 +70,16 @@ def wandb_run_id(run_dir: str) -> str:
     tmp.write_text(run_id + "\n")
     tmp.replace(path)
     return run_id
+
+
+def wandb_identity(tc: TrainConfig) -> dict[str, Any]:
+    """Name, group and tags of the run's W&B run, from the experiment config unless ``wandb.*`` sets them:
+    the group is the experiment (its runs side by side), the name the run, the tags what it trains."""
+    model = tc.model.name_or_path.rstrip("/").rsplit("/", 1)[-1]
+    derived = [tc.trainer["kind"], f"model:{model}", f"data:{tc.data.format}", f"peft:{tc.peft.method}"]
+    tags = list(dict.fromkeys([*tc.wandb.tags, *(t[:64] for t in derived)]))  # W&B caps a tag at 64 chars
+    return {"name": tc.wandb.name or tc.trainer.get("run_name") or tc.name, "group": tc.wandb.group or tc.name,
+            "tags": tags}
 
 
 def gpu_sharding() -> str:
@@ -118,10 +130,8 @@ def run(cfg: DictConfig | dict) -> TrainResult:
     if isinstance(report_to, str):
         report_to = [report_to]
     if "wandb" in report_to and _is_main_process():
-        if tc.wandb.group is None:
-            tc.wandb.group = tc.name
-        if tc.wandb.name is None:
-            tc.wandb.name = tc.trainer.get("run_name") or tc.name
+        ident = wandb_identity(tc)
+        tc.wandb.name, tc.wandb.group, tc.wandb.tags = ident["name"], ident["group"], ident["tags"]
         if tc.wandb.dir is None:
             tc.wandb.dir = tc.run_dir
         # Opened here, before the Trainer, so transformers' WandbCallback reuses this run (names from
@@ -141,6 +151,13 @@ def run(cfg: DictConfig | dict) -> TrainResult:
         trainer = build_grpo_trainer(tc)
         totals = getattr(next((f for f in trainer.reward_funcs if hasattr(f, "totals")), None), "totals", {})
 
+    counts = dict(getattr(trainer, "data_counts", {}))
+    if counts:
+        log.info("data: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if wandb_run is not None:
+            wandb_run.summary.update({f"data/{k}": v for k, v in counts.items()})
+    identity = {} if wandb_run is None else {"id": wandb_run.id, "name": wandb_run.name, "group": wandb_run.group,
+                                             "tags": list(wandb_run.tags or ())}
     checkpoint = resume_checkpoint(tc)
     if checkpoint:
         log.info("resuming from %s", checkpoint)
@@ -164,4 +181,6 @@ def run(cfg: DictConfig | dict) -> TrainResult:
         wandb_dir=wandb_dir,
         resumed_from=checkpoint,
         reward_totals=dict(totals),
+        data_counts=counts,
+        wandb_identity=identity,
     )

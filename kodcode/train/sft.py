@@ -47,7 +47,38 @@ def model_init_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         kwargs["attn_implementation"] = register_varlen_attention()
     elif cfg.attention:
         kwargs["attn_implementation"] = cfg.attention
+    if cfg.peft.method == "qlora":
+        kwargs.setdefault("quantization_config", qlora_quantization(kwargs["dtype"]))
     return kwargs
+
+
+def qlora_quantization(dtype: str):
+    """The 4-bit NF4 base of QLoRA (Dettmers et al. 2023: NF4, double quantization, compute in ``dtype``)."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("bitsandbytes") is None or not torch.cuda.is_available():
+        raise RuntimeError(
+            "peft=qlora loads the base model in 4-bit with bitsandbytes, which needs a CUDA GPU and "
+            f"`pip install bitsandbytes` (bitsandbytes installed: {importlib.util.find_spec('bitsandbytes') is not None}, "
+            f"CUDA: {torch.cuda.is_available()}); use peft=lora here"
+        )
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=getattr(torch, dtype))
+
+
+def peft_config(cfg: TrainConfig):
+    """A ``peft.LoraConfig`` for ``peft=lora`` / ``peft=qlora`` (TRL wraps the model in it), else None."""
+    if cfg.peft.method == "none":
+        return None
+    from peft import LoraConfig
+
+    targets = cfg.peft.target_modules
+    return LoraConfig(r=cfg.peft.r, lora_alpha=cfg.peft.lora_alpha, lora_dropout=cfg.peft.lora_dropout,
+                      target_modules=targets if isinstance(targets, str) else list(targets), task_type="CAUSAL_LM")
 
 
 def init_kwargs_attention(cfg: TrainConfig) -> str:
@@ -64,15 +95,19 @@ def load_tokenizer(cfg: TrainConfig):
 
 
 def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, callbacks=None, model=None):
-    """An ``SFTTrainer`` for ``cfg``; reads ``cfg.data`` unless ``train_dataset`` is given, loads
-    ``cfg.model`` unless a ``model`` instance is given (loaded with ``model_init_kwargs(cfg)``)."""
+    """An ``SFTTrainer`` for ``cfg``; reads ``cfg.data`` (training and held-out rows) unless
+    ``train_dataset`` is given, loads ``cfg.model`` unless a ``model`` instance is given (loaded with
+    ``model_init_kwargs(cfg)``). ``trainer.data_counts`` says what the data filters dropped."""
     from trl import SFTConfig, SFTTrainer
 
-    from kodcode.train.data import load_dataset_for
+    from kodcode.train.data import load_splits
 
     tokenizer = tokenizer or load_tokenizer(cfg)
+    eval_dataset, counts = None, {}
     if train_dataset is None:
-        train_dataset = load_dataset_for(cfg.data, kind="sft", tokenizer=tokenizer)
+        max_length = cfg.trainer.get("max_length", SFTConfig.max_length)
+        splits = load_splits(cfg.data, kind="sft", tokenizer=tokenizer, max_length=max_length)
+        train_dataset, eval_dataset, counts = splits.train, splits.eval, splits.counts
     init_kwargs = model_init_kwargs(cfg)
     if model is not None:
         init_kwargs = {}  # TRL refuses model_init_kwargs next to an instantiated model
@@ -83,9 +118,12 @@ def build_sft_trainer(cfg: TrainConfig, train_dataset=None, tokenizer=None, call
         model=model if model is not None else ensure_model(cfg.model.name_or_path),
         args=args,
         train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
         processing_class=tokenizer,
         callbacks=callbacks,
+        peft_config=peft_config(cfg),
     )
+    trainer.data_counts = counts
     if len(trainer.train_dataset) == 0:
         raise ValueError(
             f"no training sequences left after tokenization ({len(train_dataset)} rows in): TRL drops rows whose "

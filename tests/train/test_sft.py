@@ -70,3 +70,25 @@ def test_document_respecting_packing_trains(compose_train, tmp_path):
     losses = result.losses()
     assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
+
+
+def test_wandb_run_is_named_and_tagged_from_the_experiment(smoke):
+    from kodcode.tracking import read_offline_run
+
+    result, run_dir = smoke
+    recorded = read_offline_run(result.wandb_dir)
+    assert recorded["id"] == (run_dir / "wandb_run_id").read_text().strip() == result.wandb_identity["id"]
+    assert (recorded["name"], recorded["group"]) == ("smoke_sft", "smoke_sft")
+    assert {"sft", "model:tiny", "data:kodcode_sft_r1", "peft:none"} <= set(recorded["tags"])
+    config = recorded["config"]
+    assert config["name"] == "smoke_sft" and config["trainer"]["kind"] == "sft"
+    assert config["data"]["path"] == "builtin:smoke_sft" and config["launch_plan"]
+    assert recorded["summary"]["data/train"] == result.data_counts["train"]
+
+
+def test_a_new_run_dir_starts_a_new_wandb_run_and_the_same_one_continues_it(tmp_path):
+    from kodcode.train.runner import wandb_run_id
+
+    first = wandb_run_id(str(tmp_path / "a"))
+    assert wandb_run_id(str(tmp_path / "a")) == first  # a requeued job: the same run
+    assert wandb_run_id(str(tmp_path / "b")) != first  # same experiment name, new directory: a new run
