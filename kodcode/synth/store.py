@@ -263,3 +263,42 @@ class PartWriter:
     def abort(self) -> None:
         self._f.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def grouped(records, key, path: Path, batch: int = 10_000):
+    """Lists of records with equal ``key(record)``, in order of each key's first appearance, records
+    in input order within a list; the same groups whatever the input order (attempts of one question
+    may be spread over the file).  An on-disk sort through SQLite at ``path`` (deleted after): memory
+    holds one group and the keys seen, not the records."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # left by a killed run
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE r (g INTEGER, rec TEXT)")
+        first: dict[Any, int] = {}
+        rows: list[tuple[int, str]] = []
+        for rec in records:
+            rows.append((first.setdefault(key(rec), len(first)), json.dumps(rec, ensure_ascii=False)))
+            if len(rows) >= batch:
+                db.executemany("INSERT INTO r VALUES (?, ?)", rows)
+                rows.clear()
+        db.executemany("INSERT INTO r VALUES (?, ?)", rows)
+        del first, rows
+        db.execute("CREATE INDEX r_g ON r (g)")  # index entries sort by (g, rowid): input order in a group
+        group: list[dict] = []
+        current = None
+        for g, text in db.execute("SELECT g, rec FROM r ORDER BY g, rowid"):
+            if g != current and group:
+                yield group
+                group = []
+            current = g
+            group.append(json.loads(text))
+        if group:
+            yield group
+    finally:
+        db.close()
+        path.unlink(missing_ok=True)
