@@ -17,6 +17,9 @@ squared-L2 < 0.1 on normalised vectors is the same test, since d² = 2 − 2·co
 ``scope``: ``subset`` compares rows only within their own subset (KodCode dedups one generated
 file at a time); ``global`` across everything.  Every kept row gets
 ``metadata.dedup = {nearest_similarity, nearest_id, group_size}``.
+
+The stage streams in two passes over its input: the first embeds (in chunks of ``EMBED_CHUNK``
+rows) and keeps only the vectors, ids and subsets; the second writes the kept rows.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ Four sets, written under ``<out>/``, each with a dataset card (``README.md``):
   gpt_difficulty``.
 
 Each is saved with ``save_to_disk`` (load with ``datasets.load_from_disk``) and as Parquet files under
-``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.
+``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.  The stage streams:
+each set is built from its rows in batches over two passes (types inferred and unified on the
+first, Arrow written on the second), so memory holds a batch and the light_rl draw, not the dataset.
 
 Usage::
 
