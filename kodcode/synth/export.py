@@ -257,34 +257,38 @@ SFT_SPLITS = ("train", "incorrect", "use_with_caution")
 
 
 def _write_sets(triplets, sft_rows, tmp: Path, version: str, light_rl_size: int, light_rl_seed: int) -> dict:
-    """Each set as a ``datasets`` object, built from the rows in batches (two passes over each input)."""
+    """Each set as a ``datasets`` object, built from the rows in batches: two passes over each input,
+    or two in all when ``sft_rows`` is None (the triplets that have ``conversations``)."""
     from datasets import DatasetDict
 
     v1, rl = _ArrowSet(tmp / "kodcode_v1.arrow", KODCODE_V1_COLUMNS), _ArrowSet(tmp / "rl.arrow", RL_PROMPT_COLUMNS)
-    for batch in _batches(triplets):
-        v1.infer(kodcode_v1_rows(batch, version))  # each batch's own trial names, unified
-        rl.infer(rl_prompt_rows(batch))
-    names = v1.sort_trials()
-    for batch in _batches(triplets):
-        v1.write(kodcode_v1_rows(batch, version, names))
-        rl.write(rl_prompt_rows(batch))
     sft = {s: _ArrowSet(tmp / f"sft-{s}.arrow", SFT_R1_COLUMNS) for s in SFT_SPLITS}
-    pool = 0
+    names: list[str] | None = None  # first pass: each batch's own trial names, unified
+    pool, wanted, drawn = 0, {}, {}
+
+    def add_sft(batch: list[dict], phase: str) -> None:
+        nonlocal pool
+        converted, splits = sft_r1_rows(batch), [sft_split(r) for r in batch]
+        for s, out in sft.items():
+            getattr(out, phase)([c for c, split in zip(converted, splits) if split == s])
+        for r in batch:
+            if light_rl_eligible(r):
+                if pool in wanted:
+                    drawn[wanted[pool]] = r
+                pool += 1
+
     for phase in ("infer", "write"):
-        position, wanted, drawn = 0, {}, {}
         if phase == "write":
+            names = v1.sort_trials()
             picks = light_rl_draw(pool, light_rl_size, light_rl_seed) if light_rl_size > 0 else []
-            wanted = {p: k for k, p in enumerate(picks)}
-        for batch in _batches(sft_rows):
-            converted, splits = sft_r1_rows(batch), [sft_split(r) for r in batch]
-            for s, out in sft.items():
-                getattr(out, phase)([c for c, split in zip(converted, splits) if split == s])
-            for r in batch:
-                if light_rl_eligible(r):
-                    if position in wanted:
-                        drawn[wanted[position]] = r
-                    position += 1
-        pool = position
+            wanted, pool = {p: k for k, p in enumerate(picks)}, 0
+        for batch in _batches(triplets):
+            getattr(v1, phase)(kodcode_v1_rows(batch, version, names))
+            getattr(rl, phase)(rl_prompt_rows(batch))
+            if sft_rows is None:
+                add_sft([r for r in batch if "conversations" in r], phase)
+        for batch in _batches(sft_rows if sft_rows is not None else ()):
+            add_sft(batch, phase)
     light = [drawn[k] for k in sorted(drawn)]  # the order of the draw
     return {"kodcode_v1": v1.dataset(), "sft_r1": DatasetDict({s: out.dataset() for s, out in sft.items()}),
             "rl_prompts": rl.dataset(),
@@ -297,7 +301,8 @@ def export_all(triplets, sft_rows, out_dir: str | Path, *, version: str = "V1",
     """Write the four sets (save_to_disk + Parquet + card); returns their paths by name.
 
     ``triplets`` and ``sft_rows`` are lists or re-iterables (a streaming stage's input), each read
-    twice and never held whole: memory holds a batch of rows and the light_rl draw."""
+    twice and never held whole: memory holds a batch of rows and the light_rl draw.  ``sft_rows=None``
+    takes the triplets that have ``conversations`` (one pair of passes over ``triplets`` for all sets)."""
     import shutil
 
     from datasets import DatasetDict
@@ -351,16 +356,6 @@ class ExportConfig:
         return []
 
 
-class _Where:
-    """The rows of a re-iterable that satisfy ``keep``, re-iterable too."""
-
-    def __init__(self, rows, keep):
-        self.rows, self.keep = rows, keep
-
-    def __iter__(self):
-        return (r for r in self.rows if self.keep(r))
-
-
 @stage("export", schema=ExportConfig, version="1", streams=True)
 def export_stage(records, ctx):
     """Rows in; datasets written (see module docstring); the same rows out for the report."""
@@ -368,8 +363,7 @@ def export_stage(records, ctx):
 
     cfg: ExportConfig = ctx.cfg
     out = Path(cfg.out_dir) if cfg.out_dir else ctx.stage_dir / "datasets"
-    sft = _Where(records, lambda r: "conversations" in r)
-    paths = export_all(records, sft, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private,
+    paths = export_all(records, None, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private,
                        light_rl_size=cfg.light_rl_size, light_rl_seed=cfg.light_rl_seed)
     splits = load_from_disk(paths["sft_r1"])
     n = len(records)
