@@ -24,7 +24,7 @@ A stage is a plain function over records, registered by name::
 
 * ``records`` is the previous stage's output (the first stage gets ``cfg.input`` or ``[]``);
   question stages append their new rows to what they receive, map/filter stages return a new list.
-* ``@stage(..., streams=True)``: the stage gets its records as a lazy, re-iterable ``StreamInput``
+* ``@stage(..., streams=True)``: the stage gets its records as a lazy, re-iterable ``store.StreamInput``
   (``len`` known; each ``for`` is one more pass over the input) and returns (or yields) an
   iterable; the runner writes each output record to the part as it comes and passes the next stage
   a lazy view of that file (``store.Rows``), so memory stays bounded in the number of rows.  Counts
@@ -512,31 +512,11 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     return out, manifest
 
 
-class StreamInput:
-    """What a streaming stage reads: its input records, lazily, with ``len``.  Re-iterable: each pass
-    reads the input again (dedup embeds on a first pass and writes on a second) and restarts the
-    ``rows`` counter on the status line."""
-
-    def __init__(self, records, work):
-        self.records, self.work, self.passes = records, work, 0
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __iter__(self):
-        self.passes += 1
-        if self.passes > 1:
-            self.work.done, self.work.started = 0, time.monotonic()
-        for r in self.records:
-            self.work.advance()
-            yield r
-
-
 def _stream_one(spec, records, ctx, stage_dir: Path, shard) -> tuple[store.Rows, str]:
     """Run a streaming stage: input read lazily, each output record written as it is produced."""
     writer = store.PartWriter(stage_dir, shard)
     try:
-        for rec in spec.fn(StreamInput(records, ctx.work("rows", len(records))), ctx):
+        for rec in spec.fn(store.StreamInput(records, ctx.work("rows", len(records))), ctx):
             writer.write(rec)
     except BaseException:
         writer.abort()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,26 @@ class Rows:
 def records_hash(records) -> str:
     """``hash_records`` that uses a ``Rows``' known hash instead of reading it again."""
     return records.hash if isinstance(records, Rows) else hash_records(records)
+
+
+class StreamInput:
+    """What a streaming stage reads: its input records, lazily, with ``len``.  Re-iterable: each pass
+    reads the input again (dedup embeds on a first pass and writes on a second) and restarts the
+    ``rows`` counter on the status line."""
+
+    def __init__(self, records, work):
+        self.records, self.work, self.passes = records, work, 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self):
+        self.passes += 1
+        if self.passes > 1:
+            self.work.done, self.work.started = 0, time.monotonic()
+        for r in self.records:
+            self.work.advance()
+            yield r
 
 
 class PartWriter:

@@ -4,7 +4,8 @@ parses only its own slice of the input."""
 import json
 
 from kodcode.synth import store
-from kodcode.synth.runner import StreamInput, run, stage
+from kodcode.synth.runner import run, stage
+from kodcode.synth.store import StreamInput
 
 SEEN: dict[str, object] = {}
 
