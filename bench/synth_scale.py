@@ -6,8 +6,10 @@ Each point runs in its own child process, so its peak RSS is its own (``os.wait4
              MiniLM width) with planted near-duplicate pairs (cosine 0.955-0.99); recall of
              near-duplicate pairs against exact search (all queries up to 100k rows, a sample of
              queries above);
-* ``label``  ``label_questions`` over questions with 3 verified attempts each;
-* ``export`` ``export_all`` (save_to_disk + Parquet of the three sets);
+* ``label``  the label stage through ``run_stages`` over a JSONL input of 3 verified attempts per
+             question (streaming: attempts grouped on disk);
+* ``export`` the export stage through ``run_stages`` over a JSONL input of V1-sized rows (streaming:
+             save_to_disk + Parquet of the sets, built in batches);
 * ``io``     the runner's read/write path per stage: ``run_stages`` with one streaming stage over a
              JSONL input of V1-sized rows (question, solution, test, 10 trials): input hash, lazy
              read, output written and hashed as produced;
@@ -18,8 +20,8 @@ KodCode-V1 (447k rows) and V1.1 scale (4.5M rows) on one node.
 
     python bench/synth_scale.py --sizes 10000 100000 1000000 --verify 2000 --out bench/reports/synth_scale.md
 
-``--max-inmemory`` caps the sizes of the stages that hold every row in memory (label, export):
-they are measured up to it and extrapolated beyond, with their memory.
+``--max-inmemory`` caps the sizes of label and export (the slower points; both stream since they
+went through the runner) to save time: they are measured up to it and extrapolated beyond.
 """
 
 from __future__ import annotations
@@ -82,9 +84,26 @@ def planted(n: int, dim: int = 384, seed: int = 0):
 
 # -- child: one measured point ------------------------------------------------------------------
 
+def _heap_sampler(peak: list) -> None:
+    """Peak anonymous RSS (heap, not memory-mapped files: the page cache can drop those) of this process."""
+    import threading
+
+    def run():
+        while True:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        peak[0] = max(peak[0], int(line.split()[1]) / 2**20)
+            time.sleep(0.05)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def child(stage: str, n: int, work: Path) -> dict:
     import numpy as np
 
+    heap = [0.0]
+    _heap_sampler(heap)
     out: dict = {}
     if stage == "dedup":
         import faiss
@@ -109,46 +128,32 @@ def child(stage: str, n: int, work: Path) -> dict:
         got = {(int(i), int(j)) for i, j in found.pairs.tolist() if i in qset}
         out["pairs_exact"], out["pairs_found"] = len(want), len(got & want)
         out["recall"] = len(got & want) / len(want) if want else float("nan")
-    elif stage == "label":
-        from kodcode.synth.label import label_questions, question_of
-
-        attempts = [attempt(i, a) for i in range(n) for a in range(3)]
-        questions = {}
-        t = time.perf_counter()
-        for a in attempts:
-            questions.setdefault(a["question_id"], question_of(a))
-        verified, _failed = label_questions(list(questions.values()), attempts, "trial")
-        out["seconds"] = time.perf_counter() - t
-        out["verified"] = len(verified)
-    elif stage == "export":
-        from kodcode.synth.export import export_all
-
-        rows = [v1_row(i) for i in range(n)]
-        t = time.perf_counter()
-        export_all(rows, [], work / "export")
-        out["seconds"] = time.perf_counter() - t
-    elif stage == "io":
-        # The runner's own path with a streaming stage: input hashed and read lazily (store.Rows),
-        # every output row written and hashed as it comes (store.PartWriter), manifest last.
+    elif stage in ("label", "export", "io"):
+        # Through the runner as a run would: a JSONL input read lazily (store.Rows), the stage fed a
+        # StreamInput, every output row written and hashed as it comes (store.PartWriter), manifest last.
         from kodcode.synth import runner, store
 
         src = work / "input.jsonl"
         with open(src, "w", encoding="utf-8") as f:
             for i in range(n):
-                f.write(json.dumps(v1_row(i)) + "\n")
+                for row in ([attempt(i, a) for a in range(3)] if stage == "label" else [v1_row(i)]):
+                    f.write(json.dumps(row) + "\n")
+        name = stage
+        if stage == "io":
+            name = "scale_passthrough"
 
-        @runner.stage("scale_passthrough", streams=True)
-        def _passthrough(records, ctx):
-            yield from records
+            @runner.stage(name, streams=True)
+            def _passthrough(records, ctx):
+                yield from records
 
-        cfg = {"run_dir": str(work / "run"), "stages": ["scale_passthrough"], "input": str(src),
+        cfg = {"run_dir": str(work / "run"), "stages": [name], "input": str(src),
                "progress": False, "heartbeat_s": 0, "llm": {"backend": "scripted", "script": "x:y"},
                "model": {"name_or_path": "none"}, "wandb": {"mode": "disabled"}}
         t = time.perf_counter()
         summary = runner.run_stages(runner.validate_config(cfg))
         out["seconds"] = time.perf_counter() - t
         assert summary["output"] == n
-        part = store.part_path(work / "run" / "scale_passthrough", (0, 1))
+        part = store.part_path(work / "run" / name, (0, 1))
         out["bytes_per_row"] = part.stat().st_size / n
     elif stage == "verify":
         from kodcode.config import validate
@@ -164,6 +169,7 @@ def child(stage: str, n: int, work: Path) -> dict:
             out["seconds"] = time.perf_counter() - t
         out["passed"] = sum(bool(r["passed"]) for r in done)
         out["jobs_per_s"] = n / out["seconds"]
+    out["peak_heap_gb"] = heap[0]
     return out
 
 
@@ -203,11 +209,14 @@ def report(results: list[dict], args) -> str:
             note = f"{r['jobs_per_s']:.1f} jobs/s ({r['passed']:,} of {r['n']:,} pass; 1 in 5 is a wrong solution)"
         elif r["stage"] == "io" and "bytes_per_row" in r:
             note = f"{r['bytes_per_row'] / 1024:.1f} KB per row as JSON"
+        if "peak_heap_gb" in r:
+            note = (note + "; " if note else "") + (f"heap (RssAnon) peak {r['peak_heap_gb']:.2f} GB, the rest of "
+                                                    "RSS is memory-mapped files")
         secs = f"{r['seconds']:.2f}" if "seconds" in r else "-"
         rss = f"{r['peak_rss_gb']:.2f}" if "peak_rss_gb" in r else "-"
         lines.append(f"| {r['stage']} | {r['n']:,} | {secs} | {rss} | {note} |")
     lines += ["", "Growth exponent (seconds ~ n^e, between the two largest sizes) and one-node extrapolation:", "",
-              "| stage | e | largest measured | hours at 447k | hours at 4.5M | peak RSS at 4.5M (GB, linear) |",
+              "| stage | e | largest measured | hours at 447k | hours at 4.5M | peak RSS at 4.5M (GB, line through the two largest) |",
               "|---|---:|---:|---:|---:|---:|"]
     for stage in dict.fromkeys(r["stage"] for r in results):
         pts = [r for r in results if r["stage"] == stage and "seconds" in r]
@@ -216,8 +225,11 @@ def report(results: list[dict], args) -> str:
             continue
         last = max(pts, key=lambda p: p["n"])
         hours = [last["seconds"] * (n / last["n"]) ** e / 3600 for n in (447_000, 4_500_000)]
-        rss = last["peak_rss_gb"] * 4_500_000 / last["n"]
-        lines.append(f"| {stage} | {e:.2f} | {last['n']:,} | {hours[0]:.3f} | {hours[1]:.3f} | {rss:.1f} |")
+        # Memory as a line through the two largest points: flat for a stage that streams.
+        prev = sorted(pts, key=lambda p: p["n"])[-2]
+        slope = (last["peak_rss_gb"] - prev["peak_rss_gb"]) / (last["n"] - prev["n"])
+        rss = last["peak_rss_gb"] + max(slope, 0.0) * (4_500_000 - last["n"])
+        lines.append(f"| {stage} | {e:.2f} | {last['n']:,} | {hours[0]:.3f} | {hours[1]:.3f} | {rss:.2f} |")
     v = [r for r in results if r["stage"] == "verify" and "jobs_per_s" in r]
     if v:
         jps = v[-1]["jobs_per_s"]

@@ -1,18 +1,32 @@
 """The ``filter`` stage: an LLM annotator rates existing instructions; good coding tasks are kept.
 
-Paper §2.1 (Filter subset) and Figs. 14-15: each instruction gets an input-quality rating (very
-poor … excellent) and a task category (one primary tag out of 20); rows rated good or excellent
-whose primary tag is Algorithm Implementation or Function Generation are kept.  The instructions
-come from a seed source (a Magpie-style instruction set: a local file or a Hugging Face dataset).
-The annotator is role ``annotator`` (``roles.annotator`` picks its model; KodCode used
-Llama-3.1-8B-Instruct at temperature 0).  Answers that are not parseable JSON drop the row and are
-counted (``dropped_unparsed``).
+KodCode's Filter subset (paper §2.1 and App. A): Magpie instructions (with their responses) are
+first filtered for Python-specific content, then an annotator labels each for input quality (very
+poor … excellent) and task category (one primary tag out of KodCode's 20, ``TASK_TAGS``); rows rated
+good or excellent ("high quality") whose primary tag is Algorithm Implementation or Function
+Generation are kept.  The two annotator prompts (``prompts/annotate_quality.txt``,
+``prompts/annotate_category.txt``) are KodCode's own, word for word
+(``pipeline/tagging/str_utils.py``: ``input_quality_rating``, ``input_classification``), with their
+rating rules: a query not about code, code with no instruction, or a request for a language other
+than Python is "very poor"; a short query with a clear intent is "good".
+
+The Python pre-filter (``python_only``; the paper gives no code for it, so this is ours): an
+instruction that names another programming language and not Python is dropped; when the seeds carry
+the response (``response_field``, e.g. Magpie's ``response`` listed in the subset's
+``seeds.extra_fields``), the response must contain Python code too.  Rows dropped here are never
+sent to the annotator (``dropped_not_python``).
+
+The annotator is role ``annotator`` (``roles.annotator`` picks its model; KodCode: Llama-3.1-8B-Instruct
+at temperature 0, 1024 tokens, ``tagging/unitag.py``).  Answers that are not parseable JSON drop the
+row and are counted (``unparsed``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from kodcode.answers import fenced_blocks, is_python
 from kodcode.llm.types import GenerationRequest
 from kodcode.synth.extract import parse_json_object
 from kodcode.synth.questions import _rng, check_subsets, precheck_subsets
@@ -21,22 +35,65 @@ from kodcode.synth.seeds import load_seeds
 from kodcode.synth.templates import load_prompt
 
 QUALITY_LEVELS = ("very poor", "poor", "average", "good", "excellent")
+# KodCode tagging/str_utils.py input_classification: all_task_tags, in its order.
+TASK_TAGS = (
+    "Debugging", "Code Review", "Code Refactoring", "Code Optimization", "Function Generation", "Class Design",
+    "Algorithm Implementation", "API Integration", "Database Operations", "Testing", "Security", "Error Handling",
+    "Concurrency", "UI/UX Implementation", "DevOps", "Documentation", "Dependency Management", "Code Migration",
+    "Performance Profiling", "Others",
+)
+_OTHER_LANGUAGE = re.compile(
+    r"(?<![\w.])(?:c\+\+|c#|f#)|\b(?:javascript|typescript|node\.?js|java|golang|rust|ruby|php|swift|kotlin|"
+    r"scala|perl|haskell|lua|matlab|julia|dart|elixir|erlang|fortran|cobol|objective-c|vba|visual basic|"
+    r"powershell|verilog|solidity)\b", re.IGNORECASE)  # not SQL, bash or HTML: Python tasks use them too
+# One-letter names only where they read as a language: "in C", "C program", "using R", "in Go".
+_SHORT_LANGUAGE = re.compile(r"\b(?:in|using|with|write)\s+(?:C|R|Go)\b(?![+#])|\b(?:C|R|Go)\s+(?:program|code|function|script)")
+_PYTHON = re.compile(r"\bpython\d?\b|\bpy\b", re.IGNORECASE)
+_PYTHON_TAGS = ("python", "py", "python3", "py3")
+
+
+def names_other_language(text: str) -> bool:
+    """The text asks for (or is about) another programming language and never mentions Python."""
+    return not _PYTHON.search(text) and bool(_OTHER_LANGUAGE.search(text) or _SHORT_LANGUAGE.search(text))
+
+
+def has_python_code(response: str) -> bool:
+    """A python-tagged fenced block, an untagged one that parses as Python, or an unfenced Python text."""
+    blocks = fenced_blocks(response)
+    if not blocks:
+        return is_python(response)
+    return any(tag in _PYTHON_TAGS or (tag == "" and is_python(code)) for tag, code in blocks)
+
+
+def python_specific(instruction: str, response: str | None = None) -> bool:
+    """KodCode App. A: "Python-specific content in both instructions and responses"."""
+    if names_other_language(instruction):
+        return False
+    return response is None or has_python_code(response)
 
 
 @dataclass
 class FilterConfig:
     subset: str = "filter"
     role: str = "annotator"
-    keep_quality: list[str] = field(default_factory=lambda: ["good", "excellent"])
+    keep_quality: list[str] = field(default_factory=lambda: ["good", "excellent"])  # paper: "high quality"
     keep_tags: list[str] = field(default_factory=lambda: ["Algorithm Implementation", "Function Generation"])
     temperature: float = 0.0  # KodCode's tagger: temperature 0, max_tokens 1024
     max_tokens: int = 1024
+    python_only: bool = True  # paper App. A: Python-specific instructions (and responses) only
+    response_field: str | None = None  # a seed extra field holding the instruction's response (Magpie: response)
 
     def check(self) -> list[str]:
+        p = []
         bad = [q for q in self.keep_quality if q not in QUALITY_LEVELS]
         if bad:
-            return [f"keep_quality has unknown levels {bad}; levels are {', '.join(QUALITY_LEVELS)}"]
-        return []
+            p.append(f"keep_quality has unknown levels {bad}; levels are {', '.join(QUALITY_LEVELS)}")
+        bad = [t for t in self.keep_tags if t not in TASK_TAGS]
+        if bad:
+            p.append(f"keep_tags has tags the annotator prompt does not offer {bad}: it picks from KodCode's "
+                     f"{len(TASK_TAGS)} ({', '.join(TASK_TAGS)}); KodCode keeps Algorithm Implementation and "
+                     "Function Generation")
+        return p
 
 
 def _norm(value) -> str:
@@ -54,8 +111,18 @@ def judge(quality: dict | None, category: dict | None, cfg: FilterConfig) -> tup
     return True, "kept"
 
 
+def _precheck(cfg: FilterConfig, full) -> list[str]:
+    problems = precheck_subsets([cfg.subset], "filter", full)
+    seeds = ((full.subsets.get(cfg.subset) or {}).get("seeds") or {}) if not problems else {}
+    if cfg.response_field and cfg.response_field not in (seeds.get("extra_fields") or []):
+        problems.append(f"stage.filter.response_field={cfg.response_field} is not among "
+                        f"subsets.{cfg.subset}.seeds.extra_fields ({seeds.get('extra_fields') or []}): the seeds must "
+                        f"carry it; add it there, or set stage.filter.response_field=null to check instructions only")
+    return problems
+
+
 @stage("filter", schema=FilterConfig, prompts=("annotate_quality.txt", "annotate_category.txt"),
-       precheck=lambda cfg, full: precheck_subsets([cfg.subset], "filter", full))
+       precheck=_precheck)
 def filter_instructions(records: list[dict], ctx: StageContext) -> list[dict]:
     cfg: FilterConfig = ctx.cfg
     [subset] = check_subsets(ctx, [cfg.subset])
@@ -69,6 +136,11 @@ def filter_instructions(records: list[dict], ctx: StageContext) -> list[dict]:
     rng.shuffle(order)
     chosen = [(i, seeds[j]) for i, j in enumerate(order[: subset.num_prompts])]
     mine = ctx.shard_slice(chosen)
+    if cfg.python_only:
+        n = len(mine)
+        mine = [(i, s) for i, s in mine
+                if python_specific(s.text, s.extra.get(cfg.response_field) if cfg.response_field else None)]
+        ctx.counts["dropped_not_python"] = n - len(mine)
     qp, cp = load_prompt("annotate_quality.txt"), load_prompt("annotate_category.txt")
     requests = []
     for _, s in mine:

@@ -17,6 +17,9 @@ squared-L2 < 0.1 on normalised vectors is the same test, since d² = 2 − 2·co
 ``scope``: ``subset`` compares rows only within their own subset (KodCode dedups one generated
 file at a time); ``global`` across everything.  Every kept row gets
 ``metadata.dedup = {nearest_similarity, nearest_id, group_size}``.
+
+The stage streams in two passes over its input: the first embeds (in chunks of ``EMBED_CHUNK``
+rows) and keeps only the vectors, ids and subsets; the second writes the kept rows.
 """
 
 from __future__ import annotations
@@ -102,13 +105,13 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def dedup_group(texts: list[str], vecs, cfg: DedupConfig) -> tuple[list[int], list[dict]]:
-    """Indices to keep (input order) and per-row info, for one group of rows."""
-    n = len(texts)
+def dedup_group(vecs, cfg: DedupConfig) -> tuple[list[int], list[dict]]:
+    """Indices to keep (input order) and per-row info, for one group of rows (``vecs``: one per row)."""
+    n = len(vecs)
     if n == 0:
         return [], []
     if n == 1:
-        return [0], [{"nearest_similarity": None, "nearest_id": None, "group_size": 1}]
+        return [0], [{"nearest_similarity": None, "nearest_index": None, "group_size": 1}]
     found = near_duplicates(vecs, cfg.threshold, cfg.k, exact_below=cfg.exact_below, list_size=cfg.list_size,
                             nprobe=cfg.nprobe, device=cfg.device)
     uf = _UnionFind(n)
@@ -128,14 +131,16 @@ def dedup_group(texts: list[str], vecs, cfg: DedupConfig) -> tuple[list[int], li
     return keep, info
 
 
-@stage("dedup", schema=DedupConfig)
-def dedup(records: list[dict], ctx: StageContext) -> list[dict]:
+EMBED_CHUNK = 50_000  # rows embedded per call on the first pass (EmbeddingCache's own chunk)
+
+
+@stage("dedup", schema=DedupConfig, streams=True)
+def dedup(records, ctx: StageContext):
+    """Two passes over the input: the first embeds (memory: one vector, one id and one group per
+    row), the second writes the kept rows with their ``metadata.dedup``."""
+    import numpy as np
+
     cfg: DedupConfig = ctx.cfg
-    if not records:
-        return []
-    groups: dict[str, list[int]] = {}
-    for i, r in enumerate(records):
-        groups.setdefault(r.get("subset", "") if cfg.scope == "subset" else "", []).append(i)
     cache = EmbeddingCache(cfg.cache_dir or default_cache_dir(), cfg.embedder)
     loaded: list = []
 
@@ -144,19 +149,46 @@ def dedup(records: list[dict], ctx: StageContext) -> list[dict]:
             loaded.append(load_embedder(cfg.embedder, cfg.device))
         return embed(texts, loaded[0], cfg.batch_size)
 
-    vecs_all = cache.embed([str(r[cfg.field]) for r in records], embed_fn)
+    ids: list = []
+    groups: dict[str, list[int]] = {}
+    chunks, texts = [], []
+    for i, r in enumerate(records):
+        ids.append(r.get("question_id"))
+        groups.setdefault(r.get("subset", "") if cfg.scope == "subset" else "", []).append(i)
+        texts.append(str(r[cfg.field]))
+        if len(texts) >= EMBED_CHUNK:
+            chunks.append(cache.embed(texts, embed_fn))
+            texts = []
+    if texts:
+        chunks.append(cache.embed(texts, embed_fn))
+    if not ids:
+        return
+    vecs_all = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    del chunks, texts
     ctx.counts["embedded"] = cache.embedded
-    kept: list[int] = []
+    n = len(ids)
+    kept = np.zeros(n, dtype=bool)
+    near_sim = np.full(n, np.nan)  # of kept rows; a row alone in its group has none (null)
+    alone = np.zeros(n, dtype=bool)
+    near_idx = np.full(n, -1, dtype=np.int64)
+    group_size = np.zeros(n, dtype=np.int64)
     for name, idx in groups.items():
-        keep, info = dedup_group([records[i][cfg.field] for i in idx], vecs_all[idx], cfg)
+        keep, group_info = dedup_group(vecs_all[idx], cfg)
         for local in keep:
-            i = idx[local]
-            meta = dict(info[local])
-            j = meta.pop("nearest_index", None)
-            meta["nearest_id"] = records[idx[j]].get("question_id") if j is not None and j >= 0 else None
-            records[i] = {**records[i], "metadata": {**records[i].get("metadata", {}), "dedup": meta}}
-        kept += [idx[k] for k in keep]
+            i, meta = idx[local], group_info[local]
+            kept[i], group_size[i] = True, meta["group_size"]
+            if meta["nearest_similarity"] is None:
+                alone[i] = True
+            else:
+                near_sim[i] = meta["nearest_similarity"]
+            if meta["nearest_index"] is not None and meta["nearest_index"] >= 0:
+                near_idx[i] = idx[meta["nearest_index"]]
         ctx.counts[f"removed_{name or 'all'}"] = len(idx) - len(keep)
-    kept.sort()
-    ctx.counts["removed"] = len(records) - len(kept)
-    return [records[i] for i in kept]
+    del vecs_all, groups
+    ctx.counts["removed"] = n - int(kept.sum())
+    for i, r in enumerate(records):
+        if kept[i]:
+            j = int(near_idx[i])
+            meta = {"nearest_similarity": None if alone[i] else float(near_sim[i]),
+                    "nearest_id": ids[j] if j >= 0 else None, "group_size": int(group_size[i])}
+            yield {**r, "metadata": {**r.get("metadata", {}), "dedup": meta}}

@@ -16,7 +16,9 @@ Four sets, written under ``<out>/``, each with a dataset card (``README.md``):
   gpt_difficulty``.
 
 Each is saved with ``save_to_disk`` (load with ``datasets.load_from_disk``) and as Parquet files under
-``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.
+``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.  The stage streams:
+each set is built from its rows in batches over two passes (types inferred and unified on the
+first, Arrow written on the second), so memory holds a batch and the light_rl draw, not the dataset.
 
 Usage::
 
@@ -68,10 +70,16 @@ def _metadata(meta: dict | None) -> dict:
     }
 
 
-def _trials(rows: list[dict]) -> list[dict]:
-    """Every row's trials with the union of trial names, absent ones null (one Arrow struct type)."""
-    names = sorted({k for r in rows for k in (r.get("trials") or {})},
-                   key=lambda k: (k.rsplit("_", 1)[0], int(k.rsplit("_", 1)[1]) if k.rsplit("_", 1)[1].isdigit() else 0))
+def _trial_order(name: str) -> tuple:
+    prefix, _, num = name.rpartition("_")
+    return (prefix, int(num) if num.isdigit() else 0)
+
+
+def _trials(rows: list[dict], names: list[str] | None = None) -> list[dict]:
+    """Every row's trials with the union of trial names (``names``, else those of ``rows``), absent
+    ones null (one Arrow struct type)."""
+    if names is None:
+        names = sorted({k for r in rows for k in (r.get("trials") or {})}, key=_trial_order)
     out = []
     for r in rows:
         t = r.get("trials") or {}
@@ -86,8 +94,8 @@ def _test_info(info: list[dict] | None) -> list[dict] | None:
              "function_name": i["function_name"], "parameter_list": i["parameter_list"]} for i in info]
 
 
-def kodcode_v1_rows(triplets: list[dict], version: str = "V1") -> list[dict]:
-    trials = _trials(triplets)
+def kodcode_v1_rows(triplets: list[dict], version: str = "V1", trial_names: list[str] | None = None) -> list[dict]:
+    trials = _trials(triplets, trial_names)
     return [{
         "version": version, "style": t["style"], "subset": t["subset"], "question_id": t["question_id"],
         "question": t["question"], "solution": t["solution"], "test": t["test"],
@@ -115,12 +123,24 @@ def flagged(row: dict) -> bool:
     return bool((row.get("nearest_benchmark") or {}).get("contaminated"))
 
 
-def light_rl_rows(rows: list[dict], n: int, seed: int = 0, version: str = "V1") -> list[dict]:
-    """A seeded random draw of ``n`` rows (all when fewer) with the V1 and R1 columns."""
+def light_rl_eligible(row: dict) -> bool:
+    return "r1_correctness" in row and not flagged(row)
+
+
+def light_rl_draw(pool_size: int, n: int, seed: int = 0) -> list[int]:
+    """Positions (in the eligible rows' order) of a seeded random draw of ``n`` rows (all when fewer)."""
     import random
 
-    pool = [r for r in rows if "r1_correctness" in r and not flagged(r)]
-    drawn = random.Random(seed).sample(pool, min(n, len(pool)))
+    return random.Random(seed).sample(range(pool_size), min(n, pool_size))
+
+
+def light_rl_rows(rows: list[dict], n: int, seed: int = 0, version: str = "V1") -> list[dict]:
+    """A seeded random draw of ``n`` rows (all when fewer) with the V1 and R1 columns."""
+    pool = [r for r in rows if light_rl_eligible(r)]
+    return light_rl_columns([pool[i] for i in light_rl_draw(len(pool), n, seed)], version)
+
+
+def light_rl_columns(drawn: list[dict], version: str = "V1") -> list[dict]:
     v1 = {r["question_id"]: r for r in kodcode_v1_rows(drawn, version)}
     sft = {r["question_id"]: r for r in sft_r1_rows(drawn)}
     return [{c: (v1[r["question_id"]] if c in v1[r["question_id"]] else sft[r["question_id"]])[c]
@@ -163,32 +183,142 @@ def _dataset(rows: list[dict], columns: tuple[str, ...]):
     return Dataset.from_dict({c: [] for c in columns})
 
 
-def export_all(triplets: list[dict], sft_rows: list[dict], out_dir: str | Path, *, version: str = "V1",
+BATCH = 1_000  # rows converted to Arrow at a time: what export holds in memory
+
+
+def _batches(rows, size: int = BATCH):
+    batch = []
+    for r in rows:
+        batch.append(r)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _ArrowSet:
+    """One set built in two passes over its rows without holding them: ``infer`` each batch on the
+    first (the batches' types unified, so a column null in one batch takes its type from the others:
+    the types ``Dataset.from_list`` infers from all rows at once), ``write`` each on the second, to an
+    Arrow file that ``dataset()`` memory-maps."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...]):
+        self.path, self.columns, self.schema, self.rows = path, columns, None, 0
+        self._writer = None
+
+    def infer(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        if not rows:
+            return
+        self.rows += len(rows)
+        schema = pa.Table.from_pylist(rows).select(list(self.columns)).schema
+        self.schema = schema if self.schema is None else pa.unify_schemas([self.schema, schema],
+                                                                          promote_options="permissive")
+
+    def sort_trials(self) -> list[str]:
+        """Trial names in KodCode order (as ``_trials`` sorts them), the struct's fields in that order."""
+        import pyarrow as pa
+
+        if self.schema is None:
+            return []
+        i = self.schema.get_field_index("trials")
+        fields = sorted(self.schema.field(i).type, key=lambda f: _trial_order(f.name))
+        self.schema = self.schema.set(i, pa.field("trials", pa.struct(fields)))
+        return [f.name for f in fields]
+
+    def write(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        if not rows:
+            return
+        if self._writer is None:
+            self._writer = pa.ipc.new_stream(str(self.path), self.schema)
+        self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def dataset(self):
+        from datasets import Dataset
+
+        if self._writer is None:
+            return _dataset([], self.columns)
+        self._writer.close()
+        return Dataset.from_file(str(self.path))
+
+
+def sft_split(row: dict) -> str:
+    """Where an SFT row goes: flagged rows to use_with_caution, else by whether a response passed."""
+    if flagged(row):
+        return "use_with_caution"
+    return "train" if row["r1_correctness"] == "True" else "incorrect"
+
+
+SFT_SPLITS = ("train", "incorrect", "use_with_caution")
+
+
+def _write_sets(triplets, sft_rows, tmp: Path, version: str, light_rl_size: int, light_rl_seed: int) -> dict:
+    """Each set as a ``datasets`` object, built from the rows in batches: two passes over each input,
+    or two in all when ``sft_rows`` is None (the triplets that have ``conversations``)."""
+    from datasets import DatasetDict
+
+    v1, rl = _ArrowSet(tmp / "kodcode_v1.arrow", KODCODE_V1_COLUMNS), _ArrowSet(tmp / "rl.arrow", RL_PROMPT_COLUMNS)
+    sft = {s: _ArrowSet(tmp / f"sft-{s}.arrow", SFT_R1_COLUMNS) for s in SFT_SPLITS}
+    names: list[str] | None = None  # first pass: each batch's own trial names, unified
+    pool, wanted, drawn = 0, {}, {}
+
+    def add_sft(batch: list[dict], phase: str) -> None:
+        nonlocal pool
+        converted, splits = sft_r1_rows(batch), [sft_split(r) for r in batch]
+        for s, out in sft.items():
+            getattr(out, phase)([c for c, split in zip(converted, splits) if split == s])
+        for r in batch:
+            if light_rl_eligible(r):
+                if pool in wanted:
+                    drawn[wanted[pool]] = r
+                pool += 1
+
+    for phase in ("infer", "write"):
+        if phase == "write":
+            names = v1.sort_trials()
+            picks = light_rl_draw(pool, light_rl_size, light_rl_seed) if light_rl_size > 0 else []
+            wanted, pool = {p: k for k, p in enumerate(picks)}, 0
+        for batch in _batches(triplets):
+            getattr(v1, phase)(kodcode_v1_rows(batch, version, names))
+            getattr(rl, phase)(rl_prompt_rows(batch))
+            if sft_rows is None:
+                add_sft([r for r in batch if "conversations" in r], phase)
+        for batch in _batches(sft_rows if sft_rows is not None else ()):
+            add_sft(batch, phase)
+    light = [drawn[k] for k in sorted(drawn)]  # the order of the draw
+    return {"kodcode_v1": v1.dataset(), "sft_r1": DatasetDict({s: out.dataset() for s, out in sft.items()}),
+            "rl_prompts": rl.dataset(),
+            "light_rl": DatasetDict({"train": _dataset(light_rl_columns(light, version), LIGHT_RL_COLUMNS)})}
+
+
+def export_all(triplets, sft_rows, out_dir: str | Path, *, version: str = "V1",
                push_to_hub: str | None = None, private: bool = True, light_rl_size: int = 10_000,
                light_rl_seed: int = 0) -> dict[str, str]:
-    """Write the four sets (save_to_disk + Parquet + card); returns their paths by name."""
+    """Write the four sets (save_to_disk + Parquet + card); returns their paths by name.
+
+    ``triplets`` and ``sft_rows`` are lists or re-iterables (a streaming stage's input), each read
+    twice and never held whole: memory holds a batch of rows and the light_rl draw.  ``sft_rows=None``
+    takes the triplets that have ``conversations`` (one pair of passes over ``triplets`` for all sets)."""
+    import shutil
+
     from datasets import DatasetDict
 
     out = Path(out_dir)
     (out / "parquet").mkdir(parents=True, exist_ok=True)
-    v1 = _dataset(kodcode_v1_rows(triplets, version), KODCODE_V1_COLUMNS)
-    sft = sft_r1_rows(sft_rows)
-    caution = [flagged(r) for r in sft_rows]
-    sft_dd = DatasetDict({
-        "train": _dataset([r for r, c in zip(sft, caution) if r["r1_correctness"] == "True" and not c], SFT_R1_COLUMNS),
-        "incorrect": _dataset([r for r, c in zip(sft, caution) if r["r1_correctness"] != "True" and not c],
-                              SFT_R1_COLUMNS),
-        "use_with_caution": _dataset([r for r, c in zip(sft, caution) if c], SFT_R1_COLUMNS),
-    })
-    rl = _dataset(rl_prompt_rows(triplets), RL_PROMPT_COLUMNS)
-    light = DatasetDict({"train": _dataset(light_rl_rows(sft_rows, light_rl_size, light_rl_seed, version),
-                                           LIGHT_RL_COLUMNS)})
+    tmp = out / ".arrow-tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    built = _write_sets(triplets, sft_rows, tmp, version, light_rl_size, light_rl_seed)
     paths = {}
-    sets = [("kodcode_v1", v1, KODCODE_V1_COLUMNS), ("sft_r1", sft_dd, SFT_R1_COLUMNS),
-            ("rl_prompts", rl, RL_PROMPT_COLUMNS)]
+    sets = [("kodcode_v1", KODCODE_V1_COLUMNS), ("sft_r1", SFT_R1_COLUMNS), ("rl_prompts", RL_PROMPT_COLUMNS)]
     if light_rl_size > 0:
-        sets.append(("light_rl", light, LIGHT_RL_COLUMNS))
-    for name, ds, columns in sets:
+        sets.append(("light_rl", LIGHT_RL_COLUMNS))
+    for name, columns in sets:
+        ds = built[name]
         # An empty set still gets one shard: datasets cannot load a dataset saved with zero shards.
         if isinstance(ds, DatasetDict):
             ds.save_to_disk(str(out / name), num_shards={k: 1 for k, v in ds.items() if v.num_rows == 0} or None)
@@ -204,6 +334,8 @@ def export_all(triplets: list[dict], sft_rows: list[dict], out_dir: str | Path, 
         (out / name / "README.md").write_text(dataset_card(name, splits, columns, _ABOUT[name]))
         if push_to_hub:
             ds.push_to_hub(f"{push_to_hub}-{name.replace('_', '-')}", private=private)
+    del built
+    shutil.rmtree(tmp, ignore_errors=True)
     return paths
 
 
@@ -224,17 +356,19 @@ class ExportConfig:
         return []
 
 
-@stage("export", schema=ExportConfig, version="1")
-def export_stage(records: list[dict], ctx) -> list[dict]:
+@stage("export", schema=ExportConfig, version="1", streams=True)
+def export_stage(records, ctx):
     """Rows in; datasets written (see module docstring); the same rows out for the report."""
+    from datasets import load_from_disk
+
     cfg: ExportConfig = ctx.cfg
     out = Path(cfg.out_dir) if cfg.out_dir else ctx.stage_dir / "datasets"
-    sft = [r for r in records if "conversations" in r]
-    paths = export_all(records, sft, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private,
+    paths = export_all(records, None, out, version=cfg.version, push_to_hub=cfg.push_to_hub, private=cfg.private,
                        light_rl_size=cfg.light_rl_size, light_rl_seed=cfg.light_rl_seed)
-    ok = [r for r in sft if not flagged(r)]
-    ctx.counts.update(kodcode_v1=len(records), sft_train=sum(r["r1_correctness"] == "True" for r in ok),
-                      sft_incorrect=sum(r["r1_correctness"] != "True" for r in ok),
-                      sft_use_with_caution=len(sft) - len(ok), rl_prompts=len(records),
-                      light_rl=min(cfg.light_rl_size, len(ok)), paths=paths)
-    return list(records)
+    splits = load_from_disk(paths["sft_r1"])
+    n = len(records)
+    ctx.counts.update(kodcode_v1=n, sft_train=splits["train"].num_rows, sft_incorrect=splits["incorrect"].num_rows,
+                      sft_use_with_caution=splits["use_with_caution"].num_rows, rl_prompts=n,
+                      light_rl=load_from_disk(paths["light_rl"])["train"].num_rows if "light_rl" in paths else 0,
+                      paths=paths)
+    yield from records

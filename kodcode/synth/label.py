@@ -1,6 +1,7 @@
 """Labels for verified questions: pass sequence, pass rate, difficulty, pass@k, chosen attempt.
 
-Pure functions over attempt records (the output of ``verify``); no I/O.  A question's attempts
+Pure functions over attempt records (the output of ``verify``); the stage streams (attempts are
+grouped by question on disk).  A question's attempts
 become one triplet record carrying the KodCode-V1 fields (``gpt_pass_sequence``,
 ``gpt_pass_trial_num``, ``gpt_pass_percentage``, ``gpt_difficulty``, ``trials``, ``chosen_trial``).
 The ``gpt_`` prefix is KodCode-V1's column name, kept whatever model wrote the attempts.
@@ -21,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from math import comb
 
+from kodcode.synth import store
 from kodcode.synth.runner import stage
 
 EASY_MIN = 2 / 3  # KodCode utils.get_gpt_difficulty: p >= 2/3 -> easy
@@ -51,7 +53,30 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def pass_at_k_by_subset(rows: list[dict], ks: list[int]) -> dict[str, dict[str, float]]:
+class PassAtK:
+    """Mean pass@k per subset (and ``all``), accumulated one question at a time (see
+    ``pass_at_k_by_subset``), so a stage never holds the rows to compute it."""
+
+    def __init__(self, ks: list[int]):
+        self.ks = ks
+        self.acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0]))
+
+    def add(self, subset: str, seq: list[int]) -> None:
+        n, c = len(seq), sum(seq)
+        if n == 0:
+            return
+        for k in self.ks:
+            v = pass_at_k(n, c, min(k, n))
+            for key in (subset, "all"):
+                cell = self.acc[key][k]
+                cell[0] += v
+                cell[1] += 1
+
+    def result(self) -> dict[str, dict[str, float]]:
+        return {s: {f"pass@{k}": total / n for k, (total, n) in sorted(d.items())} for s, d in sorted(self.acc.items())}
+
+
+def pass_at_k_by_subset(rows, ks: list[int]) -> dict[str, dict[str, float]]:
     """Mean pass@k per subset (and ``all``) over rows with ``gpt_pass_sequence``.
 
     Every question that was attempted counts at every k, including those that never passed (they
@@ -59,17 +84,10 @@ def pass_at_k_by_subset(rows: list[dict], ks: list[int]) -> dict[str, dict[str, 
     all of them (pass@n): leaving it out instead would change the denominator between k values and
     make the curve fall (a subset of one-attempt seed rows at pass@1 and generated rows at pass@2).
     """
-    acc: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    acc = PassAtK(ks)
     for r in rows:
-        seq = r["gpt_pass_sequence"]
-        n, c = len(seq), sum(seq)
-        if n == 0:
-            continue
-        for k in ks:
-            v = pass_at_k(n, c, min(k, n))
-            acc[r["subset"]][k].append(v)
-            acc["all"][k].append(v)
-    return {s: {f"pass@{k}": sum(v) / len(v) for k, v in sorted(d.items())} for s, d in sorted(acc.items())}
+        acc.add(r["subset"], r["gpt_pass_sequence"])
+    return acc.result()
 
 
 def _rank(attempt: dict) -> tuple:
@@ -137,11 +155,15 @@ def label_questions(
     return verified, failed
 
 
-def difficulty_by_subset(rows: list[dict]) -> dict[str, dict[str, int]]:
+def count_difficulty(counts: dict[str, dict[str, int]], row: dict) -> None:
+    counts.setdefault(row["subset"], {d: 0 for d in DIFFICULTIES})[row["gpt_difficulty"]] += 1
+
+
+def difficulty_by_subset(rows) -> dict[str, dict[str, int]]:
     """Counts of easy/medium/hard/fail per subset (the paper's Fig. 5)."""
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {d: 0 for d in DIFFICULTIES})
+    out: dict[str, dict[str, int]] = {}
     for r in rows:
-        out[r["subset"]][r["gpt_difficulty"]] += 1
+        count_difficulty(out, r)
     return dict(sorted(out.items()))
 
 
@@ -171,27 +193,36 @@ class LabelConfig:
     ks: list[int] = field(default_factory=lambda: [1, 2, 3, 5, 10])  # pass@k reported (paper Fig. 2)
 
 
-@stage("label", schema=LabelConfig, version="1")
-def label_stage(records: list[dict], ctx) -> list[dict]:
-    """Verified attempts in, one triplet per question with a passing attempt out.
+@stage("label", schema=LabelConfig, version="1", streams=True)
+def label_stage(records, ctx):
+    """Verified attempts in, one triplet per question with a passing attempt out, in order of each
+    question's first attempt (attempts are grouped on disk, ``store.grouped``: memory holds one
+    question's attempts).
 
     Failed questions stay in the verify output (a later run's ``solve.previous_attempts``); their
     counts, difficulty and pass@k go into this stage's manifest for the report.
     """
     cfg: LabelConfig = ctx.cfg
-    questions: dict[str, dict] = {}
-    for a in records:
-        questions.setdefault(a["question_id"], question_of(a))
-    verified, failed = label_questions(list(questions.values()), records, cfg.trial_prefix)
-    sandbox_errors = sum(t["n_sandbox_errors"] for t in verified + failed)
-    for t in verified:
+    n_verified = n_failed = sandbox_errors = 0
+    difficulty_counts: dict[str, dict[str, int]] = {}
+    acc = PassAtK(cfg.ks)
+    groups = store.grouped(records, lambda a: a["question_id"],
+                           ctx.stage_dir / f".group-{store.shard_tag(ctx.shard)}.sqlite")
+    for attempts in groups:
+        t = label_question(question_of(attempts[0]), attempts, cfg.trial_prefix)
+        sandbox_errors += t["n_sandbox_errors"]
+        count_difficulty(difficulty_counts, t)
+        acc.add(t["subset"], t["gpt_pass_sequence"])
+        if t["gpt_difficulty"] == "fail":
+            n_failed += 1
+            continue
+        n_verified += 1
         t["question_id"] = triplet_id(t["subset"], t["question_id"])
         t.pop("n_sandbox_errors", None)
-    everything = verified + failed
+        yield t
     ctx.counts.update(
-        questions=len(questions), verified=len(verified), failed=len(failed),
+        questions=n_verified + n_failed, verified=n_verified, failed=n_failed,
         sandbox_error_attempts=sandbox_errors,
-        difficulty=difficulty_by_subset(everything),
-        pass_at_k=pass_at_k_by_subset(everything, cfg.ks),
+        difficulty=dict(sorted(difficulty_counts.items())),
+        pass_at_k=acc.result(),
     )
-    return verified

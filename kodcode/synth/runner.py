@@ -24,7 +24,8 @@ A stage is a plain function over records, registered by name::
 
 * ``records`` is the previous stage's output (the first stage gets ``cfg.input`` or ``[]``);
   question stages append their new rows to what they receive, map/filter stages return a new list.
-* ``@stage(..., streams=True)``: the stage gets an iterator of records and returns (or yields) an
+* ``@stage(..., streams=True)``: the stage gets its records as a lazy, re-iterable ``store.StreamInput``
+  (``len`` known; each ``for`` is one more pass over the input) and returns (or yields) an
   iterable; the runner writes each output record to the part as it comes and passes the next stage
   a lazy view of that file (``store.Rows``), so memory stays bounded in the number of rows.  Counts
   the stage sets in ``ctx.counts`` are read after its output is exhausted.
@@ -444,16 +445,9 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
 
 def _stream_one(spec, records, ctx, stage_dir: Path, shard) -> tuple[store.Rows, str]:
     """Run a streaming stage: input read lazily, each output record written as it is produced."""
-    rows_in = ctx.work("rows", len(records))
-
-    def consumed():
-        for r in records:
-            rows_in.advance()
-            yield r
-
     writer = store.PartWriter(stage_dir, shard)
     try:
-        for rec in spec.fn(consumed(), ctx):
+        for rec in spec.fn(store.StreamInput(records, ctx.work("rows", len(records))), ctx):
             writer.write(rec)
     except BaseException:
         writer.abort()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,26 @@ def records_hash(records) -> str:
     return records.hash if isinstance(records, Rows) else hash_records(records)
 
 
+class StreamInput:
+    """What a streaming stage reads: its input records, lazily, with ``len``.  Re-iterable: each pass
+    reads the input again (dedup embeds on a first pass and writes on a second) and restarts the
+    ``rows`` counter on the status line."""
+
+    def __init__(self, records, work):
+        self.records, self.work, self.passes = records, work, 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self):
+        self.passes += 1
+        if self.passes > 1:
+            self.work.done, self.work.started = 0, time.monotonic()
+        for r in self.records:
+            self.work.advance()
+            yield r
+
+
 class PartWriter:
     """Writes a stage's records to its part as they come (temporary file, renamed on ``close``),
     hashing and counting them on the way: the same hash ``hash_records`` gives the whole list."""
@@ -241,3 +262,42 @@ class PartWriter:
     def abort(self) -> None:
         self._f.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def grouped(records, key, path: Path, batch: int = 10_000):
+    """Lists of records with equal ``key(record)``, in order of each key's first appearance, records
+    in input order within a list; the same groups whatever the input order (attempts of one question
+    may be spread over the file).  An on-disk sort through SQLite at ``path`` (deleted after): memory
+    holds one group and the keys seen, not the records."""
+    import sqlite3
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # left by a killed run
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE r (g INTEGER, rec TEXT)")
+        first: dict[Any, int] = {}
+        rows: list[tuple[int, str]] = []
+        for rec in records:
+            rows.append((first.setdefault(key(rec), len(first)), json.dumps(rec, ensure_ascii=False)))
+            if len(rows) >= batch:
+                db.executemany("INSERT INTO r VALUES (?, ?)", rows)
+                rows.clear()
+        db.executemany("INSERT INTO r VALUES (?, ?)", rows)
+        del first, rows
+        db.execute("CREATE INDEX r_g ON r (g)")  # index entries sort by (g, rowid): input order in a group
+        group: list[dict] = []
+        current = None
+        for g, text in db.execute("SELECT g, rec FROM r ORDER BY g, rowid"):
+            if g != current and group:
+                yield group
+                group = []
+            current = g
+            group.append(json.loads(text))
+        if group:
+            yield group
+    finally:
+        db.close()
+        path.unlink(missing_ok=True)

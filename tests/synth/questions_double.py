@@ -7,11 +7,11 @@ def reply(request):
     if request.prompt is not None:  # MAGPIE prefill: raw prefix, n samples
         return [f" reverse a string number {i}." for i in range(request.n)]
     text = request.messages[-1]["content"]
-    if "Rate how good the following user request" in text:
+    if "rate the quality of the code-related query" in text:
         quality = "poor" if "why is my code slow" in text else "excellent"
         return '```json\n{"explanation": "clear", "input_quality": "%s"}\n```' % quality
-    if "Classify the following coding request" in text:
-        tag = "Code Explanation" if "Explain the difference" in text else "Algorithm Implementation"
+    if "Please label the task tags for the user query" in text:
+        tag = "Documentation" if "Explain the difference" in text else "Algorithm Implementation"
         return 'Sure! {"primary_tag": "%s", "other_tags": []}' % tag
     if "## Documentation of" in text:
         package = re.search(r"## Documentation of (\S+)", text).group(1)

@@ -26,14 +26,14 @@ def embedder():
 
 def test_keep_one_keeps_the_first_of_each_paraphrase_group(embedder):
     texts = [EVEN[0], DISTINCT[0], EVEN[1], DEPTH[0], DISTINCT[1], EVEN[2], DEPTH[1], DISTINCT[2]]
-    keep, info = dedup_group(texts, embed(texts, embedder), DedupConfig())
+    keep, info = dedup_group(embed(texts, embedder), DedupConfig())
     assert [texts[i] for i in keep] == [EVEN[0], DISTINCT[0], DEPTH[0], DISTINCT[1], DISTINCT[2]]
     assert info[0]["group_size"] == 3 and info[3]["group_size"] == 2 and info[1]["group_size"] == 1
 
 
 def test_kodcode_mode_drops_every_member_of_a_pair(embedder):
     texts = [EVEN[0], EVEN[1], DISTINCT[0], DISTINCT[1]]
-    keep, _ = dedup_group(texts, embed(texts, embedder), DedupConfig(mode="kodcode"))
+    keep, _ = dedup_group(embed(texts, embedder), DedupConfig(mode="kodcode"))
     assert [texts[i] for i in keep] == DISTINCT[:2]
 
 
@@ -42,8 +42,8 @@ def test_threshold_is_a_cosine_similarity():
     a = np.array([1.0, 0.0], dtype="float32")
     b = np.array([0.96, np.sqrt(1 - 0.96**2)], dtype="float32")
     vecs = np.stack([a, b])
-    assert dedup_group(["a", "b"], vecs, DedupConfig(threshold=0.95))[0] == [0]
-    assert dedup_group(["a", "b"], vecs, DedupConfig(threshold=0.97))[0] == [0, 1]
+    assert dedup_group(vecs, DedupConfig(threshold=0.95))[0] == [0]
+    assert dedup_group(vecs, DedupConfig(threshold=0.97))[0] == [0, 1]
 
 
 def records(pairs):

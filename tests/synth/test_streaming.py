@@ -2,10 +2,10 @@
 parses only its own slice of the input."""
 
 import json
-import types
 
 from kodcode.synth import store
 from kodcode.synth.runner import run, stage
+from kodcode.synth.store import StreamInput
 
 SEEN: dict[str, object] = {}
 
@@ -34,10 +34,10 @@ def write_input(path, n, bad_line_at=None):
     return path
 
 
-def test_streaming_stage_gets_an_iterator_and_its_manifest_hashes_what_it_wrote(tmp_path):
+def test_streaming_stage_gets_a_lazy_input_and_its_manifest_hashes_what_it_wrote(tmp_path):
     src = write_input(tmp_path / "in.jsonl", 10)
     summary = run(cfg(tmp_path, input=str(src)))
-    assert SEEN["type"] is types.GeneratorType
+    assert SEEN["type"] is StreamInput  # lazy, not a list
     out = store.read_jsonl(tmp_path / "run" / "stream_upper" / "part-00000-of-00001.jsonl")
     assert [r["question"] for r in out] == [f"Q {i}" for i in range(10)]
     m = json.loads((tmp_path / "run" / "stream_upper" / "manifest-00000-of-00001.json").read_text())
