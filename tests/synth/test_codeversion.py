@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kodcode import CONF_DIR
+import kodcode
 from kodcode.codeversion import direct_imports, job_environment
 from kodcode.synth.cachekey import stage_modules
 
 HERE = Path(__file__).parent
-REPO = CONF_DIR.parent
+REPO = Path(kodcode.__file__).resolve().parents[1]
 
 RUN = (
     "import json, sys\n"
@@ -62,10 +62,9 @@ def test_job_environment_lists_the_interpreters_packages(tmp_path):
 
 @pytest.fixture
 def scratch(tmp_path):
-    """A copy of the package (and conf/) to edit, the pipeline's config, and a way to run it there."""
+    """A copy of the package (its configs included) to edit, the pipeline's config, and a way to run it there."""
     src = tmp_path / "src"
     shutil.copytree(REPO / "kodcode", src / "kodcode", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(CONF_DIR, src / "conf")
     sys.path.insert(0, str(HERE))
     try:
         from test_steps23 import synth_cfg
