@@ -1,0 +1,207 @@
+"""The program a HumanEval+/MBPP+ sandbox job runs: one model solution called on every test input.
+
+``kodcode.eval.evalplus_bench`` sends this module's source as a ``StdioJob`` program and one payload
+on stdin (base64 of a pickle the parent wrote: the solution, its entry point, and per phase -- base,
+then plus -- the inputs and evalplus's per-input time limits).  For each phase it forks a child that
+does what evalplus 0.3.1 ``evalplus/eval/__init__.py::unsafe_execute`` does before comparing:
+``reliability_guard()`` (evalplus's own, imported), the solution ``exec``'d under ``swallow_io``,
+then ``fn(*inp)`` for each input in order under a per-input limit -- in CPU seconds here (evalplus
+counts wall seconds, so a busy machine flips its verdicts), with a wall guard only against sleeping.
+The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``).  Each
+return value is written, as it is produced, as one line of tagged JSON (``encode``) to this
+process, which forwards it on stdout; at the end of the phase it adds how the child ended (exit,
+CPU limit, wall guard) and the child's CPU time.
+
+Nothing here decides a verdict, and nothing here can see an expected output: the parent compares
+the decoded values with evalplus's rules.  A solution can write lines of its own into the channel;
+that only reports values of its choosing, which it could have returned anyway, and a line the
+parent cannot read counts as a failed input.  Each phase runs in a fresh child, as each of
+evalplus's ``untrusted_check`` calls runs in a fresh process, so state never crosses phases.
+
+Run by hand (the parent builds the payload with ``evalplus_bench.harness_payload``)::
+
+    python -m kodcode.eval.evalplus_harness < payload.b64
+"""
+
+import base64
+import json
+import os
+import pickle
+import resource
+import select
+import signal
+import sys
+import time
+
+INT_DIGITS = 4000  # Python 3.11 refuses str(int) past 4300 digits; bigger ints travel as hex
+
+
+class InputTimeLimit(BaseException):
+    """Raised in the solution by the per-input timers (BaseException: evalplus catches that too)."""
+
+
+def _tag_seq(tag, seq, depth):
+    return {tag: [encode(x, depth + 1) for x in seq]}
+
+
+def encode(v, depth=0):
+    """A JSON-able, exactly decodable form of a return value (``evalplus_values.decode`` inverts it).
+
+    Exact builtin types travel as themselves or tagged; subclasses of builtin types that keep the
+    base type's ``__eq__`` carry their class name (so ``==`` and ``type(out) == type(exp)`` decode
+    as they behave); numpy scalars and arrays carry their dtype; anything else is a description.
+    """
+    if depth > 100:
+        return {"o": "deep", "r": "<nested more than 100 levels>"}
+    t = type(v)
+    if v is None or t is bool or t is str:
+        return v
+    if t is int:
+        return v if -10 ** INT_DIGITS < v < 10 ** INT_DIGITS else {"i": hex(v)}
+    if t is float:
+        return v  # json writes repr (exact round trip) and NaN/Infinity
+    if t is list:
+        return [encode(x, depth + 1) for x in v]
+    if t is tuple:
+        return _tag_seq("t", v, depth)
+    if t is set:
+        return _tag_seq("s", v, depth)
+    if t is frozenset:
+        return _tag_seq("fs", v, depth)
+    if t is dict:
+        return {"d": [[encode(k, depth + 1), encode(x, depth + 1)] for k, x in dict.items(v)]}
+    if t is complex:
+        return {"c": [v.real, v.imag]}
+    if t is bytes:
+        return {"b": base64.b64encode(v).decode()}
+    mod = getattr(t, "__module__", "")
+    if mod == "numpy":
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(v, np.ndarray) and v.dtype.kind in "biufc":
+            return {"nd": v.dtype.str, "shape": list(v.shape), "v": encode(v.ravel().tolist(), depth + 1)}
+        if np is not None and isinstance(v, np.generic) and v.dtype.kind in "biufc":
+            return {"np": v.dtype.str, "v": encode(v.item(), depth + 1)}
+    if mod == "collections" and t.__name__ in ("OrderedDict", "defaultdict", "Counter", "deque"):
+        items = list(v) if t.__name__ == "deque" else [[k, x] for k, x in dict.items(v)]
+        return {"coll": t.__name__, "v": encode(items, depth + 1)}
+    for base in (int, float, str, list, tuple, dict, set, frozenset, bytes):
+        if isinstance(v, base) and t.__eq__ is base.__eq__:
+            return {"sub": t.__name__[:100], "base": encode(base(v), depth + 1)}
+    try:
+        r = repr(v)[:1000]
+    except BaseException:  # noqa: BLE001 - a value whose repr raises is still a value
+        r = "<unrepresentable>"
+    return {"o": t.__name__[:100], "r": r}
+
+
+def _on_timer(signum, frame):
+    raise InputTimeLimit("cpu" if signum == signal.SIGPROF else "wall")
+
+
+def _limit(cpu_s, wall_s):
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    signal.setitimer(signal.ITIMER_REAL, wall_s)
+
+
+def _write(fd, rec):
+    data = (json.dumps(rec) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0):
+    """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits."""
+    from evalplus.eval.utils import reliability_guard, swallow_io
+
+    signal.signal(signal.SIGPROF, _on_timer)
+    signal.signal(signal.SIGALRM, _on_timer)
+    reliability_guard()  # evalplus's own; memory is the sandbox's limit (None: no RLIMIT_AS change)
+    g = {}
+    try:
+        with swallow_io():
+            exec(code, g)  # noqa: S102 - the job: run the model's solution
+            fn = g[entry_point]
+    except BaseException as e:  # noqa: BLE001 - evalplus: any failure here fails the phase
+        _write(out_fd, {"p": n, "load": "error", "msg": f"{type(e).__name__}: {e}"[:500]})
+        return
+    for i, inp in enumerate(inputs):
+        try:
+            _limit(limits[i], limits[i] * wall_factor + 1.0)
+            try:
+                with swallow_io():
+                    out = fn(*inp)
+            finally:
+                _limit(0, 0)
+        except InputTimeLimit as e:
+            _write(out_fd, {"p": n, "i": i, "timeout": str(e)})
+            return
+        except BaseException as e:  # noqa: BLE001
+            _write(out_fd, {"p": n, "i": i, "error": f"{type(e).__name__}: {e}"[:300]})
+            return
+        try:
+            _write(out_fd, {"p": n, "i": i, "v": encode(out)})
+        except BaseException as e:  # noqa: BLE001 - a value that cannot be described is not comparable
+            _write(out_fd, {"p": n, "i": i, "error": f"unencodable return value: {type(e).__name__}"})
+            return
+
+
+def _phase(payload, phase, out_fd):
+    """Fork the phase's child, forward its lines, then report how it ended (this process never runs the solution)."""
+    r, w = os.pipe()
+    cpu = phase["task_limit"]
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            soft = max(1, int(cpu + 0.999))
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+            run_phase(payload["code"], payload["entry_point"], phase["inputs"], phase["limits"],
+                      payload["wall_factor"], w, phase["n"])
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    wall = cpu * payload["wall_factor"] + 2.0
+    ended = "exit"
+
+    while True:
+        left = t0 + wall - time.monotonic()
+        if left <= 0:
+            ended = "wall"
+            break
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        while chunk:
+            chunk = chunk[os.write(out_fd, chunk):]
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    _, status, usage = os.wait4(pid, 0)
+    os.close(r)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    if ended == "exit" and os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        ended = "cpu" if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu) else "signal"
+    elif ended == "exit" and os.WEXITSTATUS(status) != 0:
+        ended = "crash"
+    _write(out_fd, {"p": phase["n"], "end": ended, "cpu_s": cpu_s})
+
+
+def main():
+    payload = pickle.loads(base64.b64decode(sys.stdin.buffer.read()))
+    out_fd = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)  # the solution's own writes to fd 1 go nowhere, as evalplus swallows them
+    for phase in payload["phases"]:
+        _phase(payload, phase, out_fd)
+
+
+if __name__ == "__main__":
+    main()
