@@ -77,9 +77,9 @@ def main() -> None:
     args = ap.parse_args()
     out = args.out.resolve()
     cache = out / "cache"
-    lines = [f"# evalplus 0.3.1 vs kodcode.exec (`bench/eval_evalplus.py`)", "",
-             f"`python bench/eval_evalplus.py --data-dir DATA --datasets {' '.join(args.datasets)} "
-             f"--mutants-per-task {args.mutants_per_task} --workers {args.workers} --stress {args.stress}`", "",
+    lines = ["# evalplus 0.3.1 vs kodcode.exec (`bench/eval_evalplus.py`)", "",
+             (f"`python bench/eval_evalplus.py --data-dir DATA --datasets {' '.join(args.datasets)} "
+             f"--mutants-per-task {args.mutants_per_task} --workers {args.workers} --stress {args.stress}`"), "",
              f"{mp.cpu_count()} CPU cores, {args.workers} workers for each tool.", ""]
 
     def say(s=""):
