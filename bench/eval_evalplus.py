@@ -68,7 +68,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--datasets", nargs="+", default=["humaneval", "mbpp"], choices=list(FILES))
-    ap.add_argument("--mutants-per-task", type=int, default=2)
+    ap.add_argument("--mutants-per-task", type=int, nargs="+", default=[2],
+                    help="one number, or one per dataset in --datasets order")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--stress", type=int, default=0, help="busy-loop processes for the second, loaded round")
@@ -79,19 +80,22 @@ def main() -> None:
     cache = out / "cache"
     lines = ["# evalplus 0.3.1 vs kodcode.exec (`bench/eval_evalplus.py`)", "",
              (f"`python bench/eval_evalplus.py --data-dir DATA --datasets {' '.join(args.datasets)} "
-             f"--mutants-per-task {args.mutants_per_task} --workers {args.workers} --stress {args.stress}`"), "",
+             f"--mutants-per-task {' '.join(map(str, args.mutants_per_task))} --workers {args.workers} --stress {args.stress}`"), "",
              f"{mp.cpu_count()} CPU cores, {args.workers} workers for each tool.", ""]
 
     def say(s=""):
         print(s, flush=True)
         lines.append(s)
 
+    per_task = dict(zip(args.datasets, args.mutants_per_task * len(args.datasets)
+                        if len(args.mutants_per_task) == 1 else args.mutants_per_task))
     for dataset in args.datasets:
         data = (args.data_dir / FILES[dataset]).resolve()
         problems = ep.load_problems(dataset, str(data))
-        samples = samples_for(problems, args.mutants_per_task, args.seed)
+        samples = samples_for(problems, per_task[dataset], args.seed)
         kinds = collections.Counter(k for _, _, k in samples)
-        ep.expected_outputs(dataset, ep.scoring_problems(dataset, problems), ep.dataset_hash(str(data)), str(cache))
+        by_id = ep.scoring_problems(dataset, problems)
+        ep.expected_outputs(dataset, by_id, ep.ground_truth_key(dataset, str(data), by_id), str(cache))
         say(f"## {dataset}: {kinds['canonical']} canonical + {kinds['mutant']} mutants = {len(samples)} samples")
         say()
         ours, t_ours, hits = run_ours(dataset, problems, samples, data, cache, args.workers)

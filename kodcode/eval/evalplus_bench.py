@@ -53,6 +53,9 @@ RESPONSE_PREFIX = (
 # Wall seconds per CPU second before a phase or input counts as sleeping (only a guard: the limits
 # themselves are CPU time, so this only has to exceed the slowdown of a busy machine).
 WALL_FACTOR = 10.0
+# Ground-truth seconds of inputs a phase runs first: most phases fit whole; in the rest a wrong
+# answer is usually found there, so the costly inputs after it never run (evalplus's fast check).
+FIRST_PART_GT_S = 0.05
 PER_TASK_TIMEOUT_S = 60.0  # evalplus untrusted_check: EVALPLUS_TIMEOUT_PER_TASK, default 60
 _OVERRIDE_VAR = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
@@ -176,7 +179,7 @@ def _harness_program() -> str:
 
 
 class _Task:
-    """What every sample of one task shares: inputs, limits and the pickled phases (built once)."""
+    """What every sample of one task shares: inputs, limits, the first part of each phase, digests."""
 
     def __init__(self, problem: dict, expected: dict):
         self.problem, self.expected = problem, expected
@@ -185,12 +188,24 @@ class _Task:
             limits, task_limit = phase_limits(expected[f"{name}_time"])
             self.phases.append({"n": n, "inputs": problem[f"{name}_input"], "limits": limits,
                                 "task_limit": task_limit})
+        self.first = [_first_part(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
         self.digests: list[dict] = [{}, {}]  # expected outputs' digests, computed once per task
         self.cpu_s = sum(ph["task_limit"] for ph in self.phases) + 2.0  # + the harness's own start
 
-    def payload(self, code: str, wall_factor: float) -> str:
+    def payload(self, code: str, wall_factor: float, phases: list[dict]) -> str:
         return base64.b64encode(pickle.dumps({"code": code, "entry_point": self.problem["entry_point"],
-                                              "phases": self.phases, "wall_factor": wall_factor})).decode()
+                                              "phases": phases, "wall_factor": wall_factor})).decode()
+
+
+def _first_part(phase: dict, ref_time: list[float]) -> dict:
+    """The phase cut after its inputs' ground-truth time passes ``FIRST_PART_GT_S`` (at least one input)."""
+    total, k = 0.0, 0
+    while k < len(ref_time) and (k == 0 or total <= FIRST_PART_GT_S):
+        total += ref_time[k]
+        k += 1
+    if k >= len(phase["inputs"]):
+        return phase
+    return {**phase, "inputs": phase["inputs"][:k], "limits": phase["limits"][:k], "more": True}
 
 
 def _phase_records(stdout: str) -> dict[int, list[dict]]:
@@ -217,11 +232,64 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], executo
     return score_samples(dataset, problems, samples, executor, data_path, cache_dir, wall_factor)
 
 
+class _Sample:
+    """One sample's jobs and verdicts: the first parts of both phases, then whole phases as needed."""
+
+    def __init__(self, dataset: str, task: _Task, task_id: str, code: str):
+        self.dataset, self.task, self.code = dataset, task, code
+        self.rec: dict[str, Any] = {"task_id": task_id, "solution": code}
+        self.detail: dict[str, Any] = {"cpu_s": 0.0}
+        self.status: dict[int, str] = {}
+
+    def judge(self, verdict, phases: list[dict]) -> list[dict]:
+        """Judge the phases ``verdict`` ran; returns the phases still undecided (their first part was right)."""
+        from kodcode.eval.evalplus_check import MORE, judge_phase
+
+        if verdict.status == "sandbox_error":
+            self.detail["message"] = verdict.message[-500:]
+            self.status = {ph["n"]: "sandbox_error" for ph in self.task.phases}
+            return []
+        self.detail["cpu_s"] += verdict.cpu_s or 0.0
+        records = _phase_records(verdict.outputs[0].stdout if verdict.outputs else "")
+        t, again = self.task, []
+        for ph in phases:
+            n, name = ph["n"], ("base", "plus")[ph["n"]]
+            status, _, why, limit = judge_phase(self.dataset, t.problem["entry_point"], t.problem["atol"],
+                                                t.phases[n]["inputs"], t.expected[name], records[n], t.digests[n])
+            if status == MORE:
+                again.append(t.phases[n])
+                continue
+            self.status[n] = status
+            self.detail[f"{name}_why"] = why
+            if limit:
+                self.detail.setdefault("limit", []).append(f"{name}: {why}")
+        return again
+
+    def record(self) -> dict:
+        rec = self.rec
+        if "sandbox_error" in self.status.values():
+            rec.update(status="sandbox_error", passed=None, base_passed=None, base_status=None, plus_status=None,
+                       detail=self.detail)
+            return rec
+        rec["base_status"], rec["plus_status"] = self.status[0], self.status[1]
+        base_ok = rec["base_status"] == "pass"
+        plus_ok = base_ok and rec["plus_status"] == "pass"  # evalplus: plus counts only with base
+        rec.update(status="pass" if plus_ok else "fail", passed=plus_ok, base_passed=base_ok, detail=self.detail)
+        return rec
+
+
 def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, str]], executor,
                   data_path: str | None = None, cache_dir: str | None = None,
                   wall_factor: float = WALL_FACTOR) -> list[dict]:
-    """Like ``score`` for any number of (task_id, program) samples per task; records in sample order."""
-    from kodcode.eval.evalplus_check import judge_phase
+    """Like ``score`` for any number of (task_id, program) samples per task; records in sample order.
+
+    Each sample first runs the first part of each phase (``FIRST_PART_GT_S`` of ground-truth time);
+    a phase whose first part already fails is decided there, as evalplus's loop stops at the first
+    failing input, and only the others run again whole, in a fresh job.  Jobs are judged here as
+    they finish, while the workers run the rest.
+    """
+    import concurrent.futures as cf
+
     from kodcode.exec import StdioJob
 
     if dataset not in DATASETS:
@@ -235,32 +303,25 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
                                 cache_dir)
     program = _harness_program()
     tasks = {tid: _Task(by_id[tid], expected[tid]) for tid in {tid for tid, _ in samples}}
-    jobs = [StdioJob(program=program, inputs=[tasks[tid].payload(code, wall_factor)], id=tid,
-                     timeout_s=tasks[tid].cpu_s) for tid, code in samples]
-    verdicts = executor.run(jobs, progress=False) if jobs else []
-    records = []
-    for (tid, code), v in zip(samples, verdicts):
-        t = tasks[tid]
-        rec: dict[str, Any] = {"task_id": tid, "solution": code}
-        if v.status == "sandbox_error":
-            rec.update(status="sandbox_error", passed=None, base_passed=None, base_status=None, plus_status=None,
-                       detail={"message": v.message[-500:]})
-            records.append(rec)
-            continue
-        phases = _phase_records(v.outputs[0].stdout if v.outputs else "")
-        detail: dict[str, Any] = {"cpu_s": v.cpu_s}
-        for ph, name in zip(t.phases, ("base", "plus")):
-            status, _, why, limit = judge_phase(dataset, t.problem["entry_point"], t.problem["atol"], ph["inputs"],
-                                                t.expected[name], phases[ph["n"]], t.digests[ph["n"]])
-            rec[f"{name}_status"] = status
-            detail[f"{name}_why"] = why
-            if limit:
-                detail.setdefault("limit", []).append(f"{name}: {why}")
-        base_ok = rec["base_status"] == "pass"
-        plus_ok = base_ok and rec["plus_status"] == "pass"  # evalplus: plus counts only with base
-        rec.update(status="pass" if plus_ok else "fail", passed=plus_ok, base_passed=base_ok, detail=detail)
-        records.append(rec)
-    return records
+    states = [_Sample(dataset, tasks[tid], tid, code) for tid, code in samples]
+
+    def submit(st: _Sample, phases: list[dict]):
+        job = StdioJob(program=program, inputs=[st.task.payload(st.code, wall_factor, phases)],
+                       id=st.rec["task_id"], timeout_s=st.task.cpu_s)
+        fut = executor.submit(job)
+        pending[fut] = (st, phases)
+
+    pending: dict = {}
+    for st in states:
+        submit(st, st.task.first)
+    while pending:
+        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            st, phases = pending.pop(fut)
+            again = st.judge(fut.result(), phases)
+            if again:
+                submit(st, again)
+    return [st.record() for st in states]
 
 
 def limit_hits(records: list[dict]) -> int:

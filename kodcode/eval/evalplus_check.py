@@ -39,6 +39,7 @@ import collections
 from typing import Any
 
 PASS, FAIL, TIMEOUT = "pass", "fail", "timeout"
+MORE = "more"  # a first part of the phase was all right: the whole phase decides
 
 
 class Opaque:
@@ -207,6 +208,8 @@ def judge_phase(dataset: str, entry_point: str, atol: float, inputs: list, expec
             break
         if "load" in r:
             return FAIL, counted, f"solution did not load: {r.get('msg', '')}", None
+        if "paused" in r:
+            return MORE, counted, f"paused after {expect_i}/{len(inputs)} inputs", None
         if r.get("i") != expect_i or expect_i >= len(inputs):
             return FAIL, counted, f"unexpected record for input {r.get('i')!r} (expected {expect_i})", None
         if "timeout" in r:

@@ -148,18 +148,19 @@ def _write(fd, rec):
         data = data[os.write(fd, data):]
 
 
-def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0):
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False):
     """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits.
 
     Ends with a ``done`` record however the phase went (evalplus sets its status there); a child
     that ends without one (killed, ``os._exit``) leaves the status unknown, which evalplus calls
-    ``timeout``.
+    ``timeout``.  ``more``: ``inputs`` is a first part of the phase's inputs; after the last one a
+    ``paused`` record says so (the parent runs the whole phase again if this part was all right).
     """
-    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n)
+    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more)
     _write(out_fd, {"p": n, "done": 1})
 
 
-def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n):
+def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more):
     from evalplus.eval.utils import reliability_guard, swallow_io
 
     signal.signal(signal.SIGPROF, _on_timer)
@@ -194,6 +195,8 @@ def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n):
         except BaseException as e:  # noqa: BLE001 - a value that cannot be described is not comparable
             _write(out_fd, {"p": n, "i": i, "error": f"unencodable return value: {type(e).__name__}"})
             return
+    if more:
+        _write(out_fd, {"p": n, "paused": len(inputs)})
 
 
 def _phase(payload, phase, out_fd):
@@ -209,7 +212,7 @@ def _phase(payload, phase, out_fd):
             soft = max(1, int(cpu + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
             run_phase(payload["code"], payload["entry_point"], phase["inputs"], phase["limits"],
-                      payload["wall_factor"], w, phase["n"])
+                      payload["wall_factor"], w, phase["n"], phase.get("more", False))
             code = 0
         finally:
             os._exit(code)

@@ -173,3 +173,19 @@ def test_official_chat_prompt(data):
 def test_a_missing_data_file_is_reported_with_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="point benchmark.humaneval.data_path"):
         ep.data_file("humaneval", str(Path(tmp_path) / "nope.jsonl"))
+
+
+def test_phases_run_first_in_part_then_whole_give_the_same_verdicts(data, ex, monkeypatch):
+    monkeypatch.setattr(ep, "FIRST_PART_GT_S", 0.0)  # every phase's first part: its first input
+    loop = "    while True:\n        pass\n"
+    sols = {"Mbpp/2": "def square_all(xs):\n    return [x * x for x in xs]\n",
+            "Mbpp/3": f"def reverse_words(s):\n    if s == 'one':\n        return 'one'\n{loop}"}
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs) == [("pass", "pass"), ("fail", "fail")]  # the plus loop is found in the whole run
+    assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit", "plus: input 1: cpu time limit"]
+    sols["Mbpp/2"] = "def square_all(xs):\n    return [] if xs else None\n"  # wrong only on the second plus input
+    sols["Mbpp/3"] = f"def reverse_words(s):\n    if s == 'one':\n        return 'no'\n{loop}"
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs) == [("fail", "fail"), ("fail", "fail")]
+    assert recs[1]["detail"]["plus_why"] == "input 0: wrong answer (AssertionError)"  # the loop never ran
+    assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit"]
