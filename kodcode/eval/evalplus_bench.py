@@ -148,6 +148,31 @@ def expected_outputs(dataset: str, problems: dict[str, dict], data_hash: str, ca
         ev.CACHE_DIR = saved
 
 
+def _digest_file(cache_dir: str | None, key: str) -> Path:
+    """Where the expected outputs' digests live: beside the ground truth, keyed by it and the job's encoding."""
+    import evalplus.evaluate as ev
+
+    root = Path(cache_dir) / "evalplus" if cache_dir else Path(ev.CACHE_DIR)
+    version = hashlib.sha256(_harness_program().encode()).hexdigest()[:12]
+    return root / f"{key}.digests-{version}.pkl"
+
+
+def _load_digests(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # our own cache entry, beside evalplus's pickled ground truth
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return {}
+
+
+def _save_digests(path: Path, digests: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(digests, f)
+    os.replace(tmp, path)  # whole or absent, never half written
+
+
 def phase_limits(ref_time: list[float]) -> tuple[list[float], float]:
     """evalplus ``untrusted_check``: per-input limits and the phase limit (fast_check: no extra second)."""
     from evalplus.config import DEFAULT_GT_TIME_LIMIT_FACTOR, DEFAULT_MIN_TIME_LIMIT
@@ -181,7 +206,7 @@ def _harness_program() -> str:
 class _Task:
     """What every sample of one task shares: inputs, limits, the first part of each phase, digests."""
 
-    def __init__(self, problem: dict, expected: dict):
+    def __init__(self, problem: dict, expected: dict, digests: list[dict] | None = None):
         self.problem, self.expected = problem, expected
         self.phases = []
         for n, name in enumerate(("base", "plus")):
@@ -189,7 +214,7 @@ class _Task:
             self.phases.append({"n": n, "inputs": problem[f"{name}_input"], "limits": limits,
                                 "task_limit": task_limit})
         self.first = [_first_part(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
-        self.digests: list[dict] = [{}, {}]  # expected outputs' digests, computed once per task
+        self.digests: list[dict] = digests or [{}, {}]  # expected outputs' digests, computed once per task
         self.cpu_s = sum(ph["task_limit"] for ph in self.phases) + 2.0  # + the harness's own start
 
     def payload(self, code: str, wall_factor: float, phases: list[dict]) -> str:
@@ -299,10 +324,13 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
     if unknown:
         raise ValueError(f"{len(unknown)} samples name tasks that are not in the {dataset} problems "
                          f"(first: {unknown[:3]}); score them against the problem file they were made for")
-    expected = expected_outputs(dataset, by_id, ground_truth_key(dataset, data_file(dataset, data_path), by_id),
-                                cache_dir)
+    key = ground_truth_key(dataset, data_file(dataset, data_path), by_id)
+    expected = expected_outputs(dataset, by_id, key, cache_dir)
     program = _harness_program()
-    tasks = {tid: _Task(by_id[tid], expected[tid]) for tid in {tid for tid, _ in samples}}
+    digest_file = _digest_file(cache_dir, key)
+    known = _load_digests(digest_file)
+    tasks = {tid: _Task(by_id[tid], expected[tid], known.get(tid)) for tid in {tid for tid, _ in samples}}
+    n_known = sum(len(d) for t in tasks.values() for d in t.digests)
     states = [_Sample(dataset, tasks[tid], tid, code) for tid, code in samples]
 
     def submit(st: _Sample, phases: list[dict]):
@@ -321,6 +349,8 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
             again = st.judge(fut.result(), phases)
             if again:
                 submit(st, again)
+    if sum(len(d) for t in tasks.values() for d in t.digests) > n_known:
+        _save_digests(digest_file, known | {tid: t.digests for tid, t in tasks.items()})
     return [st.record() for st in states]
 
 

@@ -14,7 +14,9 @@ and time limits the parent holds:
   inputs of the phase (a local variable of evalplus's loop -- reproduced);
 * without an exact match and with ``atol != 0``: same type, same length, ``np.allclose(out, exp,
   rtol=1e-07, atol=atol)``;
-* the first input that fails ends the phase as ``fail`` (``fast_check``); a phase the time limit
+* the first input that fails ends the phase as ``fail`` (``fast_check``), however the job went on
+  after it (it cannot tell a wrong answer); a first part of the phase that was all right is
+  ``more`` (the parent runs the whole phase); a phase the time limit
   ended before any failure is ``timeout``; a phase that ran every input is ``pass`` only when each
   input was counted.
 

@@ -7,10 +7,11 @@ does what evalplus 0.3.1 ``evalplus/eval/__init__.py::unsafe_execute`` does befo
 ``reliability_guard()`` (evalplus's own, imported), the solution ``exec``'d under ``swallow_io``,
 then ``fn(*inp)`` for each input in order under a per-input limit -- in CPU seconds here (evalplus
 counts wall seconds, so a busy machine flips its verdicts), with a wall guard only against sleeping.
-The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``).  Each
-return value is written, as it is produced, as one line of tagged JSON (``encode``) to this
-process, which forwards it on stdout; at the end of the phase it adds how the child ended (exit,
-CPU limit, wall guard) and the child's CPU time.
+The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``); a
+wrong answer does not, since nothing here can tell one, which is why the parent sends a phase's
+first, cheap inputs alone before the whole phase.  Each return value is written, as it is produced,
+as one line of tagged JSON (``encode``) to this process, which forwards it on stdout; at the end of
+the phase it adds how the child ended (exit, CPU limit, wall guard) and the child's CPU time.
 
 Nothing here decides a verdict, and nothing here can see an expected output: the parent compares
 the decoded values with evalplus's rules.  A solution can write lines of its own into the channel;

@@ -149,7 +149,7 @@ def test_ground_truth_is_cached_by_dataset_hash_and_a_subset_has_its_own_key(dat
     recs = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
     assert ep.pass_at_1(recs)["plus"] == 100.0  # the subset's entry is not read back as the whole file's
     md5 = ep.dataset_hash(path)
-    names = sorted(p.name for p in (tmp_path / "evalplus").iterdir())
+    names = sorted(p.name for p in (tmp_path / "evalplus").iterdir() if ".digests-" not in p.name)
     assert len(names) == 2 and f"{md5}.pkl" in names  # evalplus's own key for the whole file
 
 
@@ -189,3 +189,14 @@ def test_phases_run_first_in_part_then_whole_give_the_same_verdicts(data, ex, mo
     assert _statuses(recs) == [("fail", "fail"), ("fail", "fail")]
     assert recs[1]["detail"]["plus_why"] == "input 0: wrong answer (AssertionError)"  # the loop never ran
     assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit"]
+
+
+def test_expected_digests_are_cached_beside_the_ground_truth(data, ex, tmp_path):
+    path, problems = data["paths"]["own"], data["own"]
+    sols = evalplus_solutions(problems, "canonical")
+    first = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
+    md5 = ep.dataset_hash(path)
+    assert [p.name.split(".")[1][:8] for p in (tmp_path / "evalplus").glob(f"{md5}.digests-*.pkl")] == ["digests-"]
+    sols["HumanEval/1"] = "def upto(n):\n    return list(range(1, n + 1))\n"
+    again = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
+    assert _statuses(first)[1] == ("pass", "pass") and _statuses(again)[1] == ("fail", "fail")
