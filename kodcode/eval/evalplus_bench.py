@@ -53,9 +53,13 @@ RESPONSE_PREFIX = (
 # Wall seconds per CPU second before a phase or input counts as sleeping (only a guard: the limits
 # themselves are CPU time, so this only has to exceed the slowdown of a busy machine).
 WALL_FACTOR = 10.0
-# Ground-truth seconds of inputs a phase runs first: most phases fit whole; in the rest a wrong
-# answer is usually found there, so the costly inputs after it never run (evalplus's fast check).
+# A phase runs in growing parts, each from its first input in a fresh child: the inputs up to this
+# many ground-truth seconds, then PART_GROWTH times more, ..., then whole.  Most phases fit in the
+# first part; in the rest a wrong answer is usually found early, so the costly inputs after it never
+# run (evalplus's fast check stops there too), and a right one costs at most PART_GROWTH/(PART_GROWTH-1)
+# times its whole phase.
 FIRST_PART_GT_S = 0.05
+PART_GROWTH = 8.0
 PER_TASK_TIMEOUT_S = 60.0  # evalplus untrusted_check: EVALPLUS_TIMEOUT_PER_TASK, default 60
 _OVERRIDE_VAR = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
@@ -204,7 +208,7 @@ def _harness_program() -> str:
 
 
 class _Task:
-    """What every sample of one task shares: inputs, limits, the first part of each phase, digests."""
+    """What every sample of one task shares: inputs, limits, the parts of each phase, digests."""
 
     def __init__(self, problem: dict, expected: dict, digests: list[dict] | None = None):
         self.problem, self.expected = problem, expected
@@ -213,7 +217,7 @@ class _Task:
             limits, task_limit = phase_limits(expected[f"{name}_time"])
             self.phases.append({"n": n, "inputs": problem[f"{name}_input"], "limits": limits,
                                 "task_limit": task_limit})
-        self.first = [_first_part(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
+        self.parts = [_parts(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
         self.digests: list[dict] = digests or [{}, {}]  # expected outputs' digests, computed once per task
         self.cpu_s = sum(ph["task_limit"] for ph in self.phases) + 2.0  # + the harness's own start
 
@@ -222,15 +226,20 @@ class _Task:
                                               "phases": phases, "wall_factor": wall_factor})).decode()
 
 
-def _first_part(phase: dict, ref_time: list[float]) -> dict:
-    """The phase cut after its inputs' ground-truth time passes ``FIRST_PART_GT_S`` (at least one input)."""
-    total, k = 0.0, 0
-    while k < len(ref_time) and (k == 0 or total <= FIRST_PART_GT_S):
-        total += ref_time[k]
-        k += 1
-    if k >= len(phase["inputs"]):
-        return phase
-    return {**phase, "inputs": phase["inputs"][:k], "limits": phase["limits"][:k], "more": True}
+def _parts(phase: dict, ref_time: list[float]) -> list[dict]:
+    """The phase's parts: cut where the inputs' ground-truth time passes ``FIRST_PART_GT_S`` x
+    ``PART_GROWTH`` ** j (each at least one input longer than the last); the last part is the phase."""
+    parts, total, k, budget = [], 0.0, 0, FIRST_PART_GT_S
+    n = len(phase["inputs"])
+    while True:
+        start = k
+        while k < n and (k == start or total + ref_time[k] <= budget):
+            total += ref_time[k]
+            k += 1
+        if k >= n:
+            return [*parts, phase]
+        parts.append({**phase, "inputs": phase["inputs"][:k], "limits": phase["limits"][:k], "more": True})
+        budget *= PART_GROWTH
 
 
 def _phase_records(stdout: str) -> dict[int, list[dict]]:
@@ -258,16 +267,20 @@ def score(dataset: str, problems: list[dict], solutions: dict[str, str], executo
 
 
 class _Sample:
-    """One sample's jobs and verdicts: the first parts of both phases, then whole phases as needed."""
+    """One sample's jobs and verdicts: the first parts of both phases, then longer parts as needed."""
 
     def __init__(self, dataset: str, task: _Task, task_id: str, code: str):
         self.dataset, self.task, self.code = dataset, task, code
         self.rec: dict[str, Any] = {"task_id": task_id, "solution": code}
         self.detail: dict[str, Any] = {"cpu_s": 0.0}
         self.status: dict[int, str] = {}
+        self.part = [0, 0]  # the part of each phase last sent
+
+    def first_parts(self) -> list[dict]:
+        return [parts[0] for parts in self.task.parts]
 
     def judge(self, verdict, phases: list[dict]) -> list[dict]:
-        """Judge the phases ``verdict`` ran; returns the phases still undecided (their first part was right)."""
+        """Judge the phases ``verdict`` ran; returns the next parts of those still undecided (all right so far)."""
         from kodcode.eval.evalplus_check import MORE, judge_phase
 
         if verdict.status == "sandbox_error":
@@ -282,7 +295,8 @@ class _Sample:
             status, _, why, limit = judge_phase(self.dataset, t.problem["entry_point"], t.problem["atol"],
                                                 t.phases[n]["inputs"], t.expected[name], records[n], t.digests[n])
             if status == MORE:
-                again.append(t.phases[n])
+                self.part[n] += 1
+                again.append(t.parts[n][self.part[n]])
                 continue
             self.status[n] = status
             self.detail[f"{name}_why"] = why
@@ -309,8 +323,8 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
     """Like ``score`` for any number of (task_id, program) samples per task; records in sample order.
 
     Each sample first runs the first part of each phase (``FIRST_PART_GT_S`` of ground-truth time);
-    a phase whose first part already fails is decided there, as evalplus's loop stops at the first
-    failing input, and only the others run again whole, in a fresh job.  Jobs are judged here as
+    a phase whose part already fails is decided there, as evalplus's loop stops at the first failing
+    input, and only the others run again, a longer part (``PART_GROWTH``) in a fresh job.  Jobs are judged here as
     they finish, while the workers run the rest.
     """
     import concurrent.futures as cf
@@ -341,7 +355,7 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
 
     pending: dict = {}
     for st in states:
-        submit(st, st.task.first)
+        submit(st, st.first_parts())
     while pending:
         done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
         for fut in done:

@@ -16,7 +16,7 @@ and time limits the parent holds:
   rtol=1e-07, atol=atol)``;
 * the first input that fails ends the phase as ``fail`` (``fast_check``), however the job went on
   after it (it cannot tell a wrong answer); a first part of the phase that was all right is
-  ``more`` (the parent runs the whole phase); a phase the time limit
+  ``more`` (the parent runs a longer part, up to the whole phase); a phase the time limit
   ended before any failure is ``timeout``; a phase that ran every input is ``pass`` only when each
   input was counted.
 
@@ -41,7 +41,7 @@ import collections
 from typing import Any
 
 PASS, FAIL, TIMEOUT = "pass", "fail", "timeout"
-MORE = "more"  # a first part of the phase was all right: the whole phase decides
+MORE = "more"  # a first part of the phase was all right: a longer part decides
 
 
 class Opaque:

@@ -8,8 +8,8 @@ does what evalplus 0.3.1 ``evalplus/eval/__init__.py::unsafe_execute`` does befo
 then ``fn(*inp)`` for each input in order under a per-input limit -- in CPU seconds here (evalplus
 counts wall seconds, so a busy machine flips its verdicts), with a wall guard only against sleeping.
 The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``); a
-wrong answer does not, since nothing here can tell one, which is why the parent sends a phase's
-first, cheap inputs alone before the whole phase.  Each return value is written, as it is produced,
+wrong answer does not, since nothing here can tell one, which is why the parent sends a phase in
+growing parts, its first, cheap inputs alone first.  Each return value is written, as it is produced,
 as one line of tagged JSON (``encode``) to this process, which forwards it on stdout; at the end of
 the phase it adds how the child ended (exit, CPU limit, wall guard) and the child's CPU time.
 
