@@ -1,7 +1,7 @@
 """HumanEval+/MBPP+ on kodcode.exec against evalplus 0.3.1's own evaluator: same samples, same run.
 
     python bench/eval_evalplus.py --data-dir ../shared/data/benchmarks --datasets humaneval mbpp \
-        --mutants-per-task 2 --workers 2 [--stress 2] --report bench/reports/eval_evalplus.md
+        --mutants-per-task 2 --workers 2 [--repeats 3] [--stress 2] --report bench/reports/eval_evalplus.md
 
 Samples per dataset: every task's canonical solution plus seeded one-point AST mutants of it
 (``kodcode.eval.references.mutants``: an operator, comparison, constant or return value changed).
@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import collections
 import multiprocessing as mp
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -72,6 +74,7 @@ def main() -> None:
                     help="one number, or one per dataset in --datasets order")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=1, help="idle rounds; the report gives the median speed-up")
     ap.add_argument("--stress", type=int, default=0, help="busy-loop processes for the second, loaded round")
     ap.add_argument("--out", type=Path, default=Path("outputs/bench/eval_evalplus"))
     ap.add_argument("--report", type=Path, default=None)
@@ -80,7 +83,7 @@ def main() -> None:
     cache = out / "cache"
     lines = ["# evalplus 0.3.1 vs kodcode.exec (`bench/eval_evalplus.py`)", "",
              (f"`python bench/eval_evalplus.py --data-dir DATA --datasets {' '.join(args.datasets)} "
-             f"--mutants-per-task {' '.join(map(str, args.mutants_per_task))} --workers {args.workers} --stress {args.stress}`"), "",
+             f"--mutants-per-task {' '.join(map(str, args.mutants_per_task))} --workers {args.workers} --repeats {args.repeats} --stress {args.stress}`"), "",
              f"{mp.cpu_count()} CPU cores, {args.workers} workers for each tool.", ""]
 
     def say(s=""):
@@ -98,15 +101,23 @@ def main() -> None:
         ep.expected_outputs(dataset, by_id, ep.ground_truth_key(dataset, str(data), by_id), str(cache))
         say(f"## {dataset}: {kinds['canonical']} canonical + {kinds['mutant']} mutants = {len(samples)} samples")
         say()
-        ours, t_ours, hits = run_ours(dataset, problems, samples, data, cache, args.workers)
-        theirs, t_off = run_official(dataset, samples, data, cache, args.workers, out / dataset / "idle")
-        diff = compare(samples, ours, theirs)
-        n_pass = sum(v == ("pass", "pass") for v in theirs)
-        say(f"- idle: identical verdicts on {len(samples) - len(diff)}/{len(samples)} samples "
-            f"(evalplus passes {n_pass}); ours {t_ours:.1f} s, evalplus {t_off:.1f} s: **{t_off / t_ours:.2f}x**; "
-            f"{hits} of our verdicts decided by a time limit")
-        for d in diff:
-            say(f"  - differs: {d}")
+        for rep in range(args.repeats):
+            ours_r, t_ours, hits = run_ours(dataset, problems, samples, data, cache, args.workers)
+            theirs_r, t_off = run_official(dataset, samples, data, cache, args.workers, out / dataset / f"idle{rep}")
+            if rep == 0:
+                ours, theirs, ratios = ours_r, theirs_r, []
+            ratios.append(t_off / t_ours)
+            diff = compare(samples, ours_r, theirs_r)
+            n_pass = sum(v == ("pass", "pass") for v in theirs_r)
+            say(f"- idle run {rep + 1}: identical verdicts on {len(samples) - len(diff)}/{len(samples)} samples "
+                f"(evalplus passes {n_pass}); ours {t_ours:.1f} s, evalplus {t_off:.1f} s: **{t_off / t_ours:.2f}x**; "
+                f"{hits} of our verdicts decided by a time limit; load average {os.getloadavg()[0]:.1f}")
+            for d in diff:
+                say(f"  - differs: {d}")
+            for d in compare(samples, ours_r, ours) if rep else []:
+                say(f"  - ours differs from its first run: {d}")
+        if args.repeats > 1:
+            say(f"- median speed-up over {args.repeats} idle runs: **{statistics.median(ratios):.2f}x**")
         canon_fail = [f"{t}: {v}" for (t, _, k), v in zip(samples, theirs) if k == "canonical" and v != ("pass", "pass")]
         say(f"- canonical solutions evalplus itself does not pass: {canon_fail or 'none'}")
         if args.stress:

@@ -11,7 +11,7 @@ the worker, from the test it parses before forking the job), and a pass needs ev
 reported ``passed`` in the runner's single final message, which must carry the per-job nonce.
 Infrastructure failures become ``sandbox_error``, never ``fail``.
 
-What this does NOT protect against (see README "Execution engine"): a job that specifically
+What this does NOT protect against (see docs/exec.md): a job that specifically
 reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
 write a forged report, exit) can fake a pytest pass, because tests and solution share a process;
 call/stdio jobs are immune (the comparison happens here).  The seccomp deny list exists on x86_64
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from .config import ExecConfig
 from .jobs import Job, PytestJob, Verdict
-from .plan import plan_test
+from .plan import JobPlan, plan_test
 from .verdict import decide
 
 WORKER_PACKAGE = "_kodcode_worker"  # the worker package's name in the job interpreter
@@ -275,7 +275,14 @@ class Executor:
         if problems:
             raise ValueError("invalid exec config:\n  - " + "\n  - ".join(problems))
         self.cfg = cfg
+        # submit -> _inbox -> the planner thread (a pytest job's test is planned there, while the workers
+        # run the jobs before it) -> _queue -> the worker threads
+        self._inbox: queue.Queue = queue.Queue()
         self._queue: queue.Queue = queue.Queue()
+        self._planner = threading.Thread(target=self._plan_loop, daemon=True, name="kodcode-exec-plan")
+        # The planner stays a few jobs ahead of the workers, not the whole batch ahead: planning holds
+        # this process's GIL, which a worker thread needs to take its next job.
+        self._ahead = threading.Semaphore(self.LOOKAHEAD * cfg.n_workers() if self.LOOKAHEAD else 1 << 30)
         self._workers: list[_Worker] = []
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -300,6 +307,7 @@ class Executor:
         if errors:
             self.close()
             raise errors[0]
+        self._planner.start()
 
     def _serve(self, slot: int, ready: concurrent.futures.Future) -> None:
         # The thread that starts a worker process must live as long as it: the worker gets SIGKILL when
@@ -325,6 +333,9 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        if self._planner.is_alive():
+            self._inbox.put(None)  # (after the jobs already submitted: they are planned and run first)
+            self._planner.join()
         for _ in self._threads:
             self._queue.put(None)
         for t in self._threads:
@@ -352,7 +363,7 @@ class Executor:
         if self._closed:
             raise RuntimeError("Executor is closed")
         fut: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put((job, fut))
+        self._inbox.put((job, fut))
         return fut
 
     def run(self, jobs: list[Job], progress: bool = False) -> list[Verdict]:
@@ -370,26 +381,45 @@ class Executor:
         futs = [asyncio.wrap_future(self.submit(j)) for j in jobs]
         return list(await asyncio.gather(*futs))
 
+    LOOKAHEAD = 2  # planned jobs waiting per worker
+
+    def _plan_loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            self._ahead.acquire()
+            job, fut = item
+            plan = None
+            if isinstance(job, PytestJob):
+                # What decides the verdict is taken out of the test here, before anything reaches a worker.
+                try:
+                    plan = plan_test(job.test, job.solution, job.prepend_import)
+                except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+                    plan = Verdict(status="error", id=job.id,
+                                   message=f"test source does not parse: {type(e).__name__}: {e}")
+                except Exception as e:  # never let one job take the planner down
+                    plan = Verdict(status="sandbox_error", id=job.id, message=f"planning: {type(e).__name__}: {e}")
+            self._queue.put((job, fut, plan))
+
     def _loop(self, worker: _Worker) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            job, fut = item
+            job, fut, plan = item
+            self._ahead.release()
+            if isinstance(plan, Verdict):
+                fut.set_result(plan)
+                continue
             try:
-                fut.set_result(self._execute(worker, job))
+                fut.set_result(self._execute(worker, job, plan))
             except Exception as e:  # never let one job take the worker thread down
                 fut.set_result(Verdict(status="sandbox_error", id=job.id, message=f"{type(e).__name__}: {e}"))
 
-    def _execute(self, worker: _Worker, job: Job) -> Verdict:
+    def _execute(self, worker: _Worker, job: Job, plan: JobPlan | None) -> Verdict:
         payload = _payload(job, self.cfg)
-        plan = None
-        if isinstance(job, PytestJob):
-            # What decides the verdict is taken out of the test here, before anything reaches the worker.
-            try:
-                plan = plan_test(job.test, job.solution, job.prepend_import)
-            except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-                return Verdict(status="error", id=job.id, message=f"test source does not parse: {type(e).__name__}: {e}")
+        if plan is not None:
             payload.update(test=plan.source, star_import=plan.star_import, prepend_import=False)
         n_cases = 1 if isinstance(job, PytestJob) else max(1, len(payload.get("inputs") or payload.get("args_list") or []))
         wall = payload["timeout_s"] * self.cfg.wall_factor * n_cases + 2.0

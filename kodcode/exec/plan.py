@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +167,7 @@ def _lazy(msg):
 class _Planner:
     def __init__(self, src: str, offset: int = 0, value_classes=frozenset()):
         self.src, self.offset = src, offset
+        self._lines: list[str] | None = None  # (split once: see _segment)
         self.value_classes = value_classes  # the solution's classes, by name (see _value_shaped)
         self.bound: set[str] = set()  # the current function's names bound to one of them
         self.test_names: set[str] = set()  # builtins and the test module's own names (see _test_built)
@@ -177,12 +180,31 @@ class _Planner:
     # -- sites
     def _new(self, kind, node, test, required, **kw) -> Site:
         sid = len(self.sites) + 1
-        text = (ast.get_source_segment(self.src, node) or "")[:300]
+        text = self._segment(node)[:300]
         s = Site(sid, kind, getattr(node, "lineno", 0) - self.offset, text, test, required, **kw)
         self.sites[sid] = s
         if required and test is not None:
             self.required.setdefault(test, []).append(sid)
         return s
+
+    def _segment(self, node) -> str:
+        """``ast.get_source_segment``, with the source split into lines once per test, not per site."""
+        try:
+            lo, hi = node.lineno - 1, node.end_lineno - 1
+            c0, c1 = node.col_offset, node.end_col_offset
+        except AttributeError:
+            return ""
+        if hi is None or c1 is None:
+            return ""
+        if self._lines is None:
+            self._lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", self.src)
+        lines = self._lines[lo:hi + 1]
+        if not lines or hi >= len(self._lines):
+            return ""
+        if lo == hi:
+            return lines[0].encode()[c0:c1].decode(errors="replace")
+        first, last = lines[0].encode()[c0:].decode(errors="replace"), lines[-1].encode()[:c1].decode(errors="replace")
+        return first + "".join(lines[1:-1]) + last
 
     def _expected(self, node):
         """(True, value) when ``node`` is a constant of the test (or a local bound once to one)."""
@@ -429,13 +451,14 @@ class _Planner:
     def function(self, fn, test):
         """Rewrite the assertions of one function (``test``: its inventory name, or None for helpers)."""
         saved = self.consts, self.bound
-        self.consts = _constant_locals(fn)
-        self.bound = _bound_to(fn, self.value_classes) if self.value_classes else set()
+        nodes = list(ast.walk(fn))  # (walked once: the helpers below read this list)
+        self.consts = _constant_locals(fn, nodes)
+        self.bound = _bound_to(nodes, self.value_classes) if self.value_classes else set()
         saved_locals = self.test_locals
-        self.test_locals = _test_locals(fn, self.test_names)
+        self.test_locals = _test_locals(fn, nodes, self.test_names)
         # A test that compares or computes with objects of the solution's own classes (``price() ==
         # Money(150)``) asks their comparisons to decide: its expected values stay with the job.
-        secret_ok = not (self.value_classes and _compares_objects(fn, self.value_classes, self.bound))
+        secret_ok = not (self.value_classes and _compares_objects(nodes, self.value_classes, self.bound))
         saved_objects, self.objects = self.objects, not secret_ok
         if not secret_ok:
             self.consts = {}
@@ -526,11 +549,11 @@ def _module_names(tree, solution_names) -> set[str]:
     return names - set(solution_names)
 
 
-def _test_locals(fn, test_names) -> set[str]:
+def _test_locals(fn, nodes, test_names) -> set[str]:
     """Locals of ``fn`` every assignment of which builds its value from the test's own names only."""
     assigns: dict[str, list] = {}
     other: set[str] = set()
-    for node in ast.walk(fn):
+    for node in nodes:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             assigns.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.NamedExpr,
@@ -553,11 +576,14 @@ def _test_locals(fn, test_names) -> set[str]:
     return good
 
 
-def _solution_names(solution: str) -> set[str]:
+def _solution_facts(solution: str) -> tuple[set[str], frozenset[str]]:
+    """The names the solution's module binds at top level, and its top-level classes named like classes
+    (``ModInt``, not ``solve``): objects of these, built by the test itself, are compared by their own
+    rules.  (Parsed once; nothing of it when it does not parse.)"""
     try:
         tree = ast.parse(solution)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+        return set(), frozenset()
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -568,27 +594,28 @@ def _solution_names(solution: str) -> set[str]:
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
                     names.add(sub.id)
-    return names
+    classes = frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name[:1].isupper())
+    return names, classes
 
 
-def _bound_to(fn, classes) -> set[str]:
+def _bound_to(nodes, classes) -> set[str]:
     """Names the function binds to a new object of one of ``classes`` (``m = ModInt(3)``, ``m += 1``)."""
     out = set()
-    for node in ast.walk(fn):
+    for node in nodes:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                 and isinstance(node.value.func, ast.Name) and node.value.func.id in classes:
             out.update(t.id for t in node.targets if isinstance(t, ast.Name))
     return out
 
 
-def _compares_objects(fn, classes, bound) -> bool:
+def _compares_objects(nodes, classes, bound) -> bool:
     """The function compares, or does arithmetic with, a new object of one of ``classes`` (or a name
     bound to one), rather than only calling its methods (``Solution().two_sum(...)``)."""
     def is_object(n):
         return (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in classes) or \
             (isinstance(n, ast.Name) and n.id in bound)
 
-    for node in ast.walk(fn):
+    for node in nodes:
         if isinstance(node, ast.Compare) and any(is_object(x) for x in [node.left] + node.comparators):
             return True
         if isinstance(node, ast.BinOp) and (is_object(node.left) or is_object(node.right)):
@@ -599,22 +626,12 @@ def _compares_objects(fn, classes, bound) -> bool:
     return False
 
 
-def value_classes(solution: str) -> frozenset[str]:
-    """The solution's top-level classes that are named like classes (``ModInt``, not ``solve``): objects
-    of these, built by the test itself, are compared by their own rules."""
-    try:
-        tree = ast.parse(solution)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return frozenset()
-    return frozenset(n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name[:1].isupper())
-
-
-def _constant_locals(fn) -> dict[str, Any]:
+def _constant_locals(fn, nodes) -> dict[str, Any]:
     """Names a function binds exactly once, in a top-level ``name = CONST`` statement, and uses only as
     the constant side of an ``assert``'s comparison: their value need never enter the job."""
     assigned: dict[str, Any] = {}
     counts: dict[str, int] = {}
-    for node in ast.walk(fn):
+    for node in nodes:
         targets = []
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -639,7 +656,7 @@ def _constant_locals(fn) -> dict[str, Any]:
     if not assigned:
         return {}
     allowed: dict[str, int] = {}  # uses as the expected side of an assert's single comparison
-    for node in ast.walk(fn):
+    for node in nodes:
         if isinstance(node, ast.Assert):
             cond = node.test
             while isinstance(cond, ast.UnaryOp) and isinstance(cond.op, ast.Not):
@@ -649,7 +666,7 @@ def _constant_locals(fn) -> dict[str, Any]:
                     if isinstance(side, ast.Name) and side.id in assigned:
                         allowed[side.id] = allowed.get(side.id, 0) + 1
     uses: dict[str, int] = {}
-    for node in ast.walk(fn):
+    for node in nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assigned:
             uses[node.id] = uses.get(node.id, 0) + 1
     return {k: v for k, v in assigned.items() if uses.get(k, 0) and uses[k] == allowed.get(k, 0)}
@@ -699,13 +716,23 @@ def _star_import_first(tree) -> bool:
 
 
 def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> JobPlan:
-    """The plan of one pytest job (raises SyntaxError/ValueError/RecursionError when the test does not parse)."""
+    """The plan of one pytest job (raises SyntaxError/ValueError/RecursionError when the test does not parse).
+
+    A plan depends on the solution only through the names its module binds and its classes, so plans
+    are kept by (test, those): the attempts at one question (a GRPO group, n samples) share one.  A
+    plan is never changed once made."""
+    names, classes = _solution_facts(solution) if solution else (set(), frozenset())
+    return _plan(test, prepend_import, frozenset(names), classes)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(test: str, prepend_import: bool, names: frozenset, classes: frozenset) -> JobPlan:
     src = ("from solution import *\n\n" + test) if prepend_import else test
     tree = ast.parse(src)
     inventory = inventory_of(tree)
     # (lines as the test file numbers them)
-    planner = _Planner(src, 2 if prepend_import else 0, value_classes(solution) if solution else frozenset())
-    planner.test_names = _module_names(tree, _solution_names(solution) if solution else ())
+    planner = _Planner(src, 2 if prepend_import else 0, classes)
+    planner.test_names = _module_names(tree, names)
     tests = set(inventory)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -723,6 +750,5 @@ def plan_test(test: str, solution: str = "", prepend_import: bool = True) -> Job
     head = ast.parse("from %s import %s" % (CHECKS_MODULE, ", ".join(CHECK_NAMES))).body
     if star:
         tree.body[0] = _stmt(_call("_kc_star", [_call("globals", [], tree.body[0])], tree.body[0]), tree.body[0])
-    tree.body[:0] = head
-    ast.fix_missing_locations(tree)
+    tree.body[:0] = head  # (no fix_missing_locations: the tree is only unparsed, never compiled)
     return JobPlan(ast.unparse(tree), inventory, planner.sites, planner.required, star, planner.value_classes)

@@ -56,6 +56,8 @@ class SynthConfig:
     wandb: WandbConfig = field(default_factory=WandbConfig)
     stage: dict[str, Any] = field(default_factory=dict)
     subsets: dict[str, Any] = field(default_factory=dict)
+    # Prompt files replacing the shipped ones: {solve_triplet: path/to/file.txt} (kodcode/synth/templates.py)
+    prompts: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> list[str]:
         p = []
@@ -71,6 +73,16 @@ class SynthConfig:
         unknown = [s for s in self.force if s not in self.stages]
         if unknown:
             p.append(f"force names stages that are not in stages ({unknown}); stages are {self.stages}")
+        from kodcode.synth.paths import looked_in, resolve_path
+        from kodcode.synth.templates import shipped_names
+
+        for name, path in self.prompts.items():
+            if name not in shipped_names():
+                p.append(f"prompts.{name} names no shipped prompt (known: {', '.join(shipped_names())}); the key is "
+                         "the file name under kodcode/synth/prompts without .txt, e.g. prompts.solve_triplet=my.txt")
+            elif not resolve_path(str(path)).is_file():
+                p.append(f"prompts.{name}={path} is not a file ({looked_in(str(path))}); point it at a prompt file "
+                         f"with the same {{{{placeholders}}}} as kodcode/synth/prompts/{name}.txt")
         from kodcode.config import ConfigError, validate
 
         for role, rc in self.roles.items():

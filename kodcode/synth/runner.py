@@ -108,9 +108,11 @@ class StageSpec:
         return f"{self.version}:{hashlib.sha256(src.encode()).hexdigest()[:16]}"
 
     def prompt_hashes(self) -> dict[str, str]:
+        from kodcode.synth.templates import prompt_path
+
         out = {}
         for name in self.prompts:
-            path = PROMPTS_DIR / name
+            path = prompt_path(name)  # the shipped file or the run's replacement (prompts.<name>=path)
             out[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "missing"
         return out
 
@@ -406,6 +408,9 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     if problems:
         raise ConfigError(problems)
 
+    from kodcode.synth.templates import set_overrides
+
+    set_overrides(cfg.prompts)
     shard = parse_shard(cfg.shard)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,12 @@ cache keys of exactly the requests it affects.
     from kodcode.synth.templates import load_prompt
     prompt = load_prompt("question_from_seeds.txt")
     text = prompt.render(examples=..., next_label=...)
+
+Any of them can be replaced by a file of one's own, per prompt, from the command line:
+``prompts.solve_triplet=/path/to/my_solve.txt`` (the key is the file name without ``.txt``; relative
+paths resolve against the working directory, then the project directory).  The replacement's
+content hash goes into the stage's config hash like the shipped file's, so editing it reruns the
+stage.  It must use the same ``{{placeholders}}`` as the file it replaces (``render`` says which).
 """
 
 from __future__ import annotations
@@ -44,6 +50,36 @@ class Prompt:
         return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), self.text)
 
 
-@functools.cache
+_OVERRIDES: dict[str, str] = {}  # prompt stem -> path, from the run's ``prompts`` config
+
+
+def set_overrides(overrides: dict[str, str]) -> None:
+    """Use these files instead of the shipped prompts (keys: file names without ``.txt``)."""
+    _OVERRIDES.clear()
+    _OVERRIDES.update(overrides or {})
+
+
+def prompt_path(name: str) -> Path:
+    from kodcode.synth.paths import resolve_path
+
+    stem = name.removesuffix(".txt")
+    if stem in _OVERRIDES:
+        return resolve_path(_OVERRIDES[stem])
+    return PROMPTS_DIR / name
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.stem for p in PROMPTS_DIR.glob("*.txt"))
+
+
 def load_prompt(name: str) -> Prompt:
-    return Prompt(name, (PROMPTS_DIR / name).read_text(encoding="utf-8"))
+    return _read(str(prompt_path(name)), name)
+
+
+@functools.cache
+def _read_cached(path: str, mtime_ns: int, name: str) -> Prompt:
+    return Prompt(name, Path(path).read_text(encoding="utf-8"))
+
+
+def _read(path: str, name: str) -> Prompt:
+    return _read_cached(path, Path(path).stat().st_mtime_ns, name)

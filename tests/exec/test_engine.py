@@ -102,14 +102,17 @@ def test_library_watch_reads_only_the_packages_a_test_reaches():
     import operator
     import types
 
-    from kodcode.exec.worker.shape import imported_roots
+    from kodcode.exec.worker.shape import roots_and_classes
     from kodcode.exec.worker.snapshot import Snapshot
 
     tree = ast.parse(
         "import math as m\nfrom operator import eq\n\ndef test_a():\n    if True:\n        import json\n"
-        "    from . import local\n    import os\n"
+        "    from . import local\n    import os\n    try:\n        pass\n    except Exception:\n        class K: pass\n"
+        "class T:\n    class Inner: pass\n"
     )
-    assert imported_roots(tree) == {"math", "operator", "json"}  # library packages only, at any depth
+    roots, classes = roots_and_classes(tree)
+    assert roots == {"math", "operator", "json"}  # library packages only, at any depth
+    assert classes == {"K", "T", "Inner"}  # classes at any depth, in handlers too
     snap = Snapshot(("builtins", "math", "operator", "json"))
     cut = snap.only({"math"})
     assert cut is snap.only(frozenset({"math"}))  # single-package cuts are made ahead

@@ -349,7 +349,7 @@ def host():
         shutil.rmtree(root, ignore_errors=True)
 
 
-# Attacks the engine does not stop yet, each with the reason (see the README's exec section), as strict
+# Attacks the engine does not stop yet, each with the reason (see docs/exec.md), as strict
 # xfails: a fix turns the xfail into a failure that asks to drop the entry.  None at present: the forged
 # stream with the job's own nonce (a solution that finds the result pipe, asks for the nonce first and
 # streams "passed" for every test) used to be one; the parent's accounting of assertions stops it.

@@ -78,7 +78,7 @@ import os
 import time
 
 
-def orphans(batches, per_batch, pause):
+def orphans(batches, per_batch, pause, linger=0.05):
     # Each grandchild outlives its parent for a moment and exits as an orphan: reparented to the
     # worker, it stays a zombie (counted against the job's process limit) until the worker reaps it.
     for _ in range(batches):
@@ -88,7 +88,7 @@ def orphans(batches, per_batch, pause):
                 code = 1
                 try:
                     if os.fork() == 0:
-                        time.sleep(0.05)
+                        time.sleep(linger)
                     code = 0
                 finally:
                     os._exit(code)
@@ -181,8 +181,9 @@ def test_orphans_are_reaped_while_the_job_runs(executor):
     # 60 orphans over 4 s with a limit of 32 processes: passes only if zombies are reaped in between.
     v = executor.run([PytestJob(ORPHANS, "def test_orphans():\n    assert orphans(6, 10, 0.7) == 60\n")])[0]
     assert v.status == "pass", (v.message, [t.message for t in v.tests])
-    # The control: the same number at once exceeds the limit (zombies are not reaped that fast).
-    v = executor.run([PytestJob(ORPHANS, "def test_orphans():\n    assert orphans(1, 60, 0) == 60\n")])[0]
+    # The control: the same number alive at once exceeds the limit (each lingers 3 s, so this does not
+    # depend on how fast the machine forks).
+    v = executor.run([PytestJob(ORPHANS, "def test_orphans():\n    assert orphans(1, 60, 0, 3.0) == 60\n")])[0]
     assert v.status != "pass"
 
 

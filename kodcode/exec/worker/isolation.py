@@ -6,7 +6,7 @@ the filesystem view every job starts from (every mount read-only, directories ou
 hidden, host sockets covered, the interpreter bound back, ``/proc`` of the slot's PID namespace).
 
 Per job: a fresh ``/tmp`` (holding the working directory) and ``/dev/shm`` in the worker's mount
-namespace, unmounting the last job's with whatever it left there (``fresh_job_dir``); when the job is
+namespace, unmounting the last job's with whatever it left there (``recycle_tmp``, ``fresh_job_dir``); when the job is
 done the worker, init of the slot's PID namespace, kills every other process in it and reaps them
 (``end_job``).
 """
@@ -103,12 +103,13 @@ def _join_cgroups():
 
 JOB_DIR = "/tmp/job"  # the job's working directory in namespaces mode (a fresh /tmp each job)
 
-def fresh_job_dir():
-    """Namespaces mode, before each job: a fresh ``/tmp`` holding the job's working directory and a
-    fresh ``/dev/shm``, in the worker's mount namespace.  The last job's are unmounted with whatever it
-    left in them (its processes are gone by then, see ``end_job``)."""
+def recycle_tmp():
+    """Namespaces mode, between jobs: unmount the last job's ``/tmp`` and ``/dev/shm`` with whatever
+    it left in them (its processes are gone by then, see ``end_job``) and mount fresh ones.  The worker
+    does this right after sending a job's reply (``zygote.main``), while the engine reads that reply,
+    rather than when the next job arrives: an unmount waits for the kernel (an RCU grace period)."""
     cfg = STATE["cfg"]
-    uid = STATE["job_uid"] if STATE["root"] else None
+    STATE["tmp_fresh"] = False
     while STATE["fresh_mounts"]:
         path = STATE["fresh_mounts"].pop()
         _check(_libc.umount2(path.encode(), MNT_DETACH), "unmount %s" % path)
@@ -118,6 +119,16 @@ def fresh_job_dir():
         mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
         STATE["fresh_mounts"].append("/dev/shm")
     _bind_back(STATE["tmp_keep"], close=False)  # kept open for the next job's /tmp
+    STATE["tmp_fresh"] = True
+
+def fresh_job_dir():
+    """Namespaces mode, before each job: the fresh ``/tmp`` (``recycle_tmp``, unless done since the last
+    job) holding the job's working directory, and a fresh ``/dev/shm``, in the worker's mount namespace."""
+    cfg = STATE["cfg"]
+    uid = STATE["job_uid"] if STATE["root"] else None
+    if not STATE.get("tmp_fresh"):
+        recycle_tmp()
+    STATE["tmp_fresh"] = False  # (this job's now)
     # Host sockets made since the worker started: covered here for good.
     new = [p for p in _host_unix_sockets() if p not in STATE["covered_sockets"]]
     if new:

@@ -10,7 +10,7 @@ from .cases import CaseRunner
 from .fastpath import _compiled_solution, _run_fast, _SolutionFinder
 from .libc import _write
 from .session import _run_pytest
-from .shape import fast_path_ok, imported_roots
+from .shape import fast_path_ok, roots_and_classes
 from .outcome import _Emitter
 from .state import STATE
 
@@ -38,9 +38,9 @@ class PytestRunner(_Base):
         try:
             params = {}  # (the fast path's parametrized tests)
             fast = STATE["cfg"].get("fast_path", True) and fast_path_ok(tree, params)
-            a = {"tree": tree, "params": params, "mode": "fast" if fast else "pytest",
-                 "roots": imported_roots(tree),
-                 "classes": frozenset(n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef))}
+            roots, classes = roots_and_classes(tree)
+            a = {"tree": tree, "params": params, "mode": "fast" if fast else "pytest", "roots": roots,
+                 "classes": classes}
             if fast and test_file:
                 try:
                     a["code"] = (test_file, compile(tree, test_file, "exec"))

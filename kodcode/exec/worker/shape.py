@@ -1,6 +1,6 @@
 """The shape of a test module, read from its syntax tree: which tests pytest would collect
 (``inventory_of``), whether the fast path can run it (``fast_path_ok``, ``literal_parametrize``), and
-which watched library packages it imports (``imported_roots``).
+which watched library packages it imports and which classes it defines (``roots_and_classes``).
 
 Shared by the parent (``kodcode.exec.plan`` imports this module as an ordinary one: the inventory is
 computed there, outside the job) and the worker (the fast-path decision, before it forks the job).
@@ -167,13 +167,33 @@ def fast_path_ok(tree, params=None):
                     return False
     return True
 
-def imported_roots(tree, _roots=_LIBRARY_ROOTS):
+def statements(body):
+    """Every statement of a block, at any depth (imports and class definitions are statements, so this
+    finds them all without walking the expressions: a fraction of ``ast.walk``'s cost)."""
+    stack = list(body)
+    while stack:
+        st = stack.pop()
+        yield st
+        for name in ("body", "orelse", "finalbody"):
+            sub = getattr(st, name, None)
+            if sub.__class__ is list:
+                stack.extend(sub)
+        for h in getattr(st, "handlers", ()):
+            stack.extend(h.body)
+        for c in getattr(st, "cases", ()):
+            stack.extend(c.body)
+
+
+def roots_and_classes(tree, _roots=_LIBRARY_ROOTS):
     """Packages of ``snapshot.LIBRARY_MODULES`` that the statements of a test module import, at any
-    depth (``import math`` inside a test function too)."""
-    found = set()
-    for node in ast.walk(tree):
-        if node.__class__ is ast.Import:
+    depth (``import math`` inside a test function too), and the names of the classes it defines."""
+    found, classes = set(), set()
+    for node in statements(tree.body):
+        k = node.__class__
+        if k is ast.Import:
             found.update(a.name.split(".")[0] for a in node.names)
-        elif node.__class__ is ast.ImportFrom and node.module and not node.level:
+        elif k is ast.ImportFrom and node.module and not node.level:
             found.add(node.module.split(".")[0])
-    return found & _roots
+        elif k is ast.ClassDef:
+            classes.add(node.name)
+    return found & _roots, frozenset(classes)

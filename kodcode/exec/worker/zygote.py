@@ -23,7 +23,7 @@ import sys
 import time
 
 from .checks import make_checks
-from .isolation import JOB_DIR, end_job, fresh_job_dir, prepare_slot, reap_orphans
+from .isolation import JOB_DIR, end_job, fresh_job_dir, prepare_slot, reap_orphans, recycle_tmp
 from .job import child_main, job_limit_facts, worker_limits
 from .libc import PR_SET_PDEATHSIG, _libc, prctl
 from .protocol import read_msg, write_msg
@@ -116,6 +116,11 @@ def main():
         except Exception as e:  # infrastructure failure, never a job verdict
             reply = {"sandbox_error": "%s: %s" % (type(e).__name__, e)}
         write_msg(proto_out, reply)
+        if mode == "namespaces" and not STATE.get("tmp_fresh"):
+            try:
+                recycle_tmp()  # (the next job's /tmp, while the engine reads this reply)
+            except Exception:
+                pass  # tried again, and reported, when the next job arrives (fresh_job_dir)
 
 _FORK = {}
 
@@ -247,6 +252,7 @@ def run_job(job):
         error = _analyse_test(job)
         if error is not None:
             return {"test_syntax_error": error}
+    t_analysed = time.monotonic()
     out_r, out_w = _pipe()
     err_r, err_w = _pipe()
     res_r, res_w = _pipe()
@@ -256,6 +262,7 @@ def run_job(job):
     child_fds = {"out": out_w, "err": err_w, "res": res_w, "req": req_w, "rep": rep_r, "setup": set_w}
     workdir = fresh_job_dir() if STATE["mode"] == "namespaces" else None
     job_limit_facts()
+    t_dir = time.monotonic()
     pid = _fork()
     if pid == 0:
         try:
@@ -334,8 +341,10 @@ def run_job(job):
         if over_output:
             break
     killed_early = over_output
+    t_loop = time.monotonic()
     killed = _kill_job(pid, job)
     ended = end_job(pid)
+    t_ended = time.monotonic()
     if status is None:
         status, usage = ended if ended is not None else os.wait4(pid, 0)[1:]
     for fd in [out_r, err_r, res_r, req_r, rep_w, set_r]:
@@ -374,7 +383,8 @@ def run_job(job):
         "wall_s": time.monotonic() - t0,
         "cpu_s": cpu,
         "cpu_limit_hit": job["kind"] == "pytest" and cpu is not None and cpu >= timeout - 0.05 and not killed_early,
-        "phases": {"setup": marks.get(set_r), "result": marks.get(res_r), "exit": marks.get("exit"),
+        "phases": {"analysed": t_analysed - t0, "dir": t_dir - t0, "forked": STATE["t_fork"][1] - t0,
+                   "setup": marks.get(set_r), "loop_end": t_loop - t0, "ended": t_ended - t0, "result": marks.get(res_r), "exit": marks.get("exit"),
                    "done": time.monotonic() - t0},
     }
 
