@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -223,7 +224,16 @@ class _Task:
 
     def payload(self, code: str, wall_factor: float, phases: list[dict]) -> str:
         return base64.b64encode(pickle.dumps({"code": code, "entry_point": self.problem["entry_point"],
-                                              "phases": phases, "wall_factor": wall_factor})).decode()
+                                              "phases": phases, "wall_factor": wall_factor,
+                                              "max_memory_bytes": _max_memory()})).decode()
+
+
+@functools.lru_cache(maxsize=1)
+def _max_memory() -> int | None:
+    """evalplus's address-space limit for the process running a solution (4 GiB, at most the RAM)."""
+    from evalplus.eval import query_maximum_memory_bytes
+
+    return query_maximum_memory_bytes()
 
 
 def _parts(phase: dict, ref_time: list[float]) -> list[dict]:

@@ -110,7 +110,12 @@ def _decode(v: Any) -> Any:
         kind, items = v["coll"], _decode(v["v"])
         if kind == "deque":
             return collections.deque(items)
-        return _COLLECTIONS[kind](tuple(p) for p in items)
+        pairs = [tuple(p) for p in items]
+        if kind == "Counter":
+            return collections.Counter(dict(pairs))  # Counter(pairs) would count the pairs
+        if kind == "defaultdict":
+            return collections.defaultdict(None, pairs)
+        return collections.OrderedDict(pairs)
     if "sub" in v:
         base = _BASES[v["bt"]]
         return _subclass(base, str(v["sub"]))(_decode(v["base"]))

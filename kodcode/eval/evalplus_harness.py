@@ -149,7 +149,7 @@ def _write(fd, rec):
         data = data[os.write(fd, data):]
 
 
-def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False):
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None):
     """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits.
 
     Ends with a ``done`` record however the phase went (evalplus sets its status there); a child
@@ -157,16 +157,21 @@ def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=
     ``timeout``.  ``more``: ``inputs`` is a first part of the phase's inputs; after the last one a
     ``paused`` record says so (the parent runs the whole phase again if this part was all right).
     """
-    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more)
+    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory)
     _write(out_fd, {"p": n, "done": 1})
 
 
-def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more):
+def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory):
     from evalplus.eval.utils import reliability_guard, swallow_io
 
     signal.signal(signal.SIGPROF, _on_timer)
     signal.signal(signal.SIGALRM, _on_timer)
-    reliability_guard()  # evalplus's own; memory is the sandbox's limit (None: no RLIMIT_AS change)
+    if max_memory is not None:  # what reliability_guard(max_memory) sets, each within the sandbox's own limit
+        for lim in (resource.RLIMIT_AS, resource.RLIMIT_DATA, resource.RLIMIT_STACK):
+            hard = resource.getrlimit(lim)[1]
+            value = max_memory if hard == resource.RLIM_INFINITY else min(max_memory, hard)
+            resource.setrlimit(lim, (value, value))
+    reliability_guard()  # evalplus's own guard (the memory limits are set above)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)  # as fd 1: the solution's raw writes go nowhere
     g = {}
@@ -213,7 +218,8 @@ def _phase(payload, phase, out_fd):
             soft = max(1, int(cpu + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
             run_phase(payload["code"], payload["entry_point"], phase["inputs"], phase["limits"],
-                      payload["wall_factor"], w, phase["n"], phase.get("more", False))
+                      payload["wall_factor"], w, phase["n"], phase.get("more", False),
+                      payload.get("max_memory_bytes"))
             code = 0
         finally:
             os._exit(code)

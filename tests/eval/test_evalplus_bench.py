@@ -200,3 +200,22 @@ def test_expected_digests_are_cached_beside_the_ground_truth(data, ex, tmp_path)
     sols["HumanEval/1"] = "def upto(n):\n    return list(range(1, n + 1))\n"
     again = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
     assert _statuses(first)[1] == ("pass", "pass") and _statuses(again)[1] == ("fail", "fail")
+
+
+def test_evalplus_memory_limit_makes_a_huge_allocation_a_failed_input(data, ex):
+    sols = evalplus_solutions(data["mbpp"], "canonical")
+    sols["Mbpp/2"] = "def square_all(xs):\n    return len(bytearray(6 << 30))\n"  # over evalplus's 4 GiB
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs)[0] == ("fail", "fail") and recs[0]["detail"]["base_why"].startswith("input 0: raised MemoryError")
+
+
+def test_counters_compare_as_the_mappings_they_are(data, ex, tmp_path):
+    row = _task("Mbpp/88", "freq_count", "xs", "    import collections\n    return collections.Counter(xs)\n",
+                [[[1, 1, 2]]], [[["a", "b", "a"]]])
+    path = tmp_path / "MbppPlus-counter.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    problems = ep.load_problems("mbpp", str(path))
+    sols = {"Mbpp/88": "def freq_count(xs):\n    d = {}\n    for x in xs:\n        d[x] = d.get(x, 0) + 1\n    return d\n"}
+    for code in (problems[0]["prompt"] + problems[0]["canonical_solution"], sols["Mbpp/88"]):
+        recs = ep.score("mbpp", problems, {"Mbpp/88": code}, ex, data_path=str(path), cache_dir=str(tmp_path))
+        assert _statuses(recs) == [("pass", "pass")]
