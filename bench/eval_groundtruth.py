@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--benchmarks", nargs="+", default=["humaneval", "mbpp", "bigcodebench"])
     ap.add_argument("--kinds", nargs="+", default=list(KINDS))
     ap.add_argument("--out", type=Path, default=Path("outputs/bench/eval_groundtruth"))
-    ap.add_argument("--workers", type=int, default=2, help="evalplus parallel / exec workers")
+    ap.add_argument("--workers", type=int, default=2, help="exec workers")
     ap.add_argument("--stress", type=int, default=0, help="busy-loop processes kept running while scoring")
     ap.add_argument("--bcb-python", default=None, help="interpreter with the BigCodeBench libraries")
     ap.add_argument("--bcb-splits", nargs="+", default=["complete"],
@@ -90,8 +90,7 @@ def main() -> None:
                 if bench in ("humaneval", "mbpp"):
                     sols = evalplus_solutions(ep.load_problems(bench, str(data)), kind)
                     f = _write(run_dir / "input_samples.jsonl", sols)
-                    extra = [f"benchmark.{bench}.parallel={args.workers}",
-                             f"benchmark.{bench}.cache_dir={out / 'evalplus_cache'}"]
+                    extra = [f"exec.workers={args.workers}", f"benchmark.{bench}.cache_dir={out / 'evalplus_cache'}"]
                     res = _score(run_dir, bench, data, {bench: f}, extra)["scores"]
                     base, plus = res[f"{bench}/base"], res[f"{bench}/plus"]
                     line = f"{bench} {kind} base {base:.1f} plus {plus:.1f}"
@@ -103,7 +102,7 @@ def main() -> None:
                         for r in _results(run_dir / bench / "results.jsonl"):
                             if not r["passed"]:
                                 print(f"  non-pass {r['task_id']}: base {r['base_status']} plus {r['plus_status']} "
-                                      f"retries {r['detail']['load_retries']}", flush=True)
+                                      f"limit {r['detail'].get('limit')}", flush=True)
                 else:
                     tasks = bcb.load_tasks(str(data), "full" if "full" in args.bcb_subsets else "hard")
                     sols = bigcodebench_solutions(tasks, kind)

@@ -1,34 +1,45 @@
-"""HumanEval+ and MBPP+ through evalplus 0.3.1: data, official prompt and sanitizer, official scorer.
+"""HumanEval+ and MBPP+ (evalplus 0.3.1): data, official prompt, and scoring on ``kodcode.exec``.
 
-Scoring is evalplus's own ``evalplus.evaluate.evaluate`` (base and plus verdicts, its special
-oracles and time limits), run in a child process (``python -m kodcode.eval.evalplus_bench``) so that
-the ``HUMANEVAL_OVERRIDE_PATH`` / ``MBPP_OVERRIDE_PATH`` variables, which evalplus reads once at
-import, point at the problem file of this run, and so its process pool and its never-ending
-"stuck checker" thread end with the child.  Its interactive overwrite prompt cannot fire: each run
-scores a fresh samples file in a fresh directory with ``i_just_wanna_run=False``.
+evalplus is the library for the data (its loaders' input deserialization), the expected outputs and
+their ground-truth times (its ``get_groundtruth``, run in this trusted process and cached under the
+md5 of the problem file exactly as evalplus caches it, so both tools read the same cache; a subset of
+the tasks gets a key of its own), its sanitizer (``kodcode.eval.sanitize``), special oracles and float rules.
+Execution is ours: one ``StdioJob`` per sample runs ``evalplus_harness`` (evalplus's guard and I/O
+swallowing, the solution, every base then plus input in a fresh child per phase), and the parent
+judges what came back with ``evalplus_check`` -- the expected outputs never enter the job.
 
-Load: evalplus limits are wall-clock (per input ``max(1 s, 4 x ground-truth time)``, reported as
-``fail``; per task ``min(60 s, sum of limits) + 1``, reported as ``timeout``), so a busy machine turns
-slow passes into fails or timeouts (Mbpp/599 timed out in a measured busy run).  Every sample that
-did not pass is therefore scored again with one worker (``parallel=1``, a fresh child, the same
-problem file so ground truth and memory layout are unchanged), up to ``load_retries`` times, and the
-last verdict is kept: a solution that really loops or is wrong
-fails every time, a pass stays a pass.  (A solution whose output is random could pass on a retry;
-greedy benchmark answers rarely are, and ``detail.load_retries`` records every rescoring.)
+Time: evalplus's limits stand for work, so they are CPU seconds here: per input ``max(1 s, 4 x
+ground-truth time)`` (``DEFAULT_MIN_TIME_LIMIT``, ``DEFAULT_GT_TIME_LIMIT_FACTOR``), per phase
+``min(60 s, sum) + 1`` (``untrusted_check``).  Wall time only guards against sleeping:
+``wall_factor`` x the CPU limit (+1 s per input, +2 s per phase).  A busy machine slows a job down
+but cannot flip its verdict; each record says whether it hit a limit (``detail.limit``) and
+``limit_hits`` counts them.
 
-    from kodcode.eval.evalplus_bench import load_problems, score
+    from kodcode.eval.evalplus_bench import exec_config, limit_hits, load_problems, score
     problems = load_problems("humaneval", "/data/HumanEvalPlus-v0.1.10.jsonl.gz")
-    records = score("humaneval", problems, {"HumanEval/0": code, ...}, workdir)
+    with Executor(exec_config(ExecConfig(workers=2))) as ex:
+        records = score("humaneval", problems, {"HumanEval/0": code, ...}, ex, data_path=path)
+    limit_hits(records)   # how many verdicts a time limit decided
+
+``official_score`` runs evalplus's own ``evaluate`` on the same samples in a child process
+(``python -m kodcode.eval.evalplus_bench``): the reference ``bench/eval_evalplus.py`` compares with.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import functools
+import hashlib
+import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from kodcode.rows import read_rows, write_rows
 
@@ -41,6 +52,17 @@ RESPONSE_PREFIX = (
     "Below is a Python script with a self-contained function that solves the problem and passes "
     "corresponding tests:"
 )
+# Wall seconds per CPU second before a phase or input counts as sleeping (only a guard: the limits
+# themselves are CPU time, so this only has to exceed the slowdown of a busy machine).
+WALL_FACTOR = 10.0
+# A phase runs in growing parts, each from its first input in a fresh child: the inputs up to this
+# many ground-truth seconds, then PART_GROWTH times more, ..., then whole.  Most phases fit in the
+# first part; in the rest a wrong answer is usually found early, so the costly inputs after it never
+# run (evalplus's fast check stops there too), and a right one costs at most PART_GROWTH/(PART_GROWTH-1)
+# times its whole phase.
+FIRST_PART_GT_S = 0.05
+PART_GROWTH = 8.0
+PER_TASK_TIMEOUT_S = 60.0  # evalplus untrusted_check: EVALPLUS_TIMEOUT_PER_TASK, default 60
 _OVERRIDE_VAR = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
 
@@ -49,13 +71,8 @@ def load_problems(dataset: str, path: str | None) -> list[dict]:
 
     ``path`` None uses evalplus's official loader (downloads the release once into its cache).
     """
-    if path:
-        return list(read_rows(path))
-    if dataset == "humaneval":
-        from evalplus.data.humaneval import _ready_human_eval_plus_path as ready
-    else:
-        from evalplus.data.mbpp import _ready_mbpp_plus_path as ready
-    return load_problems(dataset, ready())
+    path = data_file(dataset, path)
+    return list(read_rows(path))
 
 
 def user_message(problem: dict) -> str:
@@ -65,6 +82,301 @@ def user_message(problem: dict) -> str:
 
 def write_jsonl(path: Path, rows) -> Path:
     return write_rows(path, rows, ensure_ascii=True)  # evalplus reads it in the locale's encoding
+
+
+def data_file(dataset: str, path: str | None) -> str:
+    """The problem file: ``path``, else evalplus's own download (network once, then its cache)."""
+    if path:
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{dataset} data_path {path!r} is not a file: point benchmark.{dataset}.data_path at the "
+                f"{'HumanEvalPlus-v0.1.10' if dataset == 'humaneval' else 'MbppPlus-v0.2.0'}.jsonl.gz release "
+                "file, or set it to null to let evalplus download it"
+            )
+        return str(path)
+    if dataset == "humaneval":
+        from evalplus.data.humaneval import _ready_human_eval_plus_path as ready
+    else:
+        from evalplus.data.mbpp import _ready_mbpp_plus_path as ready
+    return ready()
+
+
+def dataset_hash(path: str) -> str:
+    """evalplus's ``get_*_plus_hash``: the md5 of the problem file's bytes (the ground-truth cache key)."""
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read()).hexdigest()  # the cache key evalplus uses, not a security hash
+
+
+def ground_truth_key(dataset: str, path: str, task_ids) -> str:
+    """The ground-truth cache key for ``task_ids`` of the problem file at ``path``.
+
+    evalplus's own key (the file's md5) when they are all of the file's tasks, so both tools share
+    one cache entry; the md5 plus a digest of the ids for a subset (``limit``), so a partial entry is
+    never read back as the whole file's.
+    """
+    key = dataset_hash(path)
+    ids = sorted(task_ids)
+    if ids != sorted(r["task_id"] for r in load_problems(dataset, path)):
+        key += "-" + hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    return key
+
+
+def scoring_problems(dataset: str, rows: list[dict]) -> dict[str, dict]:
+    """task_id -> problem as evalplus's ``get_*_plus`` returns it (MBPP inputs deserialized)."""
+    problems = {r["task_id"]: dict(r) for r in rows}
+    if dataset == "mbpp":
+        from evalplus.data.mbpp import mbpp_deserialize_inputs
+
+        for tid, p in problems.items():
+            p["base_input"] = mbpp_deserialize_inputs(tid, p["base_input"])
+            p["plus_input"] = mbpp_deserialize_inputs(tid, p["plus_input"])
+    return problems
+
+
+def expected_outputs(dataset: str, problems: dict[str, dict], data_hash: str, cache_dir: str | None) -> dict:
+    """evalplus's ``get_groundtruth`` (runs the canonical solutions here, in the trusted parent), cached
+    under ``<cache_dir>/evalplus/<md5>.pkl`` -- evalplus's own cache when ``cache_dir`` is null."""
+    import evalplus.evaluate as ev
+    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+
+    saved = ev.CACHE_DIR
+    if cache_dir:
+        ev.CACHE_DIR = str(Path(cache_dir) / "evalplus")  # where XDG_CACHE_HOME=cache_dir puts it
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ev.get_groundtruth(problems, data_hash, MBPP_OUTPUT_NOT_NONE_TASKS if dataset == "mbpp" else [])
+    finally:
+        ev.CACHE_DIR = saved
+
+
+def _digest_file(cache_dir: str | None, key: str) -> Path:
+    """Where the expected outputs' digests live: beside the ground truth, keyed by it and the job's encoding."""
+    import evalplus.evaluate as ev
+
+    root = Path(cache_dir) / "evalplus" if cache_dir else Path(ev.CACHE_DIR)
+    version = hashlib.sha256(_harness_program().encode()).hexdigest()[:12]
+    return root / f"{key}.digests-{version}.pkl"
+
+
+def _load_digests(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # our own cache entry, beside evalplus's pickled ground truth
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return {}
+
+
+def _save_digests(path: Path, digests: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(digests, f)
+    os.replace(tmp, path)  # whole or absent, never half written
+
+
+def phase_limits(ref_time: list[float]) -> tuple[list[float], float]:
+    """evalplus ``untrusted_check``: per-input limits and the phase limit (fast_check: no extra second)."""
+    from evalplus.config import DEFAULT_GT_TIME_LIMIT_FACTOR, DEFAULT_MIN_TIME_LIMIT
+
+    limits = [max(DEFAULT_MIN_TIME_LIMIT, DEFAULT_GT_TIME_LIMIT_FACTOR * t) for t in ref_time]
+    return limits, min(PER_TASK_TIMEOUT_S, sum(limits)) + 1
+
+
+def exec_config(base, python: str | None = None, wall_factor: float = WALL_FACTOR):
+    """``base`` (an ExecConfig) as the evalplus jobs need it.
+
+    The sleep guard; evalplus's guard pre-imported; evalplus's 4 GiB address-space cap
+    (``EVALPLUS_MAX_MEMORY_BYTES``) as the floor of the job's memory; room on the result channel for
+    every return value; and an interpreter that imports evalplus -- ``python``, else this one (a job
+    interpreter configured for the other benchmarks need not have evalplus).
+    """
+    import dataclasses
+
+    return dataclasses.replace(base, wall_factor=max(base.wall_factor, wall_factor), python=python,
+                               memory_mb=max(base.memory_mb, 4096),
+                               max_output_bytes=max(base.max_output_bytes, 64 << 20),
+                               preimport=list(dict.fromkeys([*base.preimport, "evalplus.eval.utils"])))
+
+
+def _harness_program() -> str:
+    from kodcode.eval import evalplus_harness
+
+    return Path(evalplus_harness.__file__).read_text(encoding="utf-8")
+
+
+class _Task:
+    """What every sample of one task shares: inputs, limits, the parts of each phase, digests."""
+
+    def __init__(self, problem: dict, expected: dict, digests: list[dict] | None = None):
+        self.problem, self.expected = problem, expected
+        self.phases = []
+        for n, name in enumerate(("base", "plus")):
+            limits, task_limit = phase_limits(expected[f"{name}_time"])
+            self.phases.append({"n": n, "inputs": problem[f"{name}_input"], "limits": limits,
+                                "task_limit": task_limit})
+        self.parts = [_parts(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
+        self.digests: list[dict] = digests or [{}, {}]  # expected outputs' digests, computed once per task
+        self.cpu_s = sum(ph["task_limit"] for ph in self.phases) + 2.0  # + the harness's own start
+
+    def payload(self, code: str, wall_factor: float, phases: list[dict]) -> str:
+        return base64.b64encode(pickle.dumps({"code": code, "entry_point": self.problem["entry_point"],
+                                              "phases": phases, "wall_factor": wall_factor,
+                                              "max_memory_bytes": _max_memory()})).decode()
+
+
+@functools.lru_cache(maxsize=1)
+def _max_memory() -> int | None:
+    """evalplus's address-space limit for the process running a solution (4 GiB, at most the RAM)."""
+    from evalplus.eval import query_maximum_memory_bytes
+
+    return query_maximum_memory_bytes()
+
+
+def _parts(phase: dict, ref_time: list[float]) -> list[dict]:
+    """The phase's parts: cut where the inputs' ground-truth time passes ``FIRST_PART_GT_S`` x
+    ``PART_GROWTH`` ** j (each at least one input longer than the last); the last part is the phase."""
+    parts, total, k, budget = [], 0.0, 0, FIRST_PART_GT_S
+    n = len(phase["inputs"])
+    while True:
+        start = k
+        while k < n and (k == start or total + ref_time[k] <= budget):
+            total += ref_time[k]
+            k += 1
+        if k >= n:
+            return [*parts, phase]
+        parts.append({**phase, "inputs": phase["inputs"][:k], "limits": phase["limits"][:k], "more": True})
+        budget *= PART_GROWTH
+
+
+def _phase_records(stdout: str) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {0: [], 1: []}
+    for line in stdout.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            rec = None
+        if isinstance(rec, dict) and rec.get("p") in out:
+            out[rec["p"]].append(rec)
+    return out
+
+
+def score(dataset: str, problems: list[dict], solutions: dict[str, str], executor, data_path: str | None = None,
+          cache_dir: str | None = None, wall_factor: float = WALL_FACTOR) -> list[dict]:
+    """evalplus verdicts for one solution per problem, executed on ``executor``; records in problem order.
+
+    ``solutions`` maps task_id -> full program (sanitized); a task without one is scored as
+    unanswered (``""``: fails to load, as evalplus fails it).  ``data_path`` is the file the
+    problems came from (its md5 keys the ground-truth cache); null: evalplus's own file.
+    """
+    samples = [(p["task_id"], solutions.get(p["task_id"], "")) for p in problems]
+    return score_samples(dataset, problems, samples, executor, data_path, cache_dir, wall_factor)
+
+
+class _Sample:
+    """One sample's jobs and verdicts: the first parts of both phases, then longer parts as needed."""
+
+    def __init__(self, dataset: str, task: _Task, task_id: str, code: str):
+        self.dataset, self.task, self.code = dataset, task, code
+        self.rec: dict[str, Any] = {"task_id": task_id, "solution": code}
+        self.detail: dict[str, Any] = {"cpu_s": 0.0}
+        self.status: dict[int, str] = {}
+        self.part = [0, 0]  # the part of each phase last sent
+
+    def first_parts(self) -> list[dict]:
+        return [parts[0] for parts in self.task.parts]
+
+    def judge(self, verdict, phases: list[dict]) -> list[dict]:
+        """Judge the phases ``verdict`` ran; returns the next parts of those still undecided (all right so far)."""
+        from kodcode.eval.evalplus_check import MORE, judge_phase
+
+        if verdict.status == "sandbox_error":
+            self.detail["message"] = verdict.message[-500:]
+            self.status = {ph["n"]: "sandbox_error" for ph in self.task.phases}
+            return []
+        self.detail["cpu_s"] += verdict.cpu_s or 0.0
+        records = _phase_records(verdict.outputs[0].stdout if verdict.outputs else "")
+        t, again = self.task, []
+        for ph in phases:
+            n, name = ph["n"], ("base", "plus")[ph["n"]]
+            status, _, why, limit = judge_phase(self.dataset, t.problem["entry_point"], t.problem["atol"],
+                                                t.phases[n]["inputs"], t.expected[name], records[n], t.digests[n])
+            if status == MORE:
+                self.part[n] += 1
+                again.append(t.parts[n][self.part[n]])
+                continue
+            self.status[n] = status
+            self.detail[f"{name}_why"] = why
+            if limit:
+                self.detail.setdefault("limit", []).append(f"{name}: {why}")
+        return again
+
+    def record(self) -> dict:
+        rec = self.rec
+        if "sandbox_error" in self.status.values():
+            rec.update(status="sandbox_error", passed=None, base_passed=None, base_status=None, plus_status=None,
+                       detail=self.detail)
+            return rec
+        rec["base_status"], rec["plus_status"] = self.status[0], self.status[1]
+        base_ok = rec["base_status"] == "pass"
+        plus_ok = base_ok and rec["plus_status"] == "pass"  # evalplus: plus counts only with base
+        rec.update(status="pass" if plus_ok else "fail", passed=plus_ok, base_passed=base_ok, detail=self.detail)
+        return rec
+
+
+def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, str]], executor,
+                  data_path: str | None = None, cache_dir: str | None = None,
+                  wall_factor: float = WALL_FACTOR) -> list[dict]:
+    """Like ``score`` for any number of (task_id, program) samples per task; records in sample order.
+
+    Each sample first runs the first part of each phase (``FIRST_PART_GT_S`` of ground-truth time);
+    a phase whose part already fails is decided there, as evalplus's loop stops at the first failing
+    input, and only the others run again, a longer part (``PART_GROWTH``) in a fresh job.  Jobs are judged here as
+    they finish, while the workers run the rest.
+    """
+    import concurrent.futures as cf
+
+    from kodcode.exec import StdioJob
+
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS} (got {dataset!r}); use humaneval or mbpp")
+    by_id = scoring_problems(dataset, problems)
+    unknown = sorted({tid for tid, _ in samples if tid not in by_id})
+    if unknown:
+        raise ValueError(f"{len(unknown)} samples name tasks that are not in the {dataset} problems "
+                         f"(first: {unknown[:3]}); score them against the problem file they were made for")
+    key = ground_truth_key(dataset, data_file(dataset, data_path), by_id)
+    expected = expected_outputs(dataset, by_id, key, cache_dir)
+    program = _harness_program()
+    digest_file = _digest_file(cache_dir, key)
+    known = _load_digests(digest_file)
+    tasks = {tid: _Task(by_id[tid], expected[tid], known.get(tid)) for tid in {tid for tid, _ in samples}}
+    n_known = sum(len(d) for t in tasks.values() for d in t.digests)
+    states = [_Sample(dataset, tasks[tid], tid, code) for tid, code in samples]
+
+    def submit(st: _Sample, phases: list[dict]):
+        job = StdioJob(program=program, inputs=[st.task.payload(st.code, wall_factor, phases)],
+                       id=st.rec["task_id"], timeout_s=st.task.cpu_s)
+        fut = executor.submit(job)
+        pending[fut] = (st, phases)
+
+    pending: dict = {}
+    for st in states:
+        submit(st, st.first_parts())
+    while pending:
+        done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            st, phases = pending.pop(fut)
+            again = st.judge(fut.result(), phases)
+            if again:
+                submit(st, again)
+    if sum(len(d) for t in tasks.values() for d in t.digests) > n_known:
+        _save_digests(digest_file, known | {tid: t.digests for tid, t in tasks.items()})
+    return [st.record() for st in states]
+
+
+def limit_hits(records: list[dict]) -> int:
+    """How many verdicts a time limit decided (a per-input limit or a phase limit was reached)."""
+    return sum(bool(r.get("detail", {}).get("limit")) for r in records)
 
 
 def _evaluate_in_child(dataset: str, problems_file: Path, samples_file: Path, parallel: int,
@@ -87,71 +399,34 @@ def _evaluate_in_child(dataset: str, problems_file: Path, samples_file: Path, pa
     return json.loads(result_file.read_text())["eval"]
 
 
-def score(dataset: str, problems: list[dict], solutions: dict[str, str], workdir: str | Path,
-          parallel: int = 1, load_retries: int = 1, cache_dir: str | None = None) -> list[dict]:
-    """evalplus verdicts for one solution per problem; records in problem order.
+def official_score(dataset: str, problems_file: str, samples: list[tuple[str, str]], workdir: str | Path,
+                   parallel: int = 0, cache_dir: str | None = None) -> list[dict]:
+    """evalplus's own ``evaluate`` on ``problems_file``: its verdict row per sample, in sample order.
 
-    ``solutions`` maps task_id -> full program (sanitized).  A task without a solution is an error
-    (evalplus needs every task): pass ``""`` to score a task as not answered.
+    Every task needs at least one sample (evalplus refuses a partial file).  The problem file is used
+    as is, so its md5 -- and so the ground-truth cache entry -- is the one ``score`` uses for it.
     """
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS} (got {dataset!r})")
-    missing = [p["task_id"] for p in problems if p["task_id"] not in solutions]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} {dataset} tasks have no sample (first: {missing[:3]}); evalplus scores every task "
-            "of the problem file, so give each one a solution (\"\" for unanswered) or restrict the problems"
-        )
     workdir = Path(workdir)
     parallel = parallel or max(1, (os.cpu_count() or 2) // 2)  # evalplus's own default
-    problems_file = write_jsonl(workdir / f"{dataset}_problems.jsonl", problems)
     samples_file = write_jsonl(workdir / f"{dataset}_samples.jsonl",
-                               ({"task_id": p["task_id"], "solution": solutions[p["task_id"]]} for p in problems))
-    results = _evaluate_in_child(dataset, problems_file, samples_file, parallel, cache_dir)
-    verdicts = {tid: rs[0] for tid, rs in results.items()}
-    retried: dict[str, int] = {}
-    for attempt in range(1, load_retries + 1):
-        slow = [p for p in problems if not (verdicts[p["task_id"]]["base_status"]
-                                            == verdicts[p["task_id"]]["plus_status"] == "pass")]
-        if not slow:
-            break
-        # Same problem file (same ground truth, same memory layout in evalplus's workers), one worker;
-        # the other tasks get "" and fail at once, so only the rescored samples cost time.
-        again = {p["task_id"] for p in slow}
-        sf = write_jsonl(workdir / f"{dataset}_load_retry{attempt}" / f"{dataset}_samples.jsonl",
-                         ({"task_id": p["task_id"], "solution": solutions[p["task_id"]] if p["task_id"] in again else ""}
-                          for p in problems))
-        results = _evaluate_in_child(dataset, problems_file, sf, 1, cache_dir)
-        for tid in again:
-            verdicts[tid] = results[tid][0]
-            retried[tid] = attempt
-    records = []
-    for p in problems:
-        v = verdicts[p["task_id"]]
-        base_ok = v["base_status"] == "pass"
-        plus_ok = base_ok and v["plus_status"] == "pass"  # evalplus: plus counts only with base
-        records.append({
-            "task_id": p["task_id"], "solution": solutions[p["task_id"]],
-            "base_status": v["base_status"], "plus_status": v["plus_status"],
-            "status": "pass" if plus_ok else "fail", "passed": plus_ok, "base_passed": base_ok,
-            "detail": {"base_fail_tests": _short(v.get("base_fail_tests")),
-                       "plus_fail_tests": _short(v.get("plus_fail_tests")),
-                       "load_retries": retried.get(p["task_id"], 0)},
-        })
-    return records
-
-
-def _short(value) -> str:
-    s = json.dumps(value, default=repr)
-    return s if len(s) <= 500 else s[:500] + "..."
+                               ({"task_id": t, "solution": s} for t, s in samples))
+    results = _evaluate_in_child(dataset, Path(problems_file), samples_file, parallel, cache_dir)
+    seen: dict[str, int] = {}
+    rows = []
+    for tid, _ in samples:  # evalplus keeps each task's samples in file order (its completion_id)
+        rows.append(results[tid][seen.get(tid, 0)])
+        seen[tid] = seen.get(tid, 0) + 1
+    return rows
 
 
 def pass_at_1(records: list[dict]) -> dict[str, float]:
-    n = len(records)
+    """Percent passing base and plus over the scored samples (sandbox errors are counted, not scored)."""
+    scored = [r for r in records if r["status"] != "sandbox_error"]
+    n = len(scored)
     if not n:
         return {"base": float("nan"), "plus": float("nan")}
-    return {"base": 100.0 * sum(r["base_passed"] for r in records) / n,
-            "plus": 100.0 * sum(r["passed"] for r in records) / n}
+    return {"base": 100.0 * sum(r["base_passed"] for r in scored) / n,
+            "plus": 100.0 * sum(r["passed"] for r in scored) / n}
 
 
 def main(argv: list[str] | None = None) -> None:

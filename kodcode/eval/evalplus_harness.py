@@ -7,10 +7,11 @@ does what evalplus 0.3.1 ``evalplus/eval/__init__.py::unsafe_execute`` does befo
 ``reliability_guard()`` (evalplus's own, imported), the solution ``exec``'d under ``swallow_io``,
 then ``fn(*inp)`` for each input in order under a per-input limit -- in CPU seconds here (evalplus
 counts wall seconds, so a busy machine flips its verdicts), with a wall guard only against sleeping.
-The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``).  Each
-return value is written, as it is produced, as one line of tagged JSON (``encode``) to this
-process, which forwards it on stdout; at the end of the phase it adds how the child ended (exit,
-CPU limit, wall guard) and the child's CPU time.
+The first input that raises or runs out of time ends the phase (evalplus's ``fast_check``); a
+wrong answer does not, since nothing here can tell one, which is why the parent sends a phase in
+growing parts, its first, cheap inputs alone first.  Each return value is written, as it is produced,
+as one line of tagged JSON (``encode``) to this process, which forwards it on stdout; at the end of
+the phase it adds how the child ended (exit, CPU limit, wall guard) and the child's CPU time.
 
 Nothing here decides a verdict, and nothing here can see an expected output: the parent compares
 the decoded values with evalplus's rules.  A solution can write lines of its own into the channel;
@@ -34,14 +35,28 @@ import sys
 import time
 
 INT_DIGITS = 4000  # Python 3.11 refuses str(int) past 4300 digits; bigger ints travel as hex
+# A float-free value whose JSON is longer travels as its sha256 (the exec result channel holds 64 MiB
+# per job; HumanEval/15's and /130's plus outputs alone are over 100 MB).  The parent hashes the
+# expected output the same way: equal digests mean equal encodings, so equal values of equal types.
+DIGEST_OVER = 4096
+DIGEST_FLOATS_OVER = 1 << 20  # values with floats travel in full (the parent's tolerance needs them) up to this
 
 
 class InputTimeLimit(BaseException):
     """Raised in the solution by the per-input timers (BaseException: evalplus catches that too)."""
 
 
+_ATOMS = (str, float, bool, type(None))
+_INT_BITS = 13000  # below 10**INT_DIGITS
+
+
+def _atoms(seq):
+    """Whether every item travels as itself (the fast path for long lists of numbers or strings)."""
+    return all(type(x) in _ATOMS or (type(x) is int and x.bit_length() < _INT_BITS) for x in seq)
+
+
 def _tag_seq(tag, seq, depth):
-    return {tag: [encode(x, depth + 1) for x in seq]}
+    return {tag: list(seq) if _atoms(seq) else [encode(x, depth + 1) for x in seq]}
 
 
 def encode(v, depth=0):
@@ -61,13 +76,11 @@ def encode(v, depth=0):
     if t is float:
         return v  # json writes repr (exact round trip) and NaN/Infinity
     if t is list:
-        return [encode(x, depth + 1) for x in v]
+        return v if _atoms(v) else [encode(x, depth + 1) for x in v]
     if t is tuple:
         return _tag_seq("t", v, depth)
-    if t is set:
-        return _tag_seq("s", v, depth)
-    if t is frozenset:
-        return _tag_seq("fs", v, depth)
+    if t is set or t is frozenset:  # sorted by their JSON: the same set encodes the same everywhere
+        return {"s" if t is set else "fs": sorted((encode(x, depth + 1) for x in v), key=json.dumps)}
     if t is dict:
         return {"d": [[encode(k, depth + 1), encode(x, depth + 1)] for k, x in dict.items(v)]}
     if t is complex:
@@ -86,12 +99,39 @@ def encode(v, depth=0):
         return {"coll": t.__name__, "v": encode(items, depth + 1)}
     for base in (int, float, str, list, tuple, dict, set, frozenset, bytes):
         if isinstance(v, base) and t.__eq__ is base.__eq__:
-            return {"sub": t.__name__[:100], "base": encode(base(v), depth + 1)}
+            return {"sub": t.__name__[:100], "bt": base.__name__, "base": encode(base(v), depth + 1)}
     try:
         r = repr(v)[:1000]
     except BaseException:  # noqa: BLE001 - a value whose repr raises is still a value
         r = "<unrepresentable>"
     return {"o": t.__name__[:100], "r": r}
+
+
+def _has_float(enc):
+    if type(enc) is str:
+        return False
+    if isinstance(enc, float):
+        return True
+    if isinstance(enc, list):
+        return any(_has_float(x) for x in enc)
+    if isinstance(enc, dict):
+        return any(_has_float(x) for x in enc.values())
+    return False
+
+
+def digest(text):
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def channel_form(value):
+    """What travels for one return value: its encoding, or a digest of it when long and float-free."""
+    enc = encode(value)
+    text = json.dumps(enc)
+    if len(text) > DIGEST_FLOATS_OVER or (len(text) > DIGEST_OVER and not _has_float(enc)):
+        return {"h": digest(text), "n": len(text)}
+    return enc
 
 
 def _on_timer(signum, frame):
@@ -109,13 +149,31 @@ def _write(fd, rec):
         data = data[os.write(fd, data):]
 
 
-def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0):
-    """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits."""
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None):
+    """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits.
+
+    Ends with a ``done`` record however the phase went (evalplus sets its status there); a child
+    that ends without one (killed, ``os._exit``) leaves the status unknown, which evalplus calls
+    ``timeout``.  ``more``: ``inputs`` is a first part of the phase's inputs; after the last one a
+    ``paused`` record says so (the parent runs the whole phase again if this part was all right).
+    """
+    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory)
+    _write(out_fd, {"p": n, "done": 1})
+
+
+def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory):
     from evalplus.eval.utils import reliability_guard, swallow_io
 
     signal.signal(signal.SIGPROF, _on_timer)
     signal.signal(signal.SIGALRM, _on_timer)
-    reliability_guard()  # evalplus's own; memory is the sandbox's limit (None: no RLIMIT_AS change)
+    if max_memory is not None:  # what reliability_guard(max_memory) sets, each within the sandbox's own limit
+        for lim in (resource.RLIMIT_AS, resource.RLIMIT_DATA, resource.RLIMIT_STACK):
+            hard = resource.getrlimit(lim)[1]
+            value = max_memory if hard == resource.RLIM_INFINITY else min(max_memory, hard)
+            resource.setrlimit(lim, (value, value))
+    reliability_guard()  # evalplus's own guard (the memory limits are set above)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)  # as fd 1: the solution's raw writes go nowhere
     g = {}
     try:
         with swallow_io():
@@ -139,10 +197,12 @@ def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0):
             _write(out_fd, {"p": n, "i": i, "error": f"{type(e).__name__}: {e}"[:300]})
             return
         try:
-            _write(out_fd, {"p": n, "i": i, "v": encode(out)})
+            _write(out_fd, {"p": n, "i": i, "v": channel_form(out)})
         except BaseException as e:  # noqa: BLE001 - a value that cannot be described is not comparable
             _write(out_fd, {"p": n, "i": i, "error": f"unencodable return value: {type(e).__name__}"})
             return
+    if more:
+        _write(out_fd, {"p": n, "paused": len(inputs)})
 
 
 def _phase(payload, phase, out_fd):
@@ -158,7 +218,8 @@ def _phase(payload, phase, out_fd):
             soft = max(1, int(cpu + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
             run_phase(payload["code"], payload["entry_point"], phase["inputs"], phase["limits"],
-                      payload["wall_factor"], w, phase["n"])
+                      payload["wall_factor"], w, phase["n"], phase.get("more", False),
+                      payload.get("max_memory_bytes"))
             code = 0
         finally:
             os._exit(code)

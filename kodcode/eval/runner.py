@@ -98,6 +98,7 @@ def _sandbox_guard(name: str, records: list[dict]) -> int:
 
 def _evalplus(s: Session, name: str) -> dict[str, float]:
     from kodcode.eval import evalplus_bench as ep
+    from kodcode.exec import Executor
 
     bc = getattr(s.ec.benchmark, name)
     problems = ep.load_problems(name, bc.data_path)[: bc.limit or None]
@@ -110,11 +111,12 @@ def _evalplus(s: Session, name: str) -> dict[str, float]:
 
     where = s.out / name
     sols = s.samples(name, items, given, where)
-    records = ep.score(name, problems, sols, where / "evalplus", parallel=bc.parallel,
-                       load_retries=bc.load_retries, cache_dir=bc.cache_dir)
+    with Executor(ep.exec_config(s.ec.exec, python=bc.python)) as ex:
+        records = ep.score(name, problems, sols, ex, data_path=bc.data_path, cache_dir=bc.cache_dir)
     _write_jsonl(where / "results.jsonl", records)
+    n_err = _sandbox_guard(name, records)
     p1 = ep.pass_at_1(records)
-    s.counts[name] = {"tasks": len(records)}
+    s.counts[name] = {"tasks": len(records), "sandbox_errors": n_err, "limit_hits": ep.limit_hits(records)}
     return {f"{name}/base": p1["base"], f"{name}/plus": p1["plus"]}
 
 

@@ -24,20 +24,20 @@ def _positive(obj: Any, *names: str) -> list[str]:
 
 @dataclass
 class EvalplusBench:
-    """HumanEval+ or MBPP+ (evalplus 0.3.1)."""
+    """HumanEval+ or MBPP+ (evalplus 0.3.1), scored on kodcode.exec (``exec.workers`` jobs at once)."""
 
     data_path: str | None = None  # local HumanEvalPlus/MbppPlus .jsonl[.gz]; null: evalplus's official loader
     limit: int | None = None  # first N tasks only (smoke runs); null: all
-    parallel: int = 0  # evalplus worker processes; 0: its own default, cpu_count // 2
-    load_retries: int = 1  # non-passing samples scored again alone (busy machines), see evalplus_bench
-    cache_dir: str | None = None  # XDG_CACHE_HOME for evalplus's ground-truth cache; null: ~/.cache
+    cache_dir: str | None = None  # root of the ground-truth cache (<cache_dir>/evalplus/<md5>.pkl); null: evalplus's
+    python: str | None = None  # job interpreter, must import evalplus; null: this one (exec.python is not used)
 
     def check(self) -> list[str]:
+        import os
+
         p = _positive(self, "limit")
-        if self.parallel < 0:
-            p.append(f"parallel must be >= 0 (got {self.parallel}); 0 means evalplus's default (cpu_count // 2)")
-        if self.load_retries < 0:
-            p.append(f"load_retries must be >= 0 (got {self.load_retries}); set 1")
+        if self.python is not None and not os.access(self.python, os.X_OK):
+            p.append(f"python must be an executable interpreter that imports evalplus (got {self.python!r}); "
+                     "leave it null to run the jobs on this interpreter")
         return p
 
 

@@ -1,89 +1,221 @@
-"""HumanEval+/MBPP+ scoring through evalplus's own evaluator (in a child process) on fixture files."""
+"""HumanEval+/MBPP+ scored on kodcode.exec with evalplus's rules: real sandbox jobs, real evalplus ground
+truth, on small problem files written here (the fixtures and a few tasks of our own)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from kodcode.eval import evalplus_bench as ep
 from kodcode.eval.fixtures import write_fixtures
 from kodcode.eval.references import evalplus_solutions
+from kodcode.exec import ExecConfig, Executor
+
+
+def _task(task_id, name, sig, body, base, plus, atol=0):
+    return {"task_id": task_id, "prompt": f"def {name}({sig}):\n    \"\"\"A task.\"\"\"\n", "entry_point": name,
+            "canonical_solution": body, "test": "", "contract": "", "base_input": base, "plus_input": plus,
+            "atol": atol}
+
+
+# Tasks whose rules the fixtures do not reach: floats (evalplus's atol), long outputs (sent as digests).
+OWN = [
+    _task("HumanEval/0", "mean", "xs", "    return sum(xs) / len(xs)\n", [[[1.0, 2.0]], [[0.1, 0.2, 0.4]]],
+          [[[1e-3, 3.0]]]),
+    _task("HumanEval/1", "upto", "n", "    return list(range(n))\n", [[3]], [[3000], [5000]]),
+    _task("HumanEval/2", "third", "x", "    return x / 3\n", [[1]], [[2], [10**6]], atol=1e-3),
+]
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("evalplus")
     paths = write_fixtures(root)
-    return {name: ep.load_problems(name, paths[name]) for name in ("humaneval", "mbpp")} | {"cache": str(root / "cache")}
+    own = root / "HumanEvalPlus-own.jsonl"
+    own.write_text("".join(json.dumps(r) + "\n" for r in OWN))
+    paths["own"] = str(own)
+    return {"paths": paths, "cache": str(root / "cache"),
+            **{name: ep.load_problems(name if name != "own" else "humaneval", paths[name]) for name in paths
+               if name in ("humaneval", "mbpp", "own")}}
 
 
-def _score(data, name, sols, workdir, **kw):
-    return ep.score(name, data[name], sols, workdir, cache_dir=data["cache"], **kw)
+@pytest.fixture(scope="module")
+def ex():
+    with Executor(ep.exec_config(ExecConfig(workers=2))) as e:
+        yield e
 
 
-@pytest.mark.parametrize("name", ["humaneval", "mbpp"])
-def test_canonical_solutions_pass_base_and_plus(data, name, tmp_path):
-    recs = _score(data, name, evalplus_solutions(data[name], "canonical"), tmp_path)
-    assert ep.pass_at_1(recs) == {"base": 100.0, "plus": 100.0}
-    assert {(r["base_status"], r["plus_status"]) for r in recs} == {("pass", "pass")}
+def _score(data, ex, name, sols):
+    dataset = "humaneval" if name == "own" else name
+    return ep.score(dataset, data[name], sols, ex, data_path=data["paths"][name], cache_dir=data["cache"])
 
 
-def test_broken_and_empty_solutions_score_zero(data, tmp_path):
+def _statuses(recs):
+    return [(r["base_status"], r["plus_status"]) for r in recs]
+
+
+@pytest.mark.parametrize("name", ["humaneval", "mbpp", "own"])
+def test_canonical_solutions_pass_base_and_plus(data, ex, name):
+    recs = _score(data, ex, name, evalplus_solutions(data[name], "canonical"))
+    assert _statuses(recs) == [("pass", "pass")] * len(recs)
+    assert ep.pass_at_1(recs) == {"base": 100.0, "plus": 100.0} and ep.limit_hits(recs) == 0
+
+
+def test_broken_and_empty_solutions_score_zero(data, ex):
     for kind in ("broken", "empty"):
-        recs = _score(data, "humaneval", evalplus_solutions(data["humaneval"], kind), tmp_path / kind)
+        recs = _score(data, ex, "humaneval", evalplus_solutions(data["humaneval"], kind))
         assert ep.pass_at_1(recs) == {"base": 0.0, "plus": 0.0}, kind
+        assert {r["status"] for r in recs} == {"fail"}
 
 
-def test_plus_counts_only_samples_that_also_pass_base(data, tmp_path):
+def test_plus_counts_only_samples_that_also_pass_base(data, ex):
     sols = evalplus_solutions(data["humaneval"], "canonical")
     # Right on the base inputs of add_two, wrong on the larger plus inputs.
     sols["HumanEval/0"] = "def add_two(a, b):\n    return a + b if abs(a) + abs(b) < 100 else 0\n"
-    recs = _score(data, "humaneval", sols, tmp_path)
-    r0 = recs[0]
-    assert (r0["base_status"], r0["plus_status"], r0["passed"]) == ("pass", "fail", False)
-    assert ep.pass_at_1(recs)["base"] == 100.0 and ep.pass_at_1(recs)["plus"] == pytest.approx(200 / 3)
+    sols["HumanEval/1"] = "def count_vowels(s):\n    return 5\n"  # wrong on base, right on plus's one input
+    recs = _score(data, ex, "humaneval", sols)
+    assert _statuses(recs) == [("pass", "fail"), ("fail", "pass"), ("pass", "pass")]
+    assert [r["passed"] for r in recs] == [False, False, True]
+    assert ep.pass_at_1(recs) == {"base": pytest.approx(200 / 3), "plus": pytest.approx(100 / 3)}
 
 
-def test_rescoring_into_the_same_directory_never_reuses_or_prompts(data, tmp_path):
-    # evalplus reuses an existing result file (or asks on stdin); each score starts clean.
-    assert ep.pass_at_1(_score(data, "mbpp", evalplus_solutions(data["mbpp"], "canonical"), tmp_path))["plus"] == 100.0
-    assert ep.pass_at_1(_score(data, "mbpp", evalplus_solutions(data["mbpp"], "broken"), tmp_path))["plus"] == 0.0
+def test_floats_within_evalplus_tolerance_pass_and_beyond_it_fail(data, ex):
+    sols = evalplus_solutions(data["own"], "canonical")
+    sols["HumanEval/0"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-9\n"  # atol 0 -> 1e-6 for floats
+    sols["HumanEval/2"] = "def third(x):\n    return round(x / 3, 4)\n"  # within the task's own atol 1e-3
+    assert _statuses(_score(data, ex, "own", sols))[0::2] == [("pass", "pass")] * 2
+    sols["HumanEval/0"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-4\n"
+    sols["HumanEval/2"] = "def third(x):\n    return round(x / 3, 1)\n"
+    assert _statuses(_score(data, ex, "own", sols))[0::2] == [("fail", "fail")] * 2
 
 
-def test_a_real_infinite_loop_still_fails_after_retries(data, tmp_path):
+def test_long_outputs_compare_exactly(data, ex):
+    sols = evalplus_solutions(data["own"], "canonical")
+    sols["HumanEval/1"] = "def upto(n):\n    return list(range(n)) if n < 4000 else list(range(n - 1))\n"
+    assert _statuses(_score(data, ex, "own", sols))[1] == ("pass", "fail")
+    sols["HumanEval/1"] = "def upto(n):\n    return tuple(range(n))\n"  # == would say no as well: a tuple
+    assert _statuses(_score(data, ex, "own", sols))[1] == ("fail", "fail")
+
+
+def test_an_infinite_loop_is_a_fail_decided_by_the_cpu_limit(data, ex):
     sols = evalplus_solutions(data["mbpp"], "canonical")
     sols["Mbpp/3"] = "def reverse_words(s):\n    while True:\n        pass\n"
-    recs = _score(data, "mbpp", sols, tmp_path, load_retries=1)
-    # evalplus reports a per-input time limit as a fail
-    assert not recs[1]["passed"] and recs[1]["base_status"] in ("fail", "timeout")
-    assert recs[1]["detail"]["load_retries"] == 1
-    assert recs[0]["passed"] and recs[0]["detail"]["load_retries"] == 0
+    recs = _score(data, ex, "mbpp", sols)
+    # evalplus reports a per-input time limit as a fail (its loop catches the timer's exception)
+    assert _statuses(recs) == [("pass", "pass"), ("fail", "fail")]
+    assert ep.limit_hits(recs) == 1 and recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit", "plus: input 0: cpu time limit"]
 
 
-def test_a_slow_verdict_that_passes_when_rescored_alone_becomes_a_pass(data, tmp_path, monkeypatch):
-    calls = []
-    real = ep._evaluate_in_child
-
-    def busy_then_idle(dataset, problems_file, samples_file, parallel, cache_dir):
-        out = real(dataset, problems_file, samples_file, parallel, cache_dir)
-        rows = [json.loads(line) for line in samples_file.read_text().splitlines()]
-        calls.append([r["task_id"] for r in rows if r["solution"]])
-        if len(calls) == 1:  # first pass on a loaded machine: evalplus's wall clock ran out
-            out["HumanEval/1"][0]["base_status"] = "timeout"
-            out["HumanEval/2"][0]["plus_status"] = "fail"
-        return out
-
-    monkeypatch.setattr(ep, "_evaluate_in_child", busy_then_idle)
-    recs = _score(data, "humaneval", evalplus_solutions(data["humaneval"], "canonical"), tmp_path)
-    assert calls[1] == ["HumanEval/1", "HumanEval/2"]  # only the non-passes are rescored, one worker
-    assert [r["passed"] for r in recs] == [True, True, True]
-    assert [r["detail"]["load_retries"] for r in recs] == [0, 1, 1]
+def test_a_sleeping_solution_is_stopped_by_the_wall_guard(data, ex):
+    sols = evalplus_solutions(data["mbpp"], "canonical")
+    sols["Mbpp/2"] = "import time\n\ndef square_all(xs):\n    time.sleep(3600)\n"
+    recs = ep.score("mbpp", data["mbpp"], sols, ex, data_path=data["paths"]["mbpp"], cache_dir=data["cache"],
+                    wall_factor=2.0)  # a short guard: 2 wall seconds per CPU second of the limit, + 1 s
+    assert recs[0]["status"] == "fail" and recs[0]["detail"]["limit"][0] == "base: input 0: wall time limit"
 
 
-def test_missing_samples_are_reported_not_guessed(data, tmp_path):
-    with pytest.raises(ValueError, match="1 humaneval tasks have no sample"):
-        ep.score("humaneval", data["humaneval"], {"HumanEval/0": "", "HumanEval/1": ""}, tmp_path)
+def test_the_first_failing_input_ends_the_phase(data, ex):
+    sols = evalplus_solutions(data["mbpp"], "canonical")
+    # wrong on the first plus input, then a loop: the job runs on (it cannot know), the verdict is the
+    # wrong answer's, as evalplus's fast check never runs the second input
+    sols["Mbpp/3"] = ("def reverse_words(s):\n    if s == 'one':\n        return 'wrong'\n"
+                      "    if s.startswith(' '):\n        while True:\n            pass\n"
+                      "    return ' '.join(s.split()[::-1])\n")
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs)[1] == ("pass", "fail") and ep.limit_hits(recs) == 0
+    assert recs[1]["detail"]["plus_why"] == "input 0: wrong answer (AssertionError)"
+
+
+def test_an_object_equal_to_everything_does_not_pass(data, ex):
+    # In evalplus the comparison runs beside the solution, so this object's __eq__ decides it.
+    sols = evalplus_solutions(data["humaneval"], "canonical")
+    sols["HumanEval/2"] = ("class Yes:\n    def __eq__(self, other):\n        return True\n\n"
+                           "def largest(xs):\n    return Yes()\n")
+    assert _statuses(_score(data, ex, "humaneval", sols))[2] == ("fail", "fail")
+
+
+def test_a_task_without_a_sample_is_unanswered_and_unknown_tasks_are_refused(data, ex):
+    recs = _score(data, ex, "humaneval", {"HumanEval/0": "def add_two(a, b):\n    return a + b\n"})
+    assert [r["passed"] for r in recs] == [True, False, False]
+    with pytest.raises(ValueError, match="1 samples name tasks that are not in the humaneval problems"):
+        ep.score_samples("humaneval", data["humaneval"], [("HumanEval/9", "")], ex, data_path=data["paths"]["humaneval"])
+
+
+def test_ground_truth_is_cached_by_dataset_hash_and_a_subset_has_its_own_key(data, ex, tmp_path):
+    path, problems = data["paths"]["humaneval"], data["humaneval"]
+    sols = evalplus_solutions(problems, "canonical")
+    first = ep.score("humaneval", problems[:1], sols, ex, data_path=path, cache_dir=str(tmp_path))
+    assert _statuses(first) == [("pass", "pass")]
+    recs = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
+    assert ep.pass_at_1(recs)["plus"] == 100.0  # the subset's entry is not read back as the whole file's
+    md5 = ep.dataset_hash(path)
+    names = sorted(p.name for p in (tmp_path / "evalplus").iterdir() if ".digests-" not in p.name)
+    assert len(names) == 2 and f"{md5}.pkl" in names  # evalplus's own key for the whole file
+
+
+def test_verdicts_match_evalplus_own_evaluator(data, ex, tmp_path):
+    problems = data["mbpp"]
+    samples = [(p["task_id"], s) for p in problems for s in (
+        p["prompt"] + p["canonical_solution"], f"def {p['entry_point']}(x):\n    return x\n",
+        f"def {p['entry_point']}(x):\n    raise ValueError\n")]
+    samples.append(("Mbpp/3", "def reverse_words(s):\n    return s if ' ' not in s else 'c b a'\n"))
+    ours = ep.score_samples("mbpp", problems, samples, ex, data_path=data["paths"]["mbpp"], cache_dir=data["cache"])
+    theirs = ep.official_score("mbpp", data["paths"]["mbpp"], samples, tmp_path, parallel=1, cache_dir=data["cache"])
+    assert _statuses(ours) == [(r["base_status"], r["plus_status"]) for r in theirs]
+    assert _statuses(ours)[-1] == ("pass", "fail")
 
 
 def test_official_chat_prompt(data):
     msg = ep.user_message(data["humaneval"][0])
     assert msg == (ep.INSTRUCTION_PREFIX + "\n```\ndef add_two(a, b):\n    \"\"\"Return a + b.\"\"\"\n```\n")
+
+
+def test_a_missing_data_file_is_reported_with_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="point benchmark.humaneval.data_path"):
+        ep.data_file("humaneval", str(Path(tmp_path) / "nope.jsonl"))
+
+
+def test_phases_run_first_in_part_then_whole_give_the_same_verdicts(data, ex, monkeypatch):
+    monkeypatch.setattr(ep, "FIRST_PART_GT_S", 0.0)  # every phase's first part: its first input
+    loop = "    while True:\n        pass\n"
+    sols = {"Mbpp/2": "def square_all(xs):\n    return [x * x for x in xs]\n",
+            "Mbpp/3": f"def reverse_words(s):\n    if s == 'one':\n        return 'one'\n{loop}"}
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs) == [("pass", "pass"), ("fail", "fail")]  # the plus loop is found in the whole run
+    assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit", "plus: input 1: cpu time limit"]
+    sols["Mbpp/2"] = "def square_all(xs):\n    return [] if xs else None\n"  # wrong only on the second plus input
+    sols["Mbpp/3"] = f"def reverse_words(s):\n    if s == 'one':\n        return 'no'\n{loop}"
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs) == [("fail", "fail"), ("fail", "fail")]
+    assert recs[1]["detail"]["plus_why"] == "input 0: wrong answer (AssertionError)"  # the loop never ran
+    assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit"]
+
+
+def test_expected_digests_are_cached_beside_the_ground_truth(data, ex, tmp_path):
+    path, problems = data["paths"]["own"], data["own"]
+    sols = evalplus_solutions(problems, "canonical")
+    first = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
+    md5 = ep.dataset_hash(path)
+    assert [p.name.split(".")[1][:8] for p in (tmp_path / "evalplus").glob(f"{md5}.digests-*.pkl")] == ["digests-"]
+    sols["HumanEval/1"] = "def upto(n):\n    return list(range(1, n + 1))\n"
+    again = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
+    assert _statuses(first)[1] == ("pass", "pass") and _statuses(again)[1] == ("fail", "fail")
+
+
+def test_evalplus_memory_limit_makes_a_huge_allocation_a_failed_input(data, ex):
+    sols = evalplus_solutions(data["mbpp"], "canonical")
+    sols["Mbpp/2"] = "def square_all(xs):\n    return len(bytearray(6 << 30))\n"  # over evalplus's 4 GiB
+    recs = _score(data, ex, "mbpp", sols)
+    assert _statuses(recs)[0] == ("fail", "fail") and recs[0]["detail"]["base_why"].startswith("input 0: raised MemoryError")
+
+
+def test_counters_compare_as_the_mappings_they_are(data, ex, tmp_path):
+    row = _task("Mbpp/88", "freq_count", "xs", "    import collections\n    return collections.Counter(xs)\n",
+                [[[1, 1, 2]]], [[["a", "b", "a"]]])
+    path = tmp_path / "MbppPlus-counter.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    problems = ep.load_problems("mbpp", str(path))
+    sols = {"Mbpp/88": "def freq_count(xs):\n    d = {}\n    for x in xs:\n        d[x] = d.get(x, 0) + 1\n    return d\n"}
+    for code in (problems[0]["prompt"] + problems[0]["canonical_solution"], sols["Mbpp/88"]):
+        recs = ep.score("mbpp", problems, {"Mbpp/88": code}, ex, data_path=str(path), cache_dir=str(tmp_path))
+        assert _statuses(recs) == [("pass", "pass")]

@@ -60,6 +60,9 @@ def test_score_only_mode_uses_the_given_samples_without_a_model(tmp_path):
     out = run(_cfg(tmp_path / "run", "benchmark=[humaneval]", "fixtures=true", "wandb.mode=disabled",
                    "model.name_or_path=does-not-exist", f"+samples.humaneval={samples}", "leaderboard.paper_rows=[]"))
     assert out["scores"]["humaneval/base"] == pytest.approx(200 / 3)
+    assert out["counts"]["humaneval"] == {"tasks": 3, "sandbox_errors": 0, "limit_hits": 0, "missing_samples": 0}
+    results = [json.loads(line) for line in (tmp_path / "run/humaneval/results.jsonl").read_text().splitlines()]
+    assert results[2]["detail"]["base_why"] == "input 0: wrong answer (AssertionError)"  # judged in this process
 
 
 def test_invalid_config_reports_every_problem(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from kodcode.eval import bigcodebench as bcb
 from kodcode.eval import evalplus_bench as ep
 from kodcode.eval.references import evalplus_solutions
+from kodcode.exec import ExecConfig, Executor
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmarks"
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} not present")
@@ -30,7 +31,9 @@ def test_humaneval_canonical_gives_the_official_verdicts(tmp_path, request):
     if "slow" not in (request.config.getoption("-m") or ""):
         pytest.skip("scores all of HumanEval+ (~1 min); run with -m slow")
     problems = ep.load_problems("humaneval", str(DATA / "HumanEvalPlus-v0.1.10.jsonl.gz"))
-    recs = ep.score("humaneval", problems, evalplus_solutions(problems, "canonical"), tmp_path, parallel=2,
-                    cache_dir=str(tmp_path / "cache"))
+    path = str(DATA / "HumanEvalPlus-v0.1.10.jsonl.gz")
+    with Executor(ep.exec_config(ExecConfig(workers=2))) as ex:
+        recs = ep.score("humaneval", problems, evalplus_solutions(problems, "canonical"), ex, data_path=path,
+                        cache_dir=str(tmp_path / "cache"))
     assert [r["task_id"] for r in recs if not r["passed"]] == ["HumanEval/32"]  # fails its own oracle
     assert round(ep.pass_at_1(recs)["plus"], 1) == 99.4
