@@ -28,17 +28,17 @@ def _evalplus_task(task_id, name, sig, doc, body, base, plus, mbpp=False):
 
 
 HUMANEVAL = [
-    _evalplus_task("HumanEval/0", "add_two", "a, b", "Return a + b.", "    return a + b\n",
+    _evalplus_task("HumanEval/9000", "add_two", "a, b", "Return a + b.", "    return a + b\n",
                    [[1, 2], [0, 0]], [[-5, 5], [10**6, 1]]),
-    _evalplus_task("HumanEval/1", "count_vowels", "s", "Number of vowels in s.",
+    _evalplus_task("HumanEval/9001", "count_vowels", "s", "Number of vowels in s.",
                    "    return sum(c in 'aeiouAEIOU' for c in s)\n", [["hello"], [""]], [["AEIOU xyz"]]),
-    _evalplus_task("HumanEval/2", "largest", "xs", "Largest element of a non-empty list.",
+    _evalplus_task("HumanEval/9002", "largest", "xs", "Largest element of a non-empty list.",
                    "    return max(xs)\n", [[[1, 5, 2]]], [[[-3, -1]], [[7]]]),
 ]
 MBPP = [
-    _evalplus_task("Mbpp/2", "square_all", "xs", "Squares of xs.", "    return [x * x for x in xs]\n",
+    _evalplus_task("Mbpp/9002", "square_all", "xs", "Squares of xs.", "    return [x * x for x in xs]\n",
                    [[[1, 2, 3]]], [[[]], [[-2]]], mbpp=True),
-    _evalplus_task("Mbpp/3", "reverse_words", "s", "Words of s in reverse order, single spaces.",
+    _evalplus_task("Mbpp/9003", "reverse_words", "s", "Words of s in reverse order, single spaces.",
                    "    return ' '.join(s.split()[::-1])\n", [["a b c"]], [["one"], ["  x   y "]], mbpp=True),
 ]
 

@@ -20,10 +20,10 @@ def _task(task_id, name, sig, body, base, plus, atol=0):
 
 # Tasks whose rules the fixtures do not reach: floats (evalplus's atol), long outputs (sent as digests).
 OWN = [
-    _task("HumanEval/0", "mean", "xs", "    return sum(xs) / len(xs)\n", [[[1.0, 2.0]], [[0.1, 0.2, 0.4]]],
+    _task("HumanEval/9000", "mean", "xs", "    return sum(xs) / len(xs)\n", [[[1.0, 2.0]], [[0.1, 0.2, 0.4]]],
           [[[1e-3, 3.0]]]),
-    _task("HumanEval/1", "upto", "n", "    return list(range(n))\n", [[3]], [[3000], [5000]]),
-    _task("HumanEval/2", "third", "x", "    return x / 3\n", [[1]], [[2], [10**6]], atol=1e-3),
+    _task("HumanEval/9001", "upto", "n", "    return list(range(n))\n", [[3]], [[3000], [5000]]),
+    _task("HumanEval/9002", "third", "x", "    return x / 3\n", [[1]], [[2], [10**6]], atol=1e-3),
 ]
 
 
@@ -71,8 +71,8 @@ def test_broken_and_empty_solutions_score_zero(data, ex):
 def test_plus_counts_only_samples_that_also_pass_base(data, ex):
     sols = evalplus_solutions(data["humaneval"], "canonical")
     # Right on the base inputs of add_two, wrong on the larger plus inputs.
-    sols["HumanEval/0"] = "def add_two(a, b):\n    return a + b if abs(a) + abs(b) < 100 else 0\n"
-    sols["HumanEval/1"] = "def count_vowels(s):\n    return 5\n"  # wrong on base, right on plus's one input
+    sols["HumanEval/9000"] = "def add_two(a, b):\n    return a + b if abs(a) + abs(b) < 100 else 0\n"
+    sols["HumanEval/9001"] = "def count_vowels(s):\n    return 5\n"  # wrong on base, right on plus's one input
     recs = _score(data, ex, "humaneval", sols)
     assert _statuses(recs) == [("pass", "fail"), ("fail", "pass"), ("pass", "pass")]
     assert [r["passed"] for r in recs] == [False, False, True]
@@ -81,25 +81,25 @@ def test_plus_counts_only_samples_that_also_pass_base(data, ex):
 
 def test_floats_within_evalplus_tolerance_pass_and_beyond_it_fail(data, ex):
     sols = evalplus_solutions(data["own"], "canonical")
-    sols["HumanEval/0"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-9\n"  # atol 0 -> 1e-6 for floats
-    sols["HumanEval/2"] = "def third(x):\n    return round(x / 3, 4)\n"  # within the task's own atol 1e-3
+    sols["HumanEval/9000"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-9\n"  # atol 0 -> 1e-6 for floats
+    sols["HumanEval/9002"] = "def third(x):\n    return round(x / 3, 4)\n"  # within the task's own atol 1e-3
     assert _statuses(_score(data, ex, "own", sols))[0::2] == [("pass", "pass")] * 2
-    sols["HumanEval/0"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-4\n"
-    sols["HumanEval/2"] = "def third(x):\n    return round(x / 3, 1)\n"
+    sols["HumanEval/9000"] = "def mean(xs):\n    return sum(xs) / len(xs) + 1e-4\n"
+    sols["HumanEval/9002"] = "def third(x):\n    return round(x / 3, 1)\n"
     assert _statuses(_score(data, ex, "own", sols))[0::2] == [("fail", "fail")] * 2
 
 
 def test_long_outputs_compare_exactly(data, ex):
     sols = evalplus_solutions(data["own"], "canonical")
-    sols["HumanEval/1"] = "def upto(n):\n    return list(range(n)) if n < 4000 else list(range(n - 1))\n"
+    sols["HumanEval/9001"] = "def upto(n):\n    return list(range(n)) if n < 4000 else list(range(n - 1))\n"
     assert _statuses(_score(data, ex, "own", sols))[1] == ("pass", "fail")
-    sols["HumanEval/1"] = "def upto(n):\n    return tuple(range(n))\n"  # == would say no as well: a tuple
+    sols["HumanEval/9001"] = "def upto(n):\n    return tuple(range(n))\n"  # == would say no as well: a tuple
     assert _statuses(_score(data, ex, "own", sols))[1] == ("fail", "fail")
 
 
 def test_an_infinite_loop_is_a_fail_decided_by_the_cpu_limit(data, ex):
     sols = evalplus_solutions(data["mbpp"], "canonical")
-    sols["Mbpp/3"] = "def reverse_words(s):\n    while True:\n        pass\n"
+    sols["Mbpp/9003"] = "def reverse_words(s):\n    while True:\n        pass\n"
     recs = _score(data, ex, "mbpp", sols)
     # evalplus reports a per-input time limit as a fail (its loop catches the timer's exception)
     assert _statuses(recs) == [("pass", "pass"), ("fail", "fail")]
@@ -108,7 +108,7 @@ def test_an_infinite_loop_is_a_fail_decided_by_the_cpu_limit(data, ex):
 
 def test_a_sleeping_solution_is_stopped_by_the_wall_guard(data, ex):
     sols = evalplus_solutions(data["mbpp"], "canonical")
-    sols["Mbpp/2"] = "import time\n\ndef square_all(xs):\n    time.sleep(3600)\n"
+    sols["Mbpp/9002"] = "import time\n\ndef square_all(xs):\n    time.sleep(3600)\n"
     recs = ep.score("mbpp", data["mbpp"], sols, ex, data_path=data["paths"]["mbpp"], cache_dir=data["cache"],
                     wall_factor=2.0)  # a short guard: 2 wall seconds per CPU second of the limit, + 1 s
     assert recs[0]["status"] == "fail" and recs[0]["detail"]["limit"][0] == "base: input 0: wall time limit"
@@ -118,7 +118,7 @@ def test_the_first_failing_input_ends_the_phase(data, ex):
     sols = evalplus_solutions(data["mbpp"], "canonical")
     # wrong on the first plus input, then a loop: the job runs on (it cannot know), the verdict is the
     # wrong answer's, as evalplus's fast check never runs the second input
-    sols["Mbpp/3"] = ("def reverse_words(s):\n    if s == 'one':\n        return 'wrong'\n"
+    sols["Mbpp/9003"] = ("def reverse_words(s):\n    if s == 'one':\n        return 'wrong'\n"
                       "    if s.startswith(' '):\n        while True:\n            pass\n"
                       "    return ' '.join(s.split()[::-1])\n")
     recs = _score(data, ex, "mbpp", sols)
@@ -129,16 +129,16 @@ def test_the_first_failing_input_ends_the_phase(data, ex):
 def test_an_object_equal_to_everything_does_not_pass(data, ex):
     # In evalplus the comparison runs beside the solution, so this object's __eq__ decides it.
     sols = evalplus_solutions(data["humaneval"], "canonical")
-    sols["HumanEval/2"] = ("class Yes:\n    def __eq__(self, other):\n        return True\n\n"
+    sols["HumanEval/9002"] = ("class Yes:\n    def __eq__(self, other):\n        return True\n\n"
                            "def largest(xs):\n    return Yes()\n")
     assert _statuses(_score(data, ex, "humaneval", sols))[2] == ("fail", "fail")
 
 
 def test_a_task_without_a_sample_is_unanswered_and_unknown_tasks_are_refused(data, ex):
-    recs = _score(data, ex, "humaneval", {"HumanEval/0": "def add_two(a, b):\n    return a + b\n"})
+    recs = _score(data, ex, "humaneval", {"HumanEval/9000": "def add_two(a, b):\n    return a + b\n"})
     assert [r["passed"] for r in recs] == [True, False, False]
     with pytest.raises(ValueError, match="1 samples name tasks that are not in the humaneval problems"):
-        ep.score_samples("humaneval", data["humaneval"], [("HumanEval/9", "")], ex, data_path=data["paths"]["humaneval"])
+        ep.score_samples("humaneval", data["humaneval"], [("HumanEval/9009", "")], ex, data_path=data["paths"]["humaneval"])
 
 
 def test_ground_truth_is_cached_by_dataset_hash_and_a_subset_has_its_own_key(data, ex, tmp_path):
@@ -158,7 +158,7 @@ def test_verdicts_match_evalplus_own_evaluator(data, ex, tmp_path):
     samples = [(p["task_id"], s) for p in problems for s in (
         p["prompt"] + p["canonical_solution"], f"def {p['entry_point']}(x):\n    return x\n",
         f"def {p['entry_point']}(x):\n    raise ValueError\n")]
-    samples.append(("Mbpp/3", "def reverse_words(s):\n    return s if ' ' not in s else 'c b a'\n"))
+    samples.append(("Mbpp/9003", "def reverse_words(s):\n    return s if ' ' not in s else 'c b a'\n"))
     ours = ep.score_samples("mbpp", problems, samples, ex, data_path=data["paths"]["mbpp"], cache_dir=data["cache"])
     theirs = ep.official_score("mbpp", data["paths"]["mbpp"], samples, tmp_path, parallel=1, cache_dir=data["cache"])
     assert _statuses(ours) == [(r["base_status"], r["plus_status"]) for r in theirs]
@@ -178,13 +178,13 @@ def test_a_missing_data_file_is_reported_with_the_fix(tmp_path):
 def test_phases_run_first_in_part_then_whole_give_the_same_verdicts(data, ex, monkeypatch):
     monkeypatch.setattr(ep, "FIRST_PART_GT_S", 0.0)  # every phase's first part: its first input
     loop = "    while True:\n        pass\n"
-    sols = {"Mbpp/2": "def square_all(xs):\n    return [x * x for x in xs]\n",
-            "Mbpp/3": f"def reverse_words(s):\n    if s == 'one':\n        return 'one'\n{loop}"}
+    sols = {"Mbpp/9002": "def square_all(xs):\n    return [x * x for x in xs]\n",
+            "Mbpp/9003": f"def reverse_words(s):\n    if s == 'one':\n        return 'one'\n{loop}"}
     recs = _score(data, ex, "mbpp", sols)
     assert _statuses(recs) == [("pass", "pass"), ("fail", "fail")]  # the plus loop is found in the whole run
     assert recs[1]["detail"]["limit"] == ["base: input 0: cpu time limit", "plus: input 1: cpu time limit"]
-    sols["Mbpp/2"] = "def square_all(xs):\n    return [] if xs else None\n"  # wrong only on the second plus input
-    sols["Mbpp/3"] = f"def reverse_words(s):\n    if s == 'one':\n        return 'no'\n{loop}"
+    sols["Mbpp/9002"] = "def square_all(xs):\n    return [] if xs else None\n"  # wrong only on the second plus input
+    sols["Mbpp/9003"] = f"def reverse_words(s):\n    if s == 'one':\n        return 'no'\n{loop}"
     recs = _score(data, ex, "mbpp", sols)
     assert _statuses(recs) == [("fail", "fail"), ("fail", "fail")]
     assert recs[1]["detail"]["plus_why"] == "input 0: wrong answer (AssertionError)"  # the loop never ran
@@ -197,14 +197,14 @@ def test_expected_digests_are_cached_beside_the_ground_truth(data, ex, tmp_path)
     first = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
     md5 = ep.dataset_hash(path)
     assert [p.name.split(".")[1][:8] for p in (tmp_path / "evalplus").glob(f"{md5}.digests-*.pkl")] == ["digests-"]
-    sols["HumanEval/1"] = "def upto(n):\n    return list(range(1, n + 1))\n"
+    sols["HumanEval/9001"] = "def upto(n):\n    return list(range(1, n + 1))\n"
     again = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
     assert _statuses(first)[1] == ("pass", "pass") and _statuses(again)[1] == ("fail", "fail")
 
 
 def test_evalplus_memory_limit_makes_a_huge_allocation_a_failed_input(data, ex):
     sols = evalplus_solutions(data["mbpp"], "canonical")
-    sols["Mbpp/2"] = "def square_all(xs):\n    return len(bytearray(6 << 30))\n"  # over evalplus's 4 GiB
+    sols["Mbpp/9002"] = "def square_all(xs):\n    return len(bytearray(6 << 30))\n"  # over evalplus's 4 GiB
     recs = _score(data, ex, "mbpp", sols)
     assert _statuses(recs)[0] == ("fail", "fail") and recs[0]["detail"]["base_why"].startswith("input 0: raised MemoryError")
 

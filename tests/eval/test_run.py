@@ -55,7 +55,7 @@ def test_score_only_mode_uses_the_given_samples_without_a_model(tmp_path):
 
     samples = tmp_path / "he.jsonl"
     rows = [{"task_id": p["task_id"], "solution": p["prompt"] + p["canonical_solution"]} for p in HUMANEVAL]
-    rows[2] = {"task_id": "HumanEval/2", "completion": "    return min(xs)\n"}  # prompt + completion, evalplus style
+    rows[2] = {"task_id": "HumanEval/9002", "completion": "    return min(xs)\n"}  # prompt + completion, evalplus style
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = run(_cfg(tmp_path / "run", "benchmark=[humaneval]", "fixtures=true", "wandb.mode=disabled",
                    "model.name_or_path=does-not-exist", f"+samples.humaneval={samples}", "leaderboard.paper_rows=[]"))
