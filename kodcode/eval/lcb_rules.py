@@ -282,17 +282,24 @@ def grade_reports(reports: list[dict], expected: list[Any], stdio: bool) -> tupl
             code = TIME_LIMIT if status == "timeout" else RUNTIME_ERROR
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _trunc(rec.get("error", ""))}
-        got = report_stdout(rec) if stdio else decode_value(rec.get("value"))
-        if stdio and got is None:
-            res: bool | int = WRONG_ANSWER
-        else:
-            res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
-        if res is not True:
-            results.append(res)
-            return False, {"results": results, "error_code": res, "case": i,
-                           "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
-        results.append(True)
+        failed = _judge_case(results, i, report_stdout(rec) if stdio else decode_value(rec.get("value")), exp, stdio)
+        if failed:
+            return False, failed
     return True, {"results": results}
+
+
+def _judge_case(results: list, i: int, got: Any, exp: Any, stdio: bool) -> dict | None:
+    """Compare test ``i``'s output with the expected one and record the result; the failure, or None on
+    a pass (a stdio report whose output cannot be read is a wrong answer)."""
+    if stdio and got is None:
+        res: bool | int = WRONG_ANSWER
+    else:
+        res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
+    results.append(res)
+    if res is True:
+        return None
+    return {"results": results, "error_code": res, "case": i,
+            "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
 
 
 def _case_failure(out: Any, stdio: bool) -> int | None:
@@ -329,13 +336,9 @@ def _grade(outputs: list, expected: list[Any], stdio: bool) -> tuple[bool, dict]
         if code is not None:
             results.append(code)
             return False, {"results": results, "error_code": code, "case": i, "message": _msg(out)}
-        got = (out.stdout or "") if stdio else decode_value(out.value)
-        res = stdio_case_result(got, exp) if stdio else call_case_result(got, exp)
-        if res is not True:
-            results.append(res)
-            return False, {"results": results, "error_code": res, "case": i,
-                           "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(exp)!r}"}
-        results.append(True)
+        failed = _judge_case(results, i, (out.stdout or "") if stdio else decode_value(out.value), exp, stdio)
+        if failed:
+            return False, failed
     return True, {"results": results}
 
 

@@ -4,19 +4,18 @@
     with Executor(ExecConfig(workers=2)) as ex:
         verdicts = ex.run([PytestJob(solution=sol, test=tests)])
 
-Each worker slot is one zygote process (``zygote.py``, started with the configured interpreter and
-a scrubbed environment) that forks a fresh sandboxed child per job.  The engine never trusts what a
-job says about itself: for pytest jobs the inventory of expected tests is computed outside the job (by
-the worker, from the test it parses before forking the job), and a pass needs every one of them
-reported ``passed`` in the runner's single final message, which must carry the per-job nonce.
-Infrastructure failures become ``sandbox_error``, never ``fail``.
+Each worker slot is one zygote process (``worker/zygote.py``, started with the configured interpreter
+and a scrubbed environment) that forks a fresh sandboxed child per job.  The engine never trusts what a
+job says about itself: before a pytest job reaches a worker, its test is planned here (``plan.py``):
+the expected side of every assertion against a constant stays in this process, the job reports only
+the actual values, and the inventory of tests and the assertions each must report are this process's
+too (``verdict.py`` judges them).  Infrastructure failures become ``sandbox_error``, never ``fail``.
 
-What this does NOT protect against (see docs/exec.md): a job that specifically
-reverse-engineers this runner's in-process result protocol (find the result pipe, ask for the nonce,
-write a forged report, exit) can fake a pytest pass, because tests and solution share a process;
-call/stdio jobs are immune (the comparison happens here).  The seccomp deny list exists on x86_64
-only; kernel exploits through the syscalls it allows are out of scope; without namespaces (degraded
-mode) the filesystem view is not isolated and the network is closed only by that filter.
+What this does NOT protect against (see docs/exec.md): an assertion comparing two values the job
+computes is re-checked here on plain data, but those values come from a process the solution controls;
+the seccomp deny list exists on x86_64 only; kernel exploits through the syscalls it allows are out of
+scope; without namespaces (degraded mode) the filesystem view is not isolated and the network is
+closed only by that filter.
 """
 
 from __future__ import annotations
@@ -282,7 +281,7 @@ class Executor:
         self._planner = threading.Thread(target=self._plan_loop, daemon=True, name="kodcode-exec-plan")
         # The planner stays a few jobs ahead of the workers, not the whole batch ahead: planning holds
         # this process's GIL, which a worker thread needs to take its next job.
-        self._ahead = threading.Semaphore(self.LOOKAHEAD * cfg.n_workers() if self.LOOKAHEAD else 1 << 30)
+        self._ahead = threading.Semaphore(self.LOOKAHEAD * cfg.n_workers())
         self._workers: list[_Worker] = []
         self._threads: list[threading.Thread] = []
         self._closed = False
