@@ -1,7 +1,9 @@
 """Per-job cost of the sandbox itself: a trivial one-assert pytest job, many times, after a warm-up.
 
-Prints jobs/s, wall milliseconds per job and lane, and the CPU the whole machine spent per job
-(from /proc/stat, so kernel work such as namespace cleanup counts too; run it on an idle machine).
+Prints jobs/s, wall milliseconds per job and lane, the CPU the whole machine spent per job (from
+/proc/stat, so kernel work such as namespace cleanup counts too) and the page faults it took per job
+(/proc/vmstat: each fork shares the worker's memory copy-on-write, so every page the job or the
+worker then writes is copied once); run it on an idle machine.
 
     .venv/bin/python bench/exec_overhead.py --jobs 400 --workers 2 [--isolation degraded] [--python /work/jobenv/bin/python]
 """
@@ -26,6 +28,15 @@ def busy_seconds() -> float:
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def page_faults() -> int:
+    """Page faults the whole machine has taken since boot (``pgfault`` in /proc/vmstat)."""
+    with open("/proc/vmstat") as f:
+        for line in f:
+            if line.startswith("pgfault "):
+                return int(line.split()[1])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--jobs", type=int, default=400)
@@ -36,9 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     job = PytestJob(solution="def f(x):\n    return x + 1\n", test="def test_a():\n    assert f(1) == 2\n")
     with Executor(ExecConfig(workers=args.workers, isolation=args.isolation, python=args.python)) as ex:
         ex.run([job] * (5 * args.workers))  # warm-up
-        b0, t0 = busy_seconds(), time.perf_counter()
+        b0, f0, t0 = busy_seconds(), page_faults(), time.perf_counter()
         verdicts = ex.run([job] * args.jobs)
-        dt, b1 = time.perf_counter() - t0, busy_seconds()
+        dt, b1, f1 = time.perf_counter() - t0, busy_seconds(), page_faults()
         mode = ex.isolation
     bad = [v for v in verdicts if v.status != "pass"]
     if bad:
@@ -46,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"isolation={mode} workers={args.workers}: {args.jobs / dt:.1f} jobs/s, "
         f"{dt / args.jobs * 1000 * args.workers:.1f} ms per job and lane, "
-        f"{(b1 - b0) / args.jobs * 1000:.2f} ms machine CPU per job"
+        f"{(b1 - b0) / args.jobs * 1000:.2f} ms machine CPU per job, "
+        f"{(f1 - f0) / args.jobs:.0f} page faults per job"
     )
 
 
