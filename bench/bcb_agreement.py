@@ -77,6 +77,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--python", required=True, help="interpreter with the task libraries and bigcodebench 0.2.5")
+    ap.add_argument("--official-python", default=None,
+                    help="interpreter for the official side (default: --python), e.g. a wrapper that runs it "
+                         "without a network, as our sandbox runs jobs")
     ap.add_argument("--subset", choices=["full", "hard"], default="hard")
     ap.add_argument("--kinds", nargs="+", default=list(KINDS))
     ap.add_argument("--limit", type=int, default=None)
@@ -97,7 +100,7 @@ def main() -> None:
             ours = {r["task_id"]: r for r in bcb.score(tasks, programs, ex)}
         t_ours = time.time() - t0
         t0 = time.time()
-        theirs = official(args.python, tasks, programs, args.out.resolve() / kind, args.official_workers,
+        theirs = official(args.official_python or args.python, tasks, programs, args.out.resolve() / kind, args.official_workers,
                           args.official_timeout)
         t_off = time.time() - t0
         ours_pass = {tid for tid, r in ours.items() if r["passed"]}
