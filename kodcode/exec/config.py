@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass, field
 
 # Jobs see only these variables (plus ExecConfig.env): no tokens, keys or credentials ever reach them.
@@ -84,7 +86,16 @@ class ExecConfig:
         return self.workers or os.cpu_count() or 1
 
     def job_env(self) -> dict[str, str]:
+        """The variables jobs see: ``BASE_ENV``, with the job interpreter's own directory first on ``PATH``
+        (as an activated environment has it: a test's ``subprocess.run(["python", ...])`` starts the
+        interpreter jobs run in, with its packages, not whatever ``/usr/bin`` holds), then ``env``."""
         env = dict(BASE_ENV)
+        python = self.python or sys.executable
+        if os.sep not in python:
+            python = shutil.which(python) or python
+        bindir = os.path.dirname(os.path.abspath(python))
+        if bindir and bindir not in env["PATH"].split(os.pathsep):
+            env["PATH"] = bindir + os.pathsep + env["PATH"]
         env.update(self.env)
         return env
 

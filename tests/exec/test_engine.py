@@ -37,6 +37,26 @@ def test_wrong_solution_fails_naming_the_failing_test(ex):
     assert [(t.name, t.outcome) for t in v.tests] == [("test_small", "failed"), ("test_zero", "passed")]
 
 
+def test_python_on_the_jobs_path_is_the_job_interpreter(ex):
+    # BigCodeBench tasks run `subprocess.call(["python", script])`: the name must start the interpreter the
+    # jobs run in (with its packages), as in an activated environment; /usr/bin holds no `python` here.
+    solution = (
+        "import subprocess\n"
+        "def child_prefix():\n"
+        "    out = subprocess.run(['python', '-c', 'import sys; print(sys.prefix)'], capture_output=True, text=True)\n"
+        "    return out.stdout.strip()\n"
+    )
+    test = "import sys\n\ndef test_python_is_ours():\n    assert child_prefix() == sys.prefix\n"
+    (v,) = ex.run([PytestJob(solution=solution, test=test)])
+    assert v.status == "pass", v.message
+
+
+def test_job_path_starts_with_the_interpreter_directory_unless_set():
+    cfg = ExecConfig(python="/opt/envs/jobs/bin/python")
+    assert cfg.job_env()["PATH"].split(":")[0] == "/opt/envs/jobs/bin"
+    assert ExecConfig(python="/opt/envs/jobs/bin/python", env={"PATH": "/bin"}).job_env()["PATH"] == "/bin"
+
+
 def test_each_job_gets_its_own_random_state_and_one_thread(ex):
     # Jobs are forked from one warm worker; as after os.fork(), each must draw fresh random numbers
     # (random reseeds in the child) and see itself as the only thread.
