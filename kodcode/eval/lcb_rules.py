@@ -352,3 +352,71 @@ def _trunc(value: Any, n: int = 300) -> str:
     except Exception:  # noqa: BLE001
         s = "<unrepresentable>"
     return s if len(s) <= n else s[: n // 2] + "...(truncated)..." + s[-n // 2:]
+
+
+# SkyThought's rules (``prompt=skythought``): skythought/evals/tasks/livecodebench/livecodebench_util.py
+# (4bb8f3e), graded on ``sky_harness`` reports.  docs/eval.md has the table of how they differ from the above.
+SKY_INT_DIGITS = 4300  # its scorer keeps Python's default str->int limit, so a longer expected int is unreadable
+
+
+def sky_expected_stdio(text: str) -> str:
+    """``prepare_test_input_output_std``: stripped, and a trailing ``-`` cut off with what precedes it."""
+    out = text.strip()
+    if out.endswith("-"):
+        out = out[: out.rfind("-")].rstrip()
+    return out
+
+
+def _sky_int(s: str) -> int:
+    if len(s.lstrip("-")) > SKY_INT_DIGITS:
+        raise ValueError(f"an expected int of {len(s)} digits exceeds Python's default limit of {SKY_INT_DIGITS}")
+    return int(s)
+
+
+def sky_expected_call(text: str) -> Any:
+    """The stripped expected output, JSON-decoded when it is JSON, else the stripped text itself.
+
+    Raises ValueError for an int longer than the default digit limit (SkyThought's test then fails)."""
+    out = text.strip()
+    try:
+        return json.loads(out, parse_int=_sky_int)
+    except json.JSONDecodeError:
+        return out
+
+
+def sky_call_equal(got: Any, expected: Any) -> bool:
+    """``not (got != expected)`` as SkyThought's process evaluates it: no tuple becomes a list."""
+    return lcb_equal(got, expected)
+
+
+def grade_sky_reports(reports: list[dict], expected: list[str], stdio: bool) -> tuple[bool, dict]:
+    """Grade ``sky_harness`` reports in test order against the raw expected texts, SkyThought's way.
+
+    A test passes when it ran to the end and its stripped output equals ``sky_expected_stdio`` of the
+    expected text (stdio) or its value equals ``sky_expected_call`` of it (call); the first test that
+    does not pass, or has no report (the run was killed or ended), fails the problem.
+    """
+    by_case: dict[int, dict] = {}
+    for rec in reports:
+        if "abort" in rec:
+            return False, {"case": rec.get("case", 0), "message": f"run ended: {_trunc(rec['abort'])}"}
+        if isinstance(rec.get("case"), int):
+            by_case.setdefault(rec["case"], rec)
+    for i, text in enumerate(expected):
+        rec = by_case.get(i)
+        if rec is None:
+            return False, {"case": i, "message": "no result: the run ended before this test reported"}
+        if rec.get("status") != "ok":
+            return False, {"case": i, "message": f"error: {_trunc(rec.get('error', ''))}"}
+        try:
+            if stdio:
+                got = report_stdout(rec)
+                ok = got is not None and got.strip() == sky_expected_stdio(text)
+            else:
+                got = decode_value(rec.get("value"))
+                ok = sky_call_equal(got, sky_expected_call(text))
+        except Exception as e:  # noqa: BLE001 - SkyThought's comparison raising fails the test there too
+            return False, {"case": i, "message": f"comparison raised: {_trunc(repr(e))}"}
+        if not ok:
+            return False, {"case": i, "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(text)!r}"}
+    return True, {}
