@@ -394,20 +394,24 @@ def grade_sky_reports(reports: list[dict], expected: list[str], stdio: bool) -> 
 
     A test passes when it ran to the end and its stripped output equals ``sky_expected_stdio`` of the
     expected text (stdio) or its value equals ``sky_expected_call`` of it (call); the first test that
-    does not pass, or has no report (the run was killed or ended), fails the problem.
+    does not pass, or has no report (the run was killed or ended), fails the problem.  ``results``
+    mirrors SkyThought's per-test ``details``: True up to the failing test, False from there on (its
+    runner stops at the first failure and fills the tests left with failures).
     """
+    n = len(expected)
     by_case: dict[int, dict] = {}
     for rec in reports:
         if "abort" in rec:
-            return False, {"case": rec.get("case", 0), "message": f"run ended: {_trunc(rec['abort'])}"}
+            k = rec.get("case", 0) if isinstance(rec.get("case"), int) else 0
+            return _sky_fail(k, n, f"run ended: {_trunc(rec['abort'])}")
         if isinstance(rec.get("case"), int):
             by_case.setdefault(rec["case"], rec)
     for i, text in enumerate(expected):
         rec = by_case.get(i)
         if rec is None:
-            return False, {"case": i, "message": "no result: the run ended before this test reported"}
+            return _sky_fail(i, n, "no result: the run ended before this test reported")
         if rec.get("status") != "ok":
-            return False, {"case": i, "message": f"error: {_trunc(rec.get('error', ''))}"}
+            return _sky_fail(i, n, f"error: {_trunc(rec.get('error', ''))}")
         try:
             if stdio:
                 got = report_stdout(rec)
@@ -416,7 +420,11 @@ def grade_sky_reports(reports: list[dict], expected: list[str], stdio: bool) -> 
                 got = decode_value(rec.get("value"))
                 ok = sky_call_equal(got, sky_expected_call(text))
         except Exception as e:  # noqa: BLE001 - SkyThought's comparison raising fails the test there too
-            return False, {"case": i, "message": f"comparison raised: {_trunc(repr(e))}"}
+            return _sky_fail(i, n, f"comparison raised: {_trunc(repr(e))}")
         if not ok:
-            return False, {"case": i, "message": f"wrong answer: got {_trunc(got)!r}, expected {_trunc(text)!r}"}
-    return True, {}
+            return _sky_fail(i, n, f"wrong answer: got {_trunc(got)!r}, expected {_trunc(text)!r}")
+    return True, {"results": [True] * n}
+
+
+def _sky_fail(i: int, n: int, message: str) -> tuple[bool, dict]:
+    return False, {"results": [True] * i + [False] * (n - i), "case": i, "message": message}
