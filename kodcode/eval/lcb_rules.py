@@ -414,16 +414,23 @@ def grade_sky_reports(reports: list[dict], expected: list[str], stdio: bool) -> 
             return _sky_fail(i, n, f"error: {_trunc(rec.get('error', ''))}")
         try:
             if stdio:
-                got = report_stdout(rec)
-                ok = got is not None and got.strip() == sky_expected_stdio(text)
+                got, exp = report_stdout(rec), sky_expected_stdio(text)
+                ok = got is not None and got.strip() == exp
             else:
-                got = decode_value(rec.get("value"))
-                ok = sky_call_equal(got, sky_expected_call(text))
+                got, exp = decode_value(rec.get("value")), sky_expected_call(text)
+                ok = sky_call_equal(got, exp)
         except Exception as e:  # noqa: BLE001 - SkyThought's comparison raising fails the test there too
             return _sky_fail(i, n, f"comparison raised: {_trunc(repr(e))}")
         if not ok:
-            return _sky_fail(i, n, f"wrong answer: got {_trunc(got)!r}, expected {_trunc(text)!r}")
+            return _sky_fail(i, n, f"wrong answer: got {_trunc(_safe_repr(got))}, expected {_trunc(repr(exp))}")
     return True, {"results": [True] * n}
+
+
+def _safe_repr(v: Any) -> str:
+    try:
+        return repr(v)
+    except Exception:  # noqa: BLE001
+        return "<unrepresentable>"
 
 
 def _sky_fail(i: int, n: int, message: str) -> tuple[bool, dict]:

@@ -2,7 +2,8 @@
 
 The KodCode paper's LiveCodeBench numbers came from SkyThought's evaluation.  Its runner
 (``skythought/evals/tasks/livecodebench/livecodebench_util.py``, the same logic from 2025-02-18
-through 4bb8f3e, 2025-02-27, the last commit before the paper, to 0d190f1, 2025-07-11) differs
+through 4bb8f3e, 2025-02-27, the last commit before the paper, to 0d190f1, 2025-07-11, and in
+substance since the first release, 2025-01-10) differs
 from lcb_runner's in almost every step; this program reproduces it (docs/eval.md lists each
 difference).  ``livecodebench.make_job`` (``prompt=skythought``, ``semantics=official``) sends the
 source of ``lcb_harness`` followed by this file's as the program of a ``StdioJob``, and a JSON
