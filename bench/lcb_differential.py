@@ -172,7 +172,7 @@ def compare(out: Path, workers: int) -> None:
                         f"{_v(sk)}{'' if sk == st else ' **differs**'} | {_cell(why)} |")
     n = len(mod.PROBES)
     lines = [
-        "# LiveCodeBench differential: lcb_runner vs kodcode",
+        "# LiveCodeBench differential: lcb_runner and SkyThought vs kodcode",
         "",
         f"`python bench/lcb_differential.py compare` ({n} probes from `tests/eval/lcb_probes.py`, per-test timeout "
         f"{mod.TIMEOUT_S} s, {workers} workers).  Reference verdicts: {rec['lcb_runner']}, run from source by "
