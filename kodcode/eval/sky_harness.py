@@ -30,7 +30,8 @@ the expected outputs stay.  An exception that is not an ``Exception`` (``SystemE
 run, as it ends SkyThought's worker process.
 
 Standard library only.  Inside the job, ``_Reporter``, ``encode_value``, ``_describe``,
-``_stdout_field`` and ``_default_stack`` come from ``lcb_harness``'s source placed before this one.
+``_stdout_field``, ``_default_stack`` and ``disable_guarded`` come from ``lcb_harness``'s source,
+placed before this one.
 """
 
 import builtins
@@ -41,7 +42,8 @@ import pickle
 import sys
 
 try:  # imported as a module (tests); inside the job these names are already defined
-    from kodcode.eval.lcb_harness import _default_stack, _describe, _Reporter, _stdout_field, encode_value
+    from kodcode.eval.lcb_harness import (_default_stack, _describe, _Reporter, _stdout_field, disable_guarded,
+                                          encode_value)
 except ImportError:  # pragma: no cover - the job's interpreter need not have kodcode
     pass
 
@@ -100,21 +102,10 @@ def sky_func_name(code):
 def apply_sky_guard():
     """SkyThought's ``reliability_guard``: lcb_runner's list, and ``exit`` disabled too (``help`` kept)."""
     import faulthandler
-    import shutil
-    import subprocess
 
     faulthandler.disable()
+    disable_guarded()
     builtins.exit = None
-    builtins.quit = None
-    os.environ["OMP_NUM_THREADS"] = "1"
-    for name in ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid", "fork", "forkpty",
-                 "killpg", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown", "chmod", "chown",
-                 "chroot", "lchflags", "lchmod", "lchown", "getcwd", "chdir"):
-        setattr(os, name, None)
-    shutil.rmtree = shutil.move = shutil.chown = None
-    subprocess.Popen = None
-    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
-        sys.modules[name] = None
 
 
 def _run_stdin(code, text):
