@@ -121,22 +121,33 @@ def _load(code, timeout):
         signal.alarm(0)
 
 
-def apply_reliability_guard():
-    """The same functions lcb_runner's ``reliability_guard`` disables (programs that call them fail)."""
+# reliability_guard's lists (the same in lcb_runner and SkyThought): os functions set to None, modules blocked
+GUARDED_OS = ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid", "fork", "forkpty",
+              "killpg", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown", "chmod", "chown",
+              "chroot", "lchflags", "lchmod", "lchown", "getcwd", "chdir")
+GUARDED_MODULES = ("ipdb", "joblib", "resource", "psutil", "tkinter")
+
+
+def disable_guarded():
+    """What both runners' guards disable: the ``GUARDED_OS`` functions, ``shutil``'s removals,
+    ``subprocess.Popen``, ``quit`` and the ``GUARDED_MODULES``."""
     import shutil
     import subprocess
 
     os.environ["OMP_NUM_THREADS"] = "1"
     builtins.quit = None
-    for name in ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid", "fork", "forkpty",
-                 "killpg", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown", "chmod", "chown",
-                 "chroot", "lchflags", "lchmod", "lchown", "getcwd", "chdir"):
+    for name in GUARDED_OS:
         setattr(os, name, None)
     shutil.rmtree = shutil.move = shutil.chown = None
     subprocess.Popen = None
-    builtins.help = None
-    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
+    for name in GUARDED_MODULES:
         sys.modules[name] = None
+
+
+def apply_reliability_guard():
+    """The same functions lcb_runner's ``reliability_guard`` disables (programs that call them fail)."""
+    disable_guarded()
+    builtins.help = None
 
 
 def encode_value(v, depth=0):

@@ -352,3 +352,86 @@ def _trunc(value: Any, n: int = 300) -> str:
     except Exception:  # noqa: BLE001
         s = "<unrepresentable>"
     return s if len(s) <= n else s[: n // 2] + "...(truncated)..." + s[-n // 2:]
+
+
+# SkyThought's rules (``prompt=skythought``): skythought/evals/tasks/livecodebench/livecodebench_util.py
+# (4bb8f3e), graded on ``sky_harness`` reports.  docs/eval.md has the table of how they differ from the above.
+SKY_INT_DIGITS = 4300  # its scorer keeps Python's default str->int limit, so a longer expected int is unreadable
+
+
+def sky_expected_stdio(text: str) -> str:
+    """``prepare_test_input_output_std``: stripped, and a trailing ``-`` cut off with what precedes it."""
+    out = text.strip()
+    if out.endswith("-"):
+        out = out[: out.rfind("-")].rstrip()
+    return out
+
+
+def _sky_int(s: str) -> int:
+    if len(s.lstrip("-")) > SKY_INT_DIGITS:
+        raise ValueError(f"an expected int of {len(s)} digits exceeds Python's default limit of {SKY_INT_DIGITS}")
+    return int(s)
+
+
+def sky_expected_call(text: str) -> Any:
+    """The stripped expected output, JSON-decoded when it is JSON, else the stripped text itself.
+
+    Raises ValueError for an int longer than the default digit limit (SkyThought's test then fails)."""
+    out = text.strip()
+    try:
+        return json.loads(out, parse_int=_sky_int)
+    except json.JSONDecodeError:
+        return out
+
+
+def sky_call_equal(got: Any, expected: Any) -> bool:
+    """``not (got != expected)`` as SkyThought's process evaluates it: no tuple becomes a list."""
+    return lcb_equal(got, expected)
+
+
+def grade_sky_reports(reports: list[dict], expected: list[str], stdio: bool) -> tuple[bool, dict]:
+    """Grade ``sky_harness`` reports in test order against the raw expected texts, SkyThought's way.
+
+    A test passes when it ran to the end and its stripped output equals ``sky_expected_stdio`` of the
+    expected text (stdio) or its value equals ``sky_expected_call`` of it (call); the first test that
+    does not pass, or has no report (the run was killed or ended), fails the problem.  ``results``
+    mirrors SkyThought's per-test ``details``: True up to the failing test, False from there on (its
+    runner stops at the first failure and fills the tests left with failures).
+    """
+    n = len(expected)
+    by_case: dict[int, dict] = {}
+    for rec in reports:
+        if "abort" in rec:
+            k = rec.get("case", 0) if isinstance(rec.get("case"), int) else 0
+            return _sky_fail(k, n, f"run ended: {_trunc(rec['abort'])}")
+        if isinstance(rec.get("case"), int):
+            by_case.setdefault(rec["case"], rec)
+    for i, text in enumerate(expected):
+        rec = by_case.get(i)
+        if rec is None:
+            return _sky_fail(i, n, "no result: the run ended before this test reported")
+        if rec.get("status") != "ok":
+            return _sky_fail(i, n, f"error: {_trunc(rec.get('error', ''))}")
+        try:
+            if stdio:
+                got, exp = report_stdout(rec), sky_expected_stdio(text)
+                ok = got is not None and got.strip() == exp
+            else:
+                got, exp = decode_value(rec.get("value")), sky_expected_call(text)
+                ok = sky_call_equal(got, exp)
+        except Exception as e:  # noqa: BLE001 - SkyThought's comparison raising fails the test there too
+            return _sky_fail(i, n, f"comparison raised: {_trunc(repr(e))}")
+        if not ok:
+            return _sky_fail(i, n, f"wrong answer: got {_trunc(_safe_repr(got))}, expected {_trunc(repr(exp))}")
+    return True, {"results": [True] * n}
+
+
+def _safe_repr(v: Any) -> str:
+    try:
+        return repr(v)
+    except Exception:  # noqa: BLE001
+        return "<unrepresentable>"
+
+
+def _sky_fail(i: int, n: int, message: str) -> tuple[bool, dict]:
+    return False, {"results": [True] * i + [False] * (n - i), "case": i, "message": message}

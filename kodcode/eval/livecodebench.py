@@ -13,6 +13,10 @@ last two fence lines (``extract_code``), public + private tests.  ``skythought``
 KodCode paper used: SkyThought's templates, its last code block (``extract_code_skythought``),
 private tests only.
 
+Scoring under ``prompt=skythought`` and ``semantics=official`` is SkyThought's own runner
+(``sky_harness`` in the job, ``lcb_rules.grade_sky_reports`` in the parent), not lcb_runner's;
+``semantics=fixed`` is the same fixed scoring for both harnesses.
+
 Scoring (``semantics``): ``official`` (default) runs each sample in one job through ``lcb_harness``,
 which runs it as lcb_runner does, and grades the reports with ``lcb_rules`` in the parent.  ``fixed``
 runs every test in a fresh process with real stdin/stdout (``StdioJob``/``CallJob``), so the
@@ -38,11 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kodcode.eval import lcb_harness
+from kodcode.eval import lcb_harness, sky_harness
 from kodcode.eval.lcb_harness import IMPORT_PRELUDE
 from kodcode.eval.lcb_rules import (
     grade_call_outputs,
     grade_reports,
+    grade_sky_reports,
     grade_stdio_outputs,
     parse_expected,
     parse_reports,
@@ -289,6 +294,18 @@ _FIXED_PRELUDE = "sys.set_int_max_str_digits(0)\n"
 def _harness_source() -> str:
     return Path(lcb_harness.__file__).read_text(encoding="utf-8")
 
+
+_MAIN_CALL = 'if __name__ == "__main__":\n    main()\n'
+
+
+@functools.cache
+def _sky_harness_source() -> str:
+    """lcb_harness's helpers (its ``main`` call removed), then sky_harness, as one program."""
+    lcb = _harness_source()
+    if not lcb.endswith(_MAIN_CALL):
+        raise RuntimeError("kodcode/eval/lcb_harness.py must end with its main() call; sky_harness reuses the rest")
+    return lcb[: -len(_MAIN_CALL)] + "\n\n" + Path(sky_harness.__file__).read_text(encoding="utf-8")
+
 # semantics=fixed, call-based: numpy values, Decimals, Fractions, real complex numbers and subclasses of
 # builtins are answered as the plain values they stand for.
 _FIXED_CALL_SHIM = """
@@ -334,6 +351,10 @@ def make_job(p: Problem, code: str, timeout_s: float = TIMEOUT_S, job_id: str | 
     from kodcode.exec import CallJob, StdioJob
 
     tests = p.tests_for(harness)
+    if semantics == "official" and harness == "skythought":
+        payload = {"code": code, "inputs": [t["input"] for t in tests], "fn_name": p.fn_name, "nonce": nonce}
+        return StdioJob(program=_sky_harness_source(), inputs=[json.dumps(payload)], id=job_id,
+                        timeout_s=(timeout_s + 1) * len(tests) + 5)
     if semantics == "official":
         payload = {"code": code, "inputs": [t["input"] for t in tests], "fn_name": p.fn_name, "timeout": timeout_s,
                    "nonce": nonce}
@@ -353,6 +374,10 @@ def grade(p: Problem, verdict: Any, semantics: str = "official", nonce: str = ""
     if verdict.status == "sandbox_error":
         return {"status": "sandbox_error", "passed": None, "detail": {"message": verdict.message}}
     tests = p.tests_for(harness)
+    if semantics == "official" and harness == "skythought":
+        stdout = verdict.outputs[0].stdout if verdict.outputs else verdict.stdout
+        ok, detail = grade_sky_reports(parse_reports(stdout or "", nonce), [t["output"] for t in tests], p.is_stdin)
+        return {"status": "pass" if ok else "fail", "passed": ok, "detail": detail}
     try:
         expected = [t["output"] if p.is_stdin else parse_expected(t["output"]) for t in tests]
     except ValueError as e:
@@ -414,13 +439,15 @@ def mark_changes(fixed: list[dict], official: list[dict]) -> dict[str, int]:
     return {**out, "changed": out["fail_to_pass"] + out["pass_to_fail"]}
 
 
-def score_probes(probes: list[dict], executor, semantics: str = "official", timeout_s: float = TIMEOUT_S) -> list[dict]:
-    """Score differential probes (``tests/eval/lcb_probes.py``: name, code, inputs, outputs, fn_name)."""
+def score_probes(probes: list[dict], executor, semantics: str = "official", timeout_s: float = TIMEOUT_S,
+                 harness: str = "lcb") -> list[dict]:
+    """Score differential probes (``tests/eval/lcb_probes.py``: name, code, inputs, outputs, fn_name); every
+    probe test counts as private, so ``harness=skythought`` runs them all."""
     problems = [Problem(question_id=pr["name"], question_title="", question_content="", platform="",
                         contest_date="", starter_code="", difficulty="easy", fn_name=pr["fn_name"],
                         tests=[{"input": i, "output": o} for i, o in zip(pr["inputs"], pr["outputs"])])
                 for pr in probes]
-    return score(problems, {pr["name"]: pr["code"] for pr in probes}, executor, timeout_s, semantics)
+    return score(problems, {pr["name"]: pr["code"] for pr in probes}, executor, timeout_s, semantics, harness)
 
 
 def pass_at_1(records: list[dict]) -> dict[str, float]:

@@ -75,7 +75,7 @@ class LiveCodeBenchBench:
     start_date: str | None = None  # YYYY-MM-DD; null: the release window's start
     end_date: str | None = None
     difficulties: list[str] = field(default_factory=lambda: ["easy", "medium", "hard"])
-    prompt: str = "lcb"  # harness: lcb (official prompt, extraction, all tests) | skythought (the paper's: private tests)
+    prompt: str = "lcb"  # harness: lcb (official prompt, extraction, all tests) | skythought (the paper's, its runner)
     semantics: str = "official"  # official (lcb_runner's verdicts) | fixed (a fresh process per test)
     timeout_s: float = 6.0  # LCB --timeout, per test
     limit: int | None = None

@@ -212,3 +212,71 @@ DIVERGENT = [
     _call("always_equal_int_subclass", _sol("class Yes(int):\n    def __eq__(self, other):\n        return True\n"
           "    __hash__ = int.__hash__\nreturn Yes(0)"), "total", _SUM_CASES),
 ]
+
+# SkyThought's runner (the KodCode paper's harness) calls a plain function, never a Solution method, and
+# reads inputs its own way: each call probe written as a class is also given as the function it holds,
+# and the probes below poke at its own rules.  Its verdicts: ``sky_probe_verdicts.json``.
+
+
+def _as_function(p):
+    """The probe's Solution method as a module-level function (None when the class holds state)."""
+    code = p["code"]
+    if not code.startswith("class Solution:\n") or "__init__" in code:
+        return None
+    body = "\n".join(line[4:] for line in code.split("\n")[1:])
+    return {**p, "name": "skyfn/" + p["name"].split("/", 1)[1],
+            "code": body.replace("(self, ", "(").replace("(self)", "()")}
+
+
+def _fn(body, params="nums", name="total"):
+    lines = "\n".join("    " + line for line in body.strip("\n").split("\n"))
+    return f"def {name}({params}):\n{lines}\n"
+
+
+def _raw(name, code, fn_name, inputs, outputs):
+    """A probe whose test texts are given as they are (SkyThought reads them its own way)."""
+    return {"name": name, "code": code, "fn_name": fn_name, "inputs": inputs, "outputs": outputs}
+
+
+SKY_STDIN = [
+    _stdin("main_guard_double_quotes", 'def main():\n    a, b = map(int, input().split())\n    print(a + b)\n\n'
+           'if __name__ == "__main__":\n    main()\n'),
+    _stdin("trailing_dash_expected", "print(3)\n", [("x\n", "3\n-\n")]),
+    _stdin("inner_trailing_space", "print('1 ')\nprint(2)\n", [("x\n", "1\n2\n")]),
+    _stdin("inner_blank_line", "print(1)\nprint()\nprint(2)\n", [("x\n", "1\n2\n")]),
+    _stdin("exit_in_guard", "import sys\na, b = map(int, input().split())\nprint(a + b)\nsys.exit(0)\n"),
+    _stdin("leading_spaces_output", "print('   3')\n", [("x\n", "3\n")]),
+]
+
+SKY_CALL = [
+    _raw("skycall/setrecursionlimit_first", "import sys\nsys.setrecursionlimit(10000)\n" + _fn("return sum(nums)"),
+         "total", ["[1, 2, 3]"], ["6"]),
+    _raw("skycall/typing_annotations", "from typing import List\n" +
+         _fn("return sum(nums)", params="nums: List[int]"), "total", ["[1, 2, 3]"], ["6"]),
+    _raw("skycall/helper_defined_first", "def helper(x):\n    return x * 2\n\n" + _fn("return helper(sum(nums))"),
+         "total", ["[1, 2, 3]"], ["12"]),
+    _raw("skycall/string_with_equals", _fn("return len(s)", params="s"), "total", ['"a=b"'], ["3"]),
+    _raw("skycall/string_with_equals_and_comma", _fn("return len(s)", params="s"), "total", ['"x=1,y=2"'], ["7"]),
+    _raw("skycall/bool_argument", _fn("return x if flag else -x", params="x, flag"), "total", ["5\nfalse"], ["-5"]),
+    _raw("skycall/escaped_string_argument", _fn("return len(s)", params="s"), "total", ['"a\\"b"'], ["3"]),
+    _raw("skycall/dict_argument", _fn("return d['a']", params="d"), "total", ['{"a": 1}'], ["1"]),
+    _raw("skycall/null_argument", _fn("return x is None", params="x"), "total", ["null"], ["true"]),
+    _raw("skycall/float_argument", _fn("return x * 2", params="x"), "total", ["1.5"], ["3.0"]),
+    _raw("skycall/non_json_expected", _fn("return 'abc'", params="x"), "total", ["1"], ["abc"]),
+    _raw("skycall/expected_with_spaces", _fn("return [1, 2]", params="x"), "total", ["1"], ["  [1, 2]  \n"]),
+    _raw("skycall/string_list_argument", _fn("return ''.join(words)", params="words"), "total", ['["a", "b"]'],
+         ['"ab"']),
+    _raw("skycall/blank_line_between_args", _fn("return a + b", params="a, b"), "total", ["1\n\n2"], ["3"]),
+    _raw("skycall/lambda_first", "key = (lambda x: -x)\n" + _fn("return sorted(nums, key=key)"), "total",
+         ["[1, 2]"], ["[2, 1]"]),
+    _raw("skycall/prints_at_import", "print('loading')\n" + _fn("return sum(nums)"), "total", ["[1]"], ["1"]),
+    _raw("skycall/global_counter", "calls = 0\n\n" + _fn("global calls\ncalls += 1\nreturn sum(nums) + calls - 1"),
+         "total", ["[1, 2, 3]", "[5]"], ["6", "5"]),
+]
+
+SKYTHOUGHT = [f for f in (_as_function(p) for p in CALL) if f] + SKY_STDIN + SKY_CALL
+# SkyThought pickles every returned value, so the always-equal objects above (classes the program defines)
+# fail there too; a library object that claims equality and pickles still passes it, and fails in kodcode.
+SKY_DIVERGENT = [_as_function(p) for p in DIVERGENT] + [
+    _raw("skyfn/mock_any", _fn("from unittest import mock\nreturn mock.ANY"), "total", ["[1, 2, 3]"], ["6"]),
+]

@@ -99,3 +99,13 @@ def test_compare_only_renders_earlier_runs_with_the_paper_rows(tmp_path):
                    f"leaderboard.compare=[{tmp_path / 'run-a'},{tmp_path / 'run-b'}]"))
     rows = [line.split(" | ")[0] for line in out["leaderboard"].splitlines()[2:]]
     assert rows == ["| run-a", "| run-b", "| Qwen2.5-Coder-32B-Instruct (paper)", "| KodCode-32B-50K (paper)"]
+
+
+def test_skythought_prompt_scores_with_skythoughts_runner(tmp_path, scripted):
+    # the scripted answers are right; SkyThought's runner looks for a global `twoSum` and misses the method
+    out = run(_cfg(tmp_path, "+experiment=smoke", "benchmark=[livecodebench]", "benchmark.livecodebench.prompt=skythought",
+                   "wandb.mode=disabled", "leaderboard.paper_rows=[]", *scripted))
+    results = [json.loads(line) for line in (tmp_path / "livecodebench/results.jsonl").read_text().splitlines()]
+    failed = {r["task_id"]: r["detail"]["message"] for r in results if not r["passed"]}
+    assert len(results) == 3 and list(failed.values()) == ["error: KeyError('twoSum')"]
+    assert out["scores"]["livecodebench/all"] == pytest.approx(200 / 3)
