@@ -175,6 +175,9 @@ class PeftSettings:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: list[str] | str = "all-linear"
+    # true: `final/` is the base with the adapters merged in (loadable by eval, vLLM, a next training
+    # stage), the adapters alone go to `final_adapter/`; false: `final/` holds the adapters only.
+    merge_on_save: bool = True
 
     def check(self) -> list[str]:
         if self.method not in PEFT_METHODS:
