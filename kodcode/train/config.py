@@ -118,7 +118,7 @@ class DataConfig:
         if not self.path or self.path == "???":
             out.append(
                 f"path is required (got {self.path!r}): a .jsonl/.parquet file, a save_to_disk directory or a "
-                "hub dataset name; set data.path=outputs/synth/<run>/export/sft_r1 (or use a data=... preset)"
+                "hub dataset name; set data.path=runs/synth/<run>/export/datasets/sft_r1 (or use a data=... preset)"
             )
         return out
 
