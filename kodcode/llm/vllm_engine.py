@@ -14,6 +14,7 @@ or nodes: run one process per GPU group on disjoint shards (``shard=i/n``).  Imp
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from kodcode.llm.base import LLM, LLMError
 from kodcode.llm.config import LLMConfig, ModelConfig
@@ -25,6 +26,14 @@ class VLLMEngine(LLM):
 
     def __init__(self, llm_cfg: LLMConfig, model_cfg: ModelConfig, cache_dir=None):
         super().__init__(llm_cfg, model_cfg, cache_dir)
+        path = Path(model_cfg.name_or_path)
+        if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+            raise LLMError(
+                f"model.name_or_path={model_cfg.name_or_path} holds LoRA adapters only, which the vLLM engine does "
+                "not load as a model; train with peft.merge_on_save=true (final/ is then the merged model), merge "
+                f"them with `python -m kodcode.train.merge {model_cfg.name_or_path} <out_dir>`, or use llm=hf "
+                "(transformers loads the adapters onto their base)"
+            )
         try:
             import vllm
         except ImportError as e:

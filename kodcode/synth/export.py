@@ -12,8 +12,8 @@ Four sets, written under ``<out>/``, each with a dataset card (``README.md``):
 * ``light_rl/``: KodCode-Light-RL-10K style (``LIGHT_RL_COLUMNS``): a seeded random draw of
   ``light_rl_size`` rows (10,000 as published) with the V1 columns and the R1 columns, one ``train``
   split, drawn from the rows that have R1 responses and no benchmark flag.
-* ``rl_prompts/``: what GRPO needs, ``question_id, subset, style, question, test, test_info,
-  gpt_difficulty``.
+* ``rl_prompts/``: what GRPO needs, ``question_id, subset, style, question, solution, test, test_info,
+  gpt_difficulty`` (the reference ``solution`` is what RL prevalidation runs against the tests).
 
 Each is saved with ``save_to_disk`` (load with ``datasets.load_from_disk``) and as Parquet files under
 ``parquet/``; ``push_to_hub`` (a repo id prefix) uploads them when configured.  The stage streams:
@@ -52,7 +52,7 @@ LIGHT_RL_COLUMNS = (
     "gpt_pass_sequence", "gpt_pass_trial_num", "gpt_difficulty", "gpt_pass_percentage",
     "r1_pass_sequence", "r1_pass_trial_num", "r1_correctness", "r1_solution", "metadata", "conversations",
 )
-RL_PROMPT_COLUMNS = ("question_id", "subset", "style", "question", "test", "test_info", "gpt_difficulty")
+RL_PROMPT_COLUMNS = ("question_id", "subset", "style", "question", "solution", "test", "test_info", "gpt_difficulty")
 METADATA_KEYS = ("original_instruction", "prompt_id", "row_id", "seed_ids")
 TRIAL_KEYS = ("file_source", "solution_code", "test_code", "test_coverage", "test_result")
 
@@ -166,7 +166,8 @@ _ABOUT = {
     "sft_r1": ("Reasoning responses in the KodCode-V1-SFT-R1 layout: `train` rows have a response that passed the "
                "tests, `incorrect` rows none, `use_with_caution` rows were flagged as close to a benchmark question."),
     "light_rl": "A seeded random draw from the rows with reasoning responses, in the KodCode-Light-RL-10K layout.",
-    "rl_prompts": "What GRPO needs: question, tests, test_info and difficulty per triplet.",
+    "rl_prompts": ("What GRPO needs: question, reference solution (for prevalidation), tests, test_info and difficulty "
+                   "per triplet."),
 }
 
 

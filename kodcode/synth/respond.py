@@ -9,6 +9,11 @@ Every row keeps its correctness labels (``r1_pass_sequence``, ``r1_pass_trial_nu
 strings "True"/"False" like KodCode-V1-SFT-R1); rows with a passing response form the SFT train
 split, the rest the ``incorrect`` split.
 
+``reference_response: true`` (smoke runs only) makes each row's response 0 its own verified solution
+in the reasoning format (``reference_response_text``) instead of a model sample: a tiny random model
+never writes a passing response, so without it a smoke run's SFT split would be empty. That response
+is still run against the tests like any other; real runs leave it false.
+
 Usage (inside the runner; the pieces are pure and tested on their own)::
 
     from kodcode.synth.respond import label_responses, response_jobs
@@ -51,6 +56,12 @@ def label_responses(triplet: dict, responses: list[dict]) -> dict:
     }
 
 
+def reference_response_text(triplet: dict) -> str:
+    """The row's own solution written as a reasoning response (``<think>`` then one python block)."""
+    return ("<think>\nThe verified reference solution of this task.\n</think>\n"
+            f"```python\n{triplet['solution'].strip()}\n```")
+
+
 def response_jobs(triplet: dict, responses: list[dict]) -> list[tuple[int, Any]]:
     """(response index, PytestJob) for every response whose code could be extracted."""
     from kodcode.exec import PytestJob
@@ -70,6 +81,8 @@ class RespondConfig:
     max_tokens: int = 16384  # KodCode step 3.3.2 default
     rename: bool = True  # KodCode --replace_function_name (default True)
     batch_size: int = 64  # rows per verification batch (checkpoint granularity)
+    # Smoke runs: response 0 is the row's own solution in the reasoning format (still verified).
+    reference_response: bool = False
 
     def check(self) -> list[str]:
         return [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
@@ -94,16 +107,18 @@ def respond_stage(records: list[dict], ctx) -> list[dict]:
     cfg: RespondConfig = ctx.cfg
     if not cfg.enabled or not records:
         return list(records)
+    first = 1 if cfg.reference_response else 0  # response 0 is the reference, not sampled
+    sampled = cfg.k - first
     requests = [GenerationRequest(messages=respond_messages(t["question"]), n=1, temperature=cfg.temperature,
                                   top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=ctx.seed + i)
-                for t in records for i in range(cfg.k)]
-    results = ctx.generate(requests)
+                for t in records for i in range(first, cfg.k)]
+    results = ctx.generate(requests) if requests else []
     rows = []
     renamed = 0
     for n, t in enumerate(records):
         responses = []
         for i in range(cfg.k):
-            text = results[n * cfg.k + i].texts[0]
+            text = reference_response_text(t) if i < first else results[n * sampled + i - first].texts[0]
             ans = answer_program(text, expected_functions(t.get("test_info")), cfg.rename)
             renamed += ans.renamed_from is not None
             responses.append({"index": i, "text": text, "code": ans.code, "reason": ans.reason})

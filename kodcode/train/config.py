@@ -118,7 +118,7 @@ class DataConfig:
         if not self.path or self.path == "???":
             out.append(
                 f"path is required (got {self.path!r}): a .jsonl/.parquet file, a save_to_disk directory or a "
-                "hub dataset name; set data.path=outputs/synth/<run>/export/sft_r1 (or use a data=... preset)"
+                "hub dataset name; set data.path=runs/synth/<run>/export/datasets/sft_r1 (or use a data=... preset)"
             )
         return out
 
@@ -175,6 +175,9 @@ class PeftSettings:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: list[str] | str = "all-linear"
+    # true: `final/` is the base with the adapters merged in (loadable by eval, vLLM, a next training
+    # stage), the adapters alone go to `final_adapter/`; false: `final/` holds the adapters only.
+    merge_on_save: bool = True
 
     def check(self) -> list[str]:
         if self.method not in PEFT_METHODS:

@@ -103,7 +103,10 @@ def check_launch(tc: TrainConfig) -> list[str]:
     from kodcode.train.sft import weights_dtype
 
     plan = plan_batch(tc.trainer, world_size_from_env(), tc.memory.prompt_tokens)  # BatchError names valid counts
-    lines = [f"precision: weights {weights_dtype(tc)} (model.dtype={tc.model.dtype}), attention {attention_name(tc)}, "
+    from kodcode.tiny import ensure_model
+
+    lines = [f"model: {ensure_model(tc.model.name_or_path)} (model.name_or_path={tc.model.name_or_path})",
+             f"precision: weights {weights_dtype(tc)} (model.dtype={tc.model.dtype}), attention {attention_name(tc)}, "
              f"peft {tc.peft.method}", *plan.lines()]
     if torch.cuda.is_available() and not tc.trainer.get("use_cpu"):
         card = tc.memory.card_gb or torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory / 2**30
@@ -115,6 +118,29 @@ def check_launch(tc: TrainConfig) -> list[str]:
     for line in lines:
         log.info(line)
     return lines
+
+
+def save_final(trainer, tc: TrainConfig) -> Path:
+    """Save the trained model to ``<output_dir>/final`` (weights + tokenizer: the Trainer saves its
+    processing class). LoRA with ``peft.merge_on_save``: the adapters go to ``final_adapter/`` and
+    ``final/`` gets them merged into the base, so eval and vLLM load it like any checkpoint."""
+    out = Path(tc.trainer["output_dir"])
+    final = out / "final"
+    if tc.peft.method == "none" or not tc.peft.merge_on_save:
+        trainer.save_model(str(final))
+        return final
+    from kodcode.train.merge import merge_adapter
+    from kodcode.train.sft import weights_dtype
+
+    adapters = out / "final_adapter"
+    trainer.save_model(str(adapters))  # every rank takes part (ZeRO-3 / FSDP gather the adapters)
+    if trainer.is_world_process_zero():
+        # From the saved files, not the live model: the same under any sharding, and a 4-bit base is
+        # reloaded in full precision rather than merged into rounded weights.
+        merge_adapter(adapters, final, weights_dtype(tc), base=tc.model.name_or_path, revision=tc.model.revision,
+                      trust_remote_code=tc.model.trust_remote_code)
+        log.info("peft: adapters in %s, merged model in %s", adapters, final)
+    return final
 
 
 def run(cfg: DictConfig | dict) -> TrainResult:
@@ -163,8 +189,7 @@ def run(cfg: DictConfig | dict) -> TrainResult:
         log.info("resuming from %s", checkpoint)
     try:
         trainer.train(resume_from_checkpoint=checkpoint)
-        final = Path(tc.trainer["output_dir"]) / "final"
-        trainer.save_model(str(final))  # weights + tokenizer (the Trainer saves its processing class)
+        final = save_final(trainer, tc)
         wandb_dir = run_dir(wandb_run)
     finally:
         for f in getattr(trainer, "reward_funcs", []):
