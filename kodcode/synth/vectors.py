@@ -8,9 +8,10 @@ beyond ``exact_below`` rows, on the GPU when one is there.
 
 Why IVF with a list size fixed (``list_size`` rows per cell, so ``nlist`` grows with n) and an HNSW
 quantizer: each query then scans ``nprobe * list_size`` vectors plus a logarithmic quantizer search,
-so the whole search grows as n·log n, where an exact index grows as n².  Near-duplicates at cosine
-0.95 are so close that they almost always share a cell; ``bench/synth_scale.py`` measures the recall
-of near-duplicate pairs against exact search (``bench/reports/synth_scale.md``).
+so the whole search grows as n·log n, where an exact index grows as n².  A pair counts as found when
+the search from either of its rows finds it (the two rows may sit in different cells, probed from one
+side only).  ``bench/synth_scale.py`` measures the recall of near-duplicate pairs against exact
+search and ``bench/dedup_recall.py`` per ``nprobe`` at 1M rows (``bench/reports/``).
 """
 
 from __future__ import annotations
