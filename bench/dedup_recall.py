@@ -30,7 +30,7 @@ def main() -> None:
     import numpy as np
 
     from bench.synth_scale import planted
-    from kodcode.synth.vectors import build_index
+    from kodcode.synth.vectors import build_index, set_nprobe
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -67,8 +67,7 @@ def main() -> None:
              "| nprobe | recall, one direction | recall, either row | ms per query | full search (s, n queries) | load |",
              "|---:|---:|---:|---:|---:|---:|"]
     for nprobe in args.nprobe:
-        index.nprobe = nprobe
-        faiss.downcast_index(index.quantizer).hnsw.efSearch = max(64, 2 * nprobe)  # as build_index sets it
+        set_nprobe(index, nprobe)
         t = time.perf_counter()
         s, i = index.search(vecs[query], 11)
         per_query = (time.perf_counter() - t) / len(query)

@@ -63,9 +63,16 @@ def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int =
     index.cp.niter = 10
     index.train(sample)
     index.add(vecs)
-    index.nprobe = nprobe
-    quantizer.hnsw.efSearch = max(64, 2 * nprobe)
+    set_nprobe(index, nprobe)
     return index, "ivf"
+
+
+def set_nprobe(index, nprobe: int) -> None:
+    """Cells an IVF index from ``build_index`` searches per query, with a quantizer search wide enough."""
+    import faiss
+
+    index.nprobe = nprobe
+    faiss.downcast_index(index.quantizer).hnsw.efSearch = max(64, 2 * nprobe)
 
 
 def near_duplicates(vecs: np.ndarray, threshold: float, k: int, search_batch: int = 4096,
