@@ -8,9 +8,10 @@ beyond ``exact_below`` rows, on the GPU when one is there.
 
 Why IVF with a list size fixed (``list_size`` rows per cell, so ``nlist`` grows with n) and an HNSW
 quantizer: each query then scans ``nprobe * list_size`` vectors plus a logarithmic quantizer search,
-so the whole search grows as n·log n, where an exact index grows as n².  Near-duplicates at cosine
-0.95 are so close that they almost always share a cell; ``bench/synth_scale.py`` measures the recall
-of near-duplicate pairs against exact search (``bench/reports/synth_scale.md``).
+so the whole search grows as n·log n, where an exact index grows as n².  A pair counts as found when
+the search from either of its rows finds it (the two rows may sit in different cells, probed from one
+side only).  ``bench/synth_scale.py`` measures the recall of near-duplicate pairs against exact
+search and ``bench/dedup_recall.py`` per ``nprobe`` at 1M rows (``bench/reports/``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _gpu(index):
     return index
 
 
-def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int = 256, nprobe: int = 8,
+def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int = 256, nprobe: int = 16,
                 train_size: int = 100_000, seed: int = 0, device: str = "cpu"):
     """An inner-product index over ``vecs`` (unit rows): exact below ``exact_below`` rows, else IVF."""
     import faiss
@@ -62,20 +63,31 @@ def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int =
     index.cp.niter = 10
     index.train(sample)
     index.add(vecs)
-    index.nprobe = nprobe
-    quantizer.hnsw.efSearch = max(64, 2 * nprobe)
+    set_nprobe(index, nprobe)
     return index, "ivf"
+
+
+def set_nprobe(index, nprobe: int) -> None:
+    """Cells an IVF index from ``build_index`` searches per query, with a quantizer search wide enough."""
+    import faiss
+
+    index.nprobe = nprobe
+    faiss.downcast_index(index.quantizer).hnsw.efSearch = max(64, 2 * nprobe)
 
 
 def near_duplicates(vecs: np.ndarray, threshold: float, k: int, search_batch: int = 4096,
                     **index_kw) -> NearDuplicates:
-    """Each row's nearest other row and every pair above ``threshold`` among its ``k`` neighbours."""
+    """Each row's nearest other row and every pair above ``threshold`` among its ``k`` neighbours.
+
+    Pairs come back in both directions, (i, j) and (j, i), when either row's search found the other:
+    similarity is symmetric, and an IVF search from one row can miss a neighbour that the search from
+    the other row finds (they fall in different cells), so the union is what the index found."""
     n = vecs.shape[0]
     index, kind = build_index(vecs, **index_kw)
     k = min(k + 1, n)
     best_sim = np.full(n, np.nan, dtype=np.float32)
     best_idx = np.full(n, -1, dtype=np.int64)
-    pairs = []
+    pairs, pair_sims = [], []
     for start in range(0, n, search_batch):  # bounds the result arrays' memory (KodCode: 4096)
         sims, ids = index.search(vecs[start : start + search_batch], k)
         rows = np.arange(start, start + len(ids))[:, None]
@@ -88,7 +100,27 @@ def near_duplicates(vecs: np.ndarray, threshold: float, k: int, search_batch: in
         hit = valid & (sims > threshold)
         r, c = np.nonzero(hit)
         pairs.append(np.stack([r + start, ids[r, c]], axis=1))
-    return NearDuplicates(best_sim, best_idx, np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64), kind)
+        pair_sims.append(sims[r, c])
+    if not pairs:
+        return NearDuplicates(best_sim, best_idx, np.zeros((0, 2), np.int64), kind)
+    found, found_sims = np.concatenate(pairs), np.concatenate(pair_sims)
+    if not len(found):
+        return NearDuplicates(best_sim, best_idx, found, kind)
+    _adopt_reverse(found, found_sims, best_sim, best_idx)
+    both = np.concatenate([found, found[:, ::-1]])
+    return NearDuplicates(best_sim, best_idx, np.unique(both, axis=0), kind)
+
+
+def _adopt_reverse(pairs: np.ndarray, sims: np.ndarray, best_sim: np.ndarray, best_idx: np.ndarray) -> None:
+    """A pair (i, j) found from i also makes i a neighbour of j: j's nearest becomes i where closer."""
+    j, i = pairs[:, 1], pairs[:, 0]
+    order = np.lexsort((sims, j))  # by row j, then similarity: the last of each run is j's closest
+    last = order[np.r_[j[order][1:] != j[order][:-1], True]]
+    cand_sim = np.full(len(best_sim), -np.inf, dtype=np.float32)
+    cand_idx = np.full(len(best_sim), -1, dtype=np.int64)
+    cand_sim[j[last]], cand_idx[j[last]] = sims[last], i[last]
+    better = cand_sim > np.where(np.isnan(best_sim), -np.inf, best_sim)
+    best_sim[better], best_idx[better] = cand_sim[better], cand_idx[better]
 
 
 class EmbeddingCache:

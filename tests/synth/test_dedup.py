@@ -129,3 +129,54 @@ def test_embedding_cache_embeds_only_new_texts_on_a_rerun(tmp_path, embedder):
     assert seen == DISTINCT  # the DEPTH texts (one of them twice) come from the cache
     np.testing.assert_allclose(again[:2], first[3:5], atol=1e-6)
     np.testing.assert_array_equal(again[5], again[0])
+
+
+def test_index_is_exact_below_exact_below_rows_and_ivf_from_there():
+    from kodcode.synth.vectors import near_duplicates
+
+    vecs = planted(900, 100)
+    assert near_duplicates(vecs, 0.95, 10, exact_below=1001).index == "flat"
+    assert near_duplicates(vecs, 0.95, 10, exact_below=1000, list_size=64).index == "ivf"
+
+
+def test_exact_index_finds_every_pair_and_nearest_row_brute_force_finds():
+    from kodcode.synth.vectors import near_duplicates
+
+    vecs = planted(2000, 100)
+    found = near_duplicates(vecs, 0.95, 10)
+    sims = vecs @ vecs.T
+    np.fill_diagonal(sims, -np.inf)
+    want = {(int(i), int(j)) for i, j in zip(*np.nonzero(sims > 0.95))}
+    assert found.index == "flat" and len(want) == 200
+    assert {tuple(p) for p in found.pairs.tolist()} == want
+    assert found.best_idx.tolist() == sims.argmax(axis=1).tolist()
+
+
+def test_approximate_pairs_come_in_both_directions_with_each_rows_nearest_no_further():
+    from kodcode.synth.vectors import build_index, near_duplicates
+
+    # Small cells, 3 probes: some pairs are found from one of their two rows only.
+    vecs, kw = planted(6000, 300, dim=32), dict(exact_below=1000, list_size=32, nprobe=3)
+    index, _ = build_index(vecs, **kw)
+    sims, ids = index.search(vecs, 11)
+    one_way = {(i, int(j)) for i in range(len(vecs)) for s, j in zip(sims[i], ids[i]) if j not in (i, -1) and s > 0.95}
+    assert {(j, i) for i, j in one_way} - one_way  # the case this test is about occurs
+    found = near_duplicates(vecs, 0.95, 10, **kw)
+    pairs = {tuple(p) for p in found.pairs.tolist()}
+    assert pairs == one_way | {(j, i) for i, j in one_way}
+    for i, j in pairs:
+        assert found.best_sim[i] >= float(vecs[i] @ vecs[j]) - 1e-6
+        assert found.best_sim[i] == pytest.approx(float(vecs[i] @ vecs[found.best_idx[i]]), abs=1e-5)
+
+
+@pytest.mark.parametrize("index", ["flat", "ivf"])
+def test_dedup_group_drops_each_planted_copy_with_either_index(index):
+    vecs = planted(3000, 150)
+    cfg = DedupConfig(k=10, exact_below=10**9 if index == "flat" else 1000, list_size=64, nprobe=16)
+    keep, info = dedup_group(vecs, cfg)
+    assert keep == list(range(3000))  # the copies come after their sources: the sources are kept
+    src = {int(j) for j in np.nonzero(vecs[3000:] @ vecs[:3000].T > 0.95)[1]}
+    assert len(src) == 150 and all(info[i]["group_size"] == 2 for i in src)
+    keep, _ = dedup_group(vecs, DedupConfig(mode="kodcode", k=10, exact_below=cfg.exact_below, list_size=64,
+                                            nprobe=16))
+    assert keep == [i for i in range(3000) if i not in src]
