@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -61,15 +63,24 @@ def official(python: str, tasks, programs: dict[str, str], workdir: Path, worker
     driver = workdir / "official_driver.py"
     driver.write_text(OFFICIAL_DRIVER)
     verdicts = workdir / "official_verdicts.jsonl"
-    proc = subprocess.run([python, str(driver), str(items), str(workers), str(verdicts), str(timeout_s)], cwd=workdir,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    # Its own session, output to a file: processes a sample leaves behind (a multiprocessing pool the
+    # official guard cannot stop) must neither hold a pipe we wait on nor outlive the run.
+    log = workdir / "official_stderr.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([python, str(driver), str(items), str(workers), str(verdicts), str(timeout_s)],
+                                cwd=workdir, stdout=err, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc.wait()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     rows = {}
     for line in verdicts.read_text().splitlines():
         if line.startswith("{"):
             r = json.loads(line)
             rows[r["task_id"]] = r
     if len(rows) != len(tasks):
-        raise SystemExit(f"official run returned {len(rows)}/{len(tasks)} verdicts:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"official run returned {len(rows)}/{len(tasks)} verdicts:\n{log.read_text()[-3000:]}")
     return rows
 
 
