@@ -1,4 +1,4 @@
-"""convert, respond and decontaminate stream their input: the rows they write are the rows (same
+"""verify, convert, respond and decontaminate stream their input: the rows they write are the rows (same
 values, same order) the whole-list computation gives, whatever the window; the first rows are written
 after one window has been read, not the whole input; and a stage stopped mid-verification resumes
 without running a verified row again.
@@ -23,6 +23,7 @@ from kodcode.synth import store
 from kodcode.synth.convert import check_completion, completion_row, parse_completion
 from kodcode.synth.respond import label_responses
 from kodcode.synth.runner import run
+from kodcode.synth.verify import recheck_passes, verify_attempts
 
 HERE = Path(__file__).parent
 JOBS: list[str] = []  # every job the stand-in sandbox ran (solution code)
@@ -52,7 +53,9 @@ class FakeExecutor:
         if FAIL_AFTER and len(JOBS) + len(jobs) > FAIL_AFTER[0]:
             raise Crash("the sandbox went away")
         JOBS.extend(j.solution for j in jobs)
-        return [SimpleNamespace(status="pass" if job_passes(j.solution) else "fail", passed=job_passes(j.solution))
+        return [SimpleNamespace(status="pass" if job_passes(j.solution) else "fail", passed=job_passes(j.solution),
+                                n_tests=1, n_passed=int(job_passes(j.solution)), duration_s=0.0, runner="fake",
+                                flags=[], message="")
                 for j in jobs]
 
 
@@ -93,6 +96,42 @@ def track_writes(monkeypatch) -> list[int]:
     monkeypatch.setattr(store.StreamInput, "__iter__", counting)
     monkeypatch.setattr(store.PartWriter, "write", recording)
     return at_write
+
+
+# -- verify --------------------------------------------------------------------------------------
+
+def attempts(n: int) -> list[dict]:
+    rows = []
+    for i in range(n):
+        a = {**triplet(i // 3), "question_id": f"Q{i // 3}", "attempt": i % 3}
+        if i % 3 == 1:
+            a["solution"] = a["solution"].replace("return", "return WRONG")
+        if i % 8 == 5:
+            a["parse_error"] = "no solution section"
+        if i % 10 == 9:  # verified already (solve.mode=first_pass): passed through
+            a.update(verdict={"status": "pass", "flags": []}, passed=True)
+        rows.append(a)
+    return rows
+
+
+@pytest.mark.parametrize("window", [4, 10_000])
+def test_verify_streams_in_windows_and_writes_what_the_whole_list_gives(tmp_path, window):
+    rows = attempts(25)
+    out, counts = run_stage(tmp_path, "verify", rows, "convert_reply", window=window, batch_size=3)
+    todo = [a for a in rows if "verdict" not in a]
+    done = recheck_passes(verify_attempts(todo, FakeExecutor(None)), kodcode.exec.ExecConfig(), 1, 3)
+    by_key = {(a["question_id"], a["attempt"]): a for a in done}
+    want = [by_key.get((a["question_id"], a["attempt"]), a) for a in rows]
+    assert out == want
+    statuses = {s: sum(a["verdict"]["status"] == s for a in want) for s in ("pass", "fail")}
+    assert counts["passed"] == sum(a["passed"] for a in want) and counts["statuses"] == statuses
+    assert min(statuses.values()) > 0 and sum(a["verdict"].get("runner") == "parse" for a in out) > 0
+
+
+def test_verify_writes_rows_before_it_has_read_its_input(tmp_path, monkeypatch):
+    at_write = track_writes(monkeypatch)
+    run_stage(tmp_path, "verify", attempts(30), "convert_reply", window=10, recheck_rounds=0)
+    assert at_write == [10 * (i // 10 + 1) for i in range(30)]
 
 
 # -- convert -------------------------------------------------------------------------------------
