@@ -147,7 +147,7 @@ def _verify_completion(rows: list[dict], executor) -> list[dict]:
     return out
 
 
-def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", executor, counts: dict) -> list[dict]:
+def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", counts: dict) -> list[dict]:
     """One window of rows: each row, followed by its accepted complete-style twin when it has one."""
     from kodcode.llm.types import GenerationRequest
 
@@ -170,7 +170,8 @@ def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", executor, coun
     counts["attempted"] += len(instruct)
     twins = {}
     if candidates:
-        checks = ctx.checkpoint_window(candidates, lambda batch: _verify_completion(batch, executor()),
+        ctx.exec_used = True  # the sandbox decides these rows, even when their results come from the checkpoint
+        checks = ctx.checkpoint_window(candidates, lambda batch: _verify_completion(batch, ctx.executor()),
                                        key=lambda r: r["question_id"], batch_size=cfg.batch_size,
                                        desc="convert verify")
         for c, chk in zip(candidates, checks):
@@ -194,24 +195,12 @@ def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", executor, coun
 def convert_stage(records, ctx):
     """Instruct triplets in; the same triplets plus their accepted complete-style rows out, a window
     of ``window`` rows at a time (generation, re-verification, output), so memory holds one window."""
-    from contextlib import ExitStack
-
-    from kodcode.exec import Executor
-
     cfg: ConvertConfig = ctx.cfg
     if not cfg.enabled:
         ctx.counts.update(converted=0)
         yield from records
         return
     counts: dict = {"attempted": 0, "converted": 0, "dropped": {}}
-    with ExitStack() as stack:
-        engines: list = []
-
-        def executor():  # opened when the first candidate needs running (no candidates, no sandbox)
-            if not engines:
-                engines.append(stack.enter_context(Executor(ctx.exec_config())))
-            return engines[0]
-
-        for window in store.windows(records, cfg.window):
-            yield from convert_window(window, ctx, cfg, executor, counts)
+    for window in store.windows(records, cfg.window):
+        yield from convert_window(window, ctx, cfg, counts)
     ctx.counts.update(counts if counts["attempted"] else {"converted": 0})

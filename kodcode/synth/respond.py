@@ -89,7 +89,7 @@ def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
             for ri, r in enumerate(rows)]
 
 
-def respond_window(window: list[dict], ctx, cfg: RespondConfig, executor, counts: dict) -> list[dict]:
+def respond_window(window: list[dict], ctx, cfg: RespondConfig, counts: dict) -> list[dict]:
     """One window of triplets: k responses each, verified (checkpointed), labelled."""
     from kodcode.llm.types import GenerationRequest
 
@@ -106,7 +106,8 @@ def respond_window(window: list[dict], ctx, cfg: RespondConfig, executor, counts
             counts["renamed"] += ans.renamed_from is not None
             responses.append({"index": i, "text": text, "code": ans.code, "reason": ans.reason})
         rows.append({**t, "_responses": responses})
-    checked = ctx.checkpoint_window(rows, lambda batch: _verify_responses(batch, executor), key=lambda r: r["question_id"],
+    ctx.exec_used = True  # the sandbox decides these rows, even when their results come from the checkpoint
+    checked = ctx.checkpoint_window(rows, lambda batch: _verify_responses(batch, ctx.executor()), key=lambda r: r["question_id"],
                                     batch_size=cfg.batch_size, desc="respond verify")
     out = [label_responses({k: v for k, v in r.items() if k != "_responses"}, resp) for r, resp in zip(rows, checked)]
     counts["responses"] += len(window) * cfg.k
@@ -121,15 +122,12 @@ def respond_window(window: list[dict], ctx, cfg: RespondConfig, executor, counts
 def respond_stage(records, ctx):
     """Triplets in; the same rows with r1_* labels and ``conversations`` out (every row kept), a
     window of ``window`` rows at a time, so memory holds one window's responses."""
-    from kodcode.exec import Executor
-
     cfg: RespondConfig = ctx.cfg
     if not cfg.enabled or not len(records):
         yield from records
         return
     counts = dict.fromkeys(("responses", "renamed", "correct_rows", "passing_responses", "no_code",
                             "sandbox_errors"), 0)
-    with Executor(ctx.exec_config()) as ex:
-        for window in store.windows(records, cfg.window):
-            yield from respond_window(window, ctx, cfg, ex, counts)
+    for window in store.windows(records, cfg.window):
+        yield from respond_window(window, ctx, cfg, counts)
     ctx.counts.update(counts)

@@ -46,6 +46,7 @@ A stage is a plain function over records, registered by name::
   ``ctx.work(label, total)`` counts any other loop there (``.advance(n)``).
 * ``ctx.checkpoint_window(window, fn, key=...)``: the same for a streaming stage, called once per
   window of rows; results go to ``checkpoint-*.sqlite`` and are looked up by key, not held in memory.
+* ``ctx.executor()``: a streaming stage's sandbox executor, started on first use, closed at the end.
 * ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
   create work from seeds slice their own prompt list; input records already arrive sliced).
 * ``ctx.rng`` is a ``random.Random`` seeded from ``(cfg.seed, stage name)``; ``ctx.seed`` the int.
@@ -230,6 +231,7 @@ class StageContext:
     exec_used: bool = False
     _table: Any = None  # checkpoint_window's store.CheckpointTable, opened on first use
     _jobs: Any = None
+    _executor: Any = None  # executor()'s kodcode.exec.Executor, started on first use
 
     def llm(self, role: str | None = None):
         self.roles_used.add(role or self.name)
@@ -284,6 +286,15 @@ class StageContext:
             done.update((keys[i], v) for i, v in zip(batch, values))
             self._jobs.advance(len(batch))
         return [done[k] for k in keys]
+
+    def executor(self):
+        """A streaming stage's sandbox (``kodcode.exec.Executor`` on ``cfg.exec``), started on first use,
+        so a stage with nothing to run starts none; the runner closes it when the stage ends."""
+        if self._executor is None:
+            from kodcode.exec import Executor
+
+            self._executor = Executor(self.exec_config()).__enter__()
+        return self._executor
 
     def work(self, label: str, total: int):
         """A counter shown on the live status line: ``label done/total, rate`` and the ETA."""
@@ -484,6 +495,8 @@ def _stream_one(spec, records, ctx, stage_dir: Path, shard) -> tuple[store.Rows,
     finally:
         if ctx._table is not None:
             ctx._table.close()
+        if ctx._executor is not None:
+            ctx._executor.__exit__(None, None, None)
     path = writer.close()
     return store.Rows([path], hash=writer.hash, count=writer.count), writer.hash
 

@@ -153,12 +153,12 @@ def attempt_key(a: dict) -> str:
     return f"{a['question_id']}#{a['attempt']}"
 
 
-def verify_window(window: list[dict], ctx, cfg: VerifyConfig, executor: Callable[[], Any]) -> list[dict]:
+def verify_window(window: list[dict], ctx, cfg: VerifyConfig) -> list[dict]:
     """One window of attempts with ``verdict`` and ``passed`` (checkpointed per batch, passes rechecked)."""
     todo = [a for a in window if "verdict" not in a]  # first_pass solve verified some already
     if not todo:
         return list(window)
-    ex, exec_cfg = executor(), ctx.exec_config()
+    ex, exec_cfg = ctx.executor(), ctx.exec_config()
     done = ctx.checkpoint_window(
         todo, lambda batch: verify_attempts(batch, ex, batch_size=cfg.batch_size,
                                             max_sandbox_error_rate=cfg.max_sandbox_error_rate),
@@ -176,25 +176,13 @@ def verify_window(window: list[dict], ctx, cfg: VerifyConfig, executor: Callable
 def verify_stage(records, ctx):
     """Parsed attempts in, attempts with ``verdict`` and ``passed`` out, a window of ``window``
     attempts at a time (checkpointed per batch), so memory holds one window."""
-    from contextlib import ExitStack
-
-    from kodcode.exec import Executor
-
     cfg: VerifyConfig = ctx.cfg
     statuses: dict[str, int] = {}
     passed = flaky = 0
-    with ExitStack() as stack:
-        engines: list = []
-
-        def executor():  # opened for the first attempt that needs running (none: no sandbox)
-            if not engines:
-                engines.append(stack.enter_context(Executor(ctx.exec_config())))
-            return engines[0]
-
-        for window in store.windows(records, cfg.window):
-            for a in verify_window(window, ctx, cfg, executor):
-                statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
-                passed += a["passed"]
-                flaky += "flaky" in a["verdict"].get("flags", [])
-                yield a
+    for window in store.windows(records, cfg.window):
+        for a in verify_window(window, ctx, cfg):
+            statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
+            passed += a["passed"]
+            flaky += "flaky" in a["verdict"].get("flags", [])
+            yield a
     ctx.counts.update(passed=passed, statuses=statuses, flaky=flaky)
