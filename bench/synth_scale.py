@@ -10,6 +10,11 @@ Each point runs in its own child process, so its peak RSS is its own (``os.wait4
              question (streaming: attempts grouped on disk);
 * ``export`` the export stage through ``run_stages`` over a JSONL input of V1-sized rows (streaming:
              save_to_disk + Parquet of the sets, built in batches);
+* ``decontaminate`` the decontaminate stage through ``run_stages`` over a JSONL input of V1-sized rows with
+             distinct questions, 1 in 100 of them a benchmark question, against 4,000 benchmark
+             questions (about the four benchmarks' count); the embedder is a stand-in (a vector drawn from
+             a hash of the text, 384-d like MiniLM), so the figures are the stage's own cost: read,
+             embedding cache, search, write (streaming: chunks of 4,096 rows);
 * ``io``     the runner's read/write path per stage: ``run_stages`` with one streaming stage over a
              JSONL input of V1-sized rows (question, solution, test, 10 trials): input hash, lazy
              read, output written and hashed as produced;
@@ -20,6 +25,8 @@ KodCode-V1 (447k rows) and V1.1 scale (4.5M rows) on one node.
 
     python bench/synth_scale.py --sizes 10000 100000 1000000 --verify 2000 --out bench/reports/synth_scale.md
 
+``--src DIR`` measures the stages of another checkout (e.g. ``git worktree add /tmp/before HEAD~3``:
+the code before a change) with this script.
 ``--max-inmemory`` caps the sizes of label and export (the slower points; both stream since they
 went through the runner) to save time: they are measured up to it and extrapolated beyond.
 """
@@ -39,7 +46,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+SRC = Path(os.environ.get("SYNTH_SCALE_SRC") or REPO)  # the checkout whose stages are measured (--src)
+sys.path.insert(0, str(SRC))
 
 SOLUTION = "def add(a, b):\n    \"\"\"Return a + b.\"\"\"\n    return a + b\n" + "# padding line of a longer solution\n" * 8
 TEST = "from solution import add\n\n" + "".join(f"def test_add_{i}():\n    assert add({i}, 1) == {i + 1}\n\n"
@@ -63,6 +71,23 @@ def v1_row(i: int) -> dict:
             "question": QUESTION, "solution": SOLUTION, "test": TEST, "test_info": [], "gpt_pass_sequence": [1] * 7,
             "gpt_pass_trial_num": 7, "gpt_difficulty": "easy", "gpt_pass_percentage": 0.7, "trials": trials,
             "chosen_trial": "trial_gpt4o_1", "metadata": {"original_instruction": QUESTION}}
+
+
+class HashEmbedder:
+    """Stand-in for a sentence embedder: a unit vector drawn from a hash of each text (384-d)."""
+
+    def encode(self, texts, **_):
+        import zlib
+
+        import numpy as np
+
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = np.random.default_rng(zlib.crc32(t.encode())).standard_normal(384, dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+BENCH_TEXTS = [f"Benchmark task {i}: write a function that solves problem {i}." for i in range(4000)]
 
 
 def planted(n: int, dim: int = 384, seed: int = 0):
@@ -128,7 +153,7 @@ def child(stage: str, n: int, work: Path) -> dict:
         got = {(int(i), int(j)) for i, j in found.pairs.tolist() if i in qset}
         out["pairs_exact"], out["pairs_found"] = len(want), len(got & want)
         out["recall"] = len(got & want) / len(want) if want else float("nan")
-    elif stage in ("label", "export", "io"):
+    elif stage in ("label", "export", "io", "decontaminate"):
         # Through the runner as a run would: a JSONL input read lazily (store.Rows), the stage fed a
         # StreamInput, every output row written and hashed as it comes (store.PartWriter), manifest last.
         from kodcode.synth import runner, store
@@ -137,8 +162,20 @@ def child(stage: str, n: int, work: Path) -> dict:
         with open(src, "w", encoding="utf-8") as f:
             for i in range(n):
                 for row in ([attempt(i, a) for a in range(3)] if stage == "label" else [v1_row(i)]):
+                    if stage == "decontaminate":  # distinct questions; 1 in 100 copies a benchmark question
+                        row["question"] = BENCH_TEXTS[i % 4000] if i % 100 == 7 else f"{QUESTION} (variant {i})"
                     f.write(json.dumps(row) + "\n")
         name = stage
+        stage_cfg: dict = {}
+        if stage == "decontaminate":
+            from kodcode.synth import dedup
+
+            dedup.load_embedder = lambda name, device="cpu": HashEmbedder()
+            os.environ["KODCODE_CACHE"] = str(work / "cache")  # the embedding cache starts empty
+            bench = work / "bench.jsonl"
+            bench.write_text("".join(json.dumps({"task_id": f"B/{i}", "prompt": t}) + "\n"
+                                     for i, t in enumerate(BENCH_TEXTS)))
+            stage_cfg = {"decontaminate": {"sources": [{"name": "bench", "path": str(bench), "fields": ["prompt"]}]}}
         if stage == "io":
             name = "scale_passthrough"
 
@@ -148,11 +185,15 @@ def child(stage: str, n: int, work: Path) -> dict:
 
         cfg = {"run_dir": str(work / "run"), "stages": [name], "input": str(src),
                "progress": False, "heartbeat_s": 0, "llm": {"backend": "scripted", "script": "x:y"},
-               "model": {"name_or_path": "none"}, "wandb": {"mode": "disabled"}}
+               "model": {"name_or_path": "none"}, "wandb": {"mode": "disabled"}, "stage": stage_cfg}
         t = time.perf_counter()
         summary = runner.run_stages(runner.validate_config(cfg))
         out["seconds"] = time.perf_counter() - t
-        assert summary["output"] == n
+        if stage == "decontaminate":
+            out["dropped"] = n - summary["output"]
+            assert out["dropped"] == len(range(7, n, 100)), out
+        else:
+            assert summary["output"] == n
         part = store.part_path(work / "run" / name, (0, 1))
         out["bytes_per_row"] = part.stat().st_size / n
     elif stage == "verify":
@@ -207,6 +248,9 @@ def report(results: list[dict], args) -> str:
                     f"those queries {r['exact_seconds_for_queries']:.1f} s)")
         elif r["stage"] == "verify" and "jobs_per_s" in r:
             note = f"{r['jobs_per_s']:.1f} jobs/s ({r['passed']:,} of {r['n']:,} pass; 1 in 5 is a wrong solution)"
+        elif r["stage"] == "decontaminate" and "dropped" in r:
+            note = (f"{r['dropped']:,} planted benchmark copies dropped, no other row; "
+                    f"{r['bytes_per_row'] / 1024:.1f} KB per row as JSON; embedder a hash stand-in")
         elif r["stage"] == "io" and "bytes_per_row" in r:
             note = f"{r['bytes_per_row'] / 1024:.1f} KB per row as JSON"
         if "peak_heap_gb" in r:
@@ -243,10 +287,13 @@ def main() -> None:
     ap.add_argument("--child", nargs=3, metavar=("STAGE", "N", "WORK"), help=argparse.SUPPRESS)
     ap.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--max-inmemory", type=int, default=100_000)
-    ap.add_argument("--stages", nargs="+", default=["dedup", "label", "export", "io", "verify"])
+    ap.add_argument("--stages", nargs="+", default=["dedup", "label", "export", "io", "decontaminate", "verify"])
     ap.add_argument("--verify", type=int, default=10_000, help="attempts for the verify point")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--src", type=Path, default=None, help="checkout whose stages are measured (default: this one)")
     args = ap.parse_args()
+    if args.src:
+        os.environ["SYNTH_SCALE_SRC"] = str(args.src.resolve())  # read by the child processes
     if args.child:
         stage, n, work = args.child
         print(json.dumps(child(stage, int(n), Path(work))))
@@ -255,7 +302,7 @@ def main() -> None:
     results = []
     for stage in args.stages:
         sizes = [args.verify] if stage == "verify" else [
-            n for n in args.sizes if stage in ("dedup", "io") or n <= args.max_inmemory]
+            n for n in args.sizes if stage in ("dedup", "io", "decontaminate") or n <= args.max_inmemory]
         for n in sizes:
             r = measure(stage, n)
             print(json.dumps(r), flush=True)

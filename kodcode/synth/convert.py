@@ -25,6 +25,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from kodcode.synth import store
 from kodcode.synth.parse import extract_code, is_python
 from kodcode.synth.runner import stage
 from kodcode.synth.solve import render
@@ -116,6 +117,11 @@ class ConvertConfig:
     max_tokens: int = 2048
     template: str = "convert_complete"
     batch_size: int = 64  # re-verification batch (checkpoint granularity)
+    window: int = 1024  # rows per generation call; memory holds one window (streaming)
+
+    def check(self) -> list[str]:
+        return [f"{n} must be >= 1 (got {getattr(self, n)}); defaults: batch_size=64, window=1024"
+                for n in ("batch_size", "window") if getattr(self, n) < 1]
 
 
 def _verify_completion(rows: list[dict], executor) -> list[dict]:
@@ -141,21 +147,17 @@ def _verify_completion(rows: list[dict], executor) -> list[dict]:
     return out
 
 
-@stage("convert", schema=ConvertConfig, prompts=("convert_complete.txt",), version="1")
-def convert_stage(records: list[dict], ctx) -> list[dict]:
-    """Instruct triplets in; the same triplets plus their accepted complete-style rows out."""
-    from kodcode.exec import Executor
+def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", counts: dict) -> list[dict]:
+    """One window of rows: each row, followed by its accepted complete-style twin when it has one."""
     from kodcode.llm.types import GenerationRequest
 
-    cfg: ConvertConfig = ctx.cfg
-    instruct = [t for t in records if t.get("style", "instruct") == "instruct"]
-    if not cfg.enabled or not instruct:
-        ctx.counts.update(converted=0)
-        return list(records)
+    instruct = [t for t in window if t.get("style", "instruct") == "instruct"]
+    if not instruct:
+        return list(window)
     requests = [GenerationRequest(messages=convert_messages(t, cfg.template), n=1, temperature=cfg.temperature,
                                   max_tokens=cfg.max_tokens, seed=ctx.seed) for t in instruct]
     results = ctx.generate(requests)
-    reasons: dict[str, int] = {}
+    reasons = counts["dropped"]
     candidates = []
     for t, res in zip(instruct, results):
         completion = parse_completion(res.texts[0])
@@ -165,24 +167,40 @@ def convert_stage(records: list[dict], ctx) -> list[dict]:
             reasons[key] = reasons.get(key, 0) + 1
         else:
             candidates.append({**t, "completion": completion})
-    converted = []
+    counts["attempted"] += len(instruct)
+    twins = {}
     if candidates:
-        with Executor(ctx.exec_config()) as ex:
-            checks = ctx.checkpoint(candidates, lambda batch: _verify_completion(batch, ex),
-                                    key=lambda r: r["question_id"], batch_size=cfg.batch_size, desc="convert verify")
+        ctx.exec_used = True  # the sandbox decides these rows, even when their results come from the checkpoint
+        checks = ctx.checkpoint_window(candidates, lambda batch: _verify_completion(batch, ctx.executor()),
+                                       key=lambda r: r["question_id"], batch_size=cfg.batch_size,
+                                       desc="convert verify")
         for c, chk in zip(candidates, checks):
             if chk["ok"]:
                 row = completion_row({k: v for k, v in c.items() if k != "completion"}, c["completion"])
-                converted.append(row)
+                twins[row["question_id"][:-2]] = row
+                counts["converted"] += 1
             else:
                 reasons[chk["reason"]] = reasons.get(chk["reason"], 0) + 1
-    ctx.counts.update(attempted=len(instruct), converted=len(converted), dropped=reasons)
     # Each instruct row is followed by its complete-style twin, as in KodCode's combined files.
-    twins = {r["question_id"][:-2]: r for r in converted}
     out = []
-    for t in records:
+    for t in window:
         out.append(t)
         twin = twins.get(t["question_id"][:-2]) if t["question_id"].endswith("_I") else None
         if twin:
             out.append(twin)
     return out
+
+
+@stage("convert", schema=ConvertConfig, prompts=("convert_complete.txt",), version="1", streams=True)
+def convert_stage(records, ctx):
+    """Instruct triplets in; the same triplets plus their accepted complete-style rows out, a window
+    of ``window`` rows at a time (generation, re-verification, output), so memory holds one window."""
+    cfg: ConvertConfig = ctx.cfg
+    if not cfg.enabled:
+        ctx.counts.update(converted=0)
+        yield from records
+        return
+    counts: dict = {"attempted": 0, "converted": 0, "dropped": {}}
+    for window in store.windows(records, cfg.window):
+        yield from convert_window(window, ctx, cfg, counts)
+    ctx.counts.update(counts if counts["attempted"] else {"converted": 0})

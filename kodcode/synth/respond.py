@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kodcode.answers import answer_program, expected_functions
+from kodcode.synth import store
 from kodcode.synth.runner import stage
 
 
@@ -81,11 +82,13 @@ class RespondConfig:
     max_tokens: int = 16384  # KodCode step 3.3.2 default
     rename: bool = True  # KodCode --replace_function_name (default True)
     batch_size: int = 64  # rows per verification batch (checkpoint granularity)
-    # Smoke runs: response 0 is the row's own solution in the reasoning format (still verified).
-    reference_response: bool = False
+    reference_response: bool = False  # smoke runs: response 0 is the row's own solution (still verified)
+    window: int = 256  # rows per generation call (k requests each); memory holds one window (streaming)
 
     def check(self) -> list[str]:
-        return [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
+        p = [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
+        return p + [f"{n} must be >= 1 (got {getattr(self, n)}); defaults: batch_size=64, window=256"
+                    for n in ("batch_size", "window") if getattr(self, n) < 1]
 
 
 def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
@@ -98,38 +101,47 @@ def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
             for ri, r in enumerate(rows)]
 
 
-@stage("respond", schema=RespondConfig, version="2")
-def respond_stage(records: list[dict], ctx) -> list[dict]:
-    """Triplets in; the same rows with r1_* labels and ``conversations`` out (every row kept)."""
-    from kodcode.exec import Executor
+def respond_window(window: list[dict], ctx, cfg: RespondConfig, counts: dict) -> list[dict]:
+    """One window of triplets: k responses each, verified (checkpointed), labelled."""
     from kodcode.llm.types import GenerationRequest
 
-    cfg: RespondConfig = ctx.cfg
-    if not cfg.enabled or not records:
-        return list(records)
     first = 1 if cfg.reference_response else 0  # response 0 is the reference, not sampled
     sampled = cfg.k - first
     requests = [GenerationRequest(messages=respond_messages(t["question"]), n=1, temperature=cfg.temperature,
                                   top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=ctx.seed + i)
-                for t in records for i in range(first, cfg.k)]
+                for t in window for i in range(first, cfg.k)]
     results = ctx.generate(requests) if requests else []
     rows = []
-    renamed = 0
-    for n, t in enumerate(records):
+    for n, t in enumerate(window):
         responses = []
         for i in range(cfg.k):
             text = reference_response_text(t) if i < first else results[n * sampled + i - first].texts[0]
             ans = answer_program(text, expected_functions(t.get("test_info")), cfg.rename)
-            renamed += ans.renamed_from is not None
+            counts["renamed"] += ans.renamed_from is not None
             responses.append({"index": i, "text": text, "code": ans.code, "reason": ans.reason})
         rows.append({**t, "_responses": responses})
-    with Executor(ctx.exec_config()) as ex:
-        checked = ctx.checkpoint(rows, lambda batch: _verify_responses(batch, ex),
-                                 key=lambda r: r["question_id"], batch_size=cfg.batch_size, desc="respond verify")
+    ctx.exec_used = True  # the sandbox decides these rows, even when their results come from the checkpoint
+    checked = ctx.checkpoint_window(rows, lambda batch: _verify_responses(batch, ctx.executor()), key=lambda r: r["question_id"],
+                                    batch_size=cfg.batch_size, desc="respond verify")
     out = [label_responses({k: v for k, v in r.items() if k != "_responses"}, resp) for r, resp in zip(rows, checked)]
-    ctx.counts.update(responses=len(records) * cfg.k, renamed=renamed,
-                      correct_rows=sum(r["r1_correctness"] == "True" for r in out),
-                      passing_responses=sum(r["r1_pass_trial_num"] for r in out),
-                      no_code=sum(x["status"] == "no_code" for resp in checked for x in resp),
-                      sandbox_errors=sum(x["status"] == "sandbox_error" for resp in checked for x in resp))
+    counts["responses"] += len(window) * cfg.k
+    counts["correct_rows"] += sum(r["r1_correctness"] == "True" for r in out)
+    counts["passing_responses"] += sum(r["r1_pass_trial_num"] for r in out)
+    counts["no_code"] += sum(x["status"] == "no_code" for resp in checked for x in resp)
+    counts["sandbox_errors"] += sum(x["status"] == "sandbox_error" for resp in checked for x in resp)
     return out
+
+
+@stage("respond", schema=RespondConfig, version="2", streams=True)
+def respond_stage(records, ctx):
+    """Triplets in; the same rows with r1_* labels and ``conversations`` out (every row kept), a
+    window of ``window`` rows at a time, so memory holds one window's responses."""
+    cfg: RespondConfig = ctx.cfg
+    if not cfg.enabled or not len(records):
+        yield from records
+        return
+    counts = dict.fromkeys(("responses", "renamed", "correct_rows", "passing_responses", "no_code",
+                            "sandbox_errors"), 0)
+    for window in store.windows(records, cfg.window):
+        yield from respond_window(window, ctx, cfg, counts)
+    ctx.counts.update(counts)

@@ -44,6 +44,9 @@ A stage is a plain function over records, registered by name::
   results appended to ``checkpoint-*.jsonl``: a crash loses at most the batch in flight.  Its items
   show as ``jobs done/total, rate`` on the live status line (``kodcode/synth/progress.py``);
   ``ctx.work(label, total)`` counts any other loop there (``.advance(n)``).
+* ``ctx.checkpoint_window(window, fn, key=...)``: the same for a streaming stage, called once per
+  window of rows; results go to ``checkpoint-*.sqlite`` and are looked up by key, not held in memory.
+* ``ctx.executor()``: a streaming stage's sandbox executor, started on first use, closed at the end.
 * ``ctx.shard``: ``(i, n)``; ``ctx.shard_slice(items)`` is this shard's contiguous slice (stages that
   create work from seeds slice their own prompt list; input records already arrive sliced).
 * ``ctx.rng`` is a ``random.Random`` seeded from ``(cfg.seed, stage name)``; ``ctx.seed`` the int.
@@ -226,6 +229,9 @@ class StageContext:
 
     roles_used: set[str] = field(default_factory=set)
     exec_used: bool = False
+    _table: Any = None  # checkpoint_window's store.CheckpointTable, opened on first use
+    _jobs: Any = None
+    _executor: Any = None  # executor()'s kodcode.exec.Executor, started on first use
 
     def llm(self, role: str | None = None):
         self.roles_used.add(role or self.name)
@@ -259,6 +265,36 @@ class StageContext:
                 raise ValueError(f"stage {self.name}: checkpointed fn returned {len(values)} results for {len(batch)} items")
             ck.add([(keys[i], v) for i, v in zip(batch, values)])
         return [ck.done[k] for k in keys]
+
+    def checkpoint_window(self, items: list, fn: Callable[[list], list], *, key: Callable[[Any], str],
+                          batch_size: int = 32, desc: str | None = None) -> list:
+        """``checkpoint`` for a streaming stage, called once per window of its rows: the results live
+        in a SQLite table (``store.CheckpointTable``), so memory holds this window, not the run."""
+        if self._table is None:
+            self._table = store.CheckpointTable(store.checkpoint_table_path(self.stage_dir, self.shard))
+            self._jobs = self.work("jobs", 0)
+        keys = [key(x) for x in items]
+        done = self._table.get_many(keys)
+        todo = [i for i, k in enumerate(keys) if k not in done]
+        self._jobs.total += len(todo)
+        for j in range(0, len(todo), batch_size):
+            batch = todo[j:j + batch_size]
+            values = fn([items[i] for i in batch])
+            if len(values) != len(batch):
+                raise ValueError(f"stage {self.name}: checkpointed fn returned {len(values)} results for {len(batch)} items")
+            self._table.add([(keys[i], v) for i, v in zip(batch, values)])
+            done.update((keys[i], v) for i, v in zip(batch, values))
+            self._jobs.advance(len(batch))
+        return [done[k] for k in keys]
+
+    def executor(self):
+        """A streaming stage's sandbox (``kodcode.exec.Executor`` on ``cfg.exec``), started on first use,
+        so a stage with nothing to run starts none; the runner closes it when the stage ends."""
+        if self._executor is None:
+            from kodcode.exec import Executor
+
+            self._executor = Executor(self.exec_config()).__enter__()
+        return self._executor
 
     def work(self, label: str, total: int):
         """A counter shown on the live status line: ``label done/total, rate`` and the ETA."""
@@ -435,6 +471,7 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
     ck = store.checkpoint_path(stage_dir, shard)
     if ck.exists():
         ck.unlink()
+    store.CheckpointTable.remove(store.checkpoint_table_path(stage_dir, shard))
     if spec.streams:
         _log_stage(state, spec.name, counts, seconds, list(itertools.islice(out, state.cfg.log_samples)))
     else:  # question stages pass earlier rows through: show the rows this stage added, else its output
@@ -446,12 +483,20 @@ def _run_one(spec, stage_cfg, records, input_hash, cfg_hash, code, state: RunSta
 def _stream_one(spec, records, ctx, stage_dir: Path, shard) -> tuple[store.Rows, str]:
     """Run a streaming stage: input read lazily, each output record written as it is produced."""
     writer = store.PartWriter(stage_dir, shard)
+    out = spec.fn(store.StreamInput(records, ctx.work("rows", len(records))), ctx)
     try:
-        for rec in spec.fn(store.StreamInput(records, ctx.work("rows", len(records))), ctx):
+        for rec in out:
             writer.write(rec)
     except BaseException:
         writer.abort()
+        if hasattr(out, "close"):
+            out.close()  # a generator stage's finally blocks (executors, files) run now, not at GC
         raise
+    finally:
+        if ctx._table is not None:
+            ctx._table.close()
+        if ctx._executor is not None:
+            ctx._executor.__exit__(None, None, None)
     path = writer.close()
     return store.Rows([path], hash=writer.hash, count=writer.count), writer.hash
 

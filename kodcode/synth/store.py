@@ -3,6 +3,7 @@
     <run_dir>/<stage>/part-00000-of-00001.jsonl        the stage's output records (one JSON per line)
     <run_dir>/<stage>/manifest-00000-of-00001.json     written LAST: config/input/code hashes, counts, timings
     <run_dir>/<stage>/checkpoint-00000-of-00001.jsonl  per-item results while the stage runs (deleted after)
+    <run_dir>/<stage>/checkpoint-00000-of-00001.sqlite the same for streaming stages (looked up, not loaded)
     <run_dir>/llm_cache/                               the per-request LLM cache (kodcode/llm/cache.py)
 
 With ``shard=i/n`` the same names carry ``i`` and ``n``.  A part is written to a temporary file and
@@ -140,6 +141,47 @@ class Checkpoint:
             os.fsync(f.fileno())
 
 
+class CheckpointTable:
+    """``Checkpoint`` for streaming stages: per-item results in a SQLite table, looked up by key, so
+    memory holds one batch rather than every result.  Each ``add`` is one committed transaction: a
+    killed run keeps every batch it finished."""
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS done (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for s in range(0, len(keys), 900):  # SQLite's bound-parameter limit
+            sub = keys[s:s + 900]
+            rows = self._db.execute(f"SELECT key, value FROM done WHERE key IN ({','.join('?' * len(sub))})", sub)
+            out.update((k, json.loads(v)) for k, v in rows)
+        return out
+
+    def add(self, items: list[tuple[str, Any]]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO done VALUES (?, ?)",
+                                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in items])
+
+    def close(self) -> None:
+        self._db.close()
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            p.unlink(missing_ok=True)
+
+
+def checkpoint_table_path(stage_dir: Path, shard: Shard) -> Path:
+    return stage_dir / f"checkpoint-{shard_tag(shard)}.sqlite"
+
+
 # -- streaming: rows that are never all in memory ----------------------------------------------
 
 def iter_jsonl(path: Path, start: int = 0, stop: int | None = None):
@@ -262,6 +304,18 @@ class PartWriter:
     def abort(self) -> None:
         self._f.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def windows(records, size: int):
+    """Consecutive lists of ``size`` records (the last one shorter) from any iterable."""
+    window: list = []
+    for r in records:
+        window.append(r)
+        if len(window) >= size:
+            yield window
+            window = []
+    if window:
+        yield window
 
 
 def grouped(records, key, path: Path, batch: int = 10_000):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kodcode.synth import store
 from kodcode.synth.runner import stage
 
 
@@ -133,11 +134,14 @@ class VerifyConfig:
     # Extra runs of every passing attempt in fresh workers (0: off).  Rejects flaky passes; costs
     # one more run per passing attempt and round.
     recheck_rounds: int = 1
+    window: int = 4096  # attempts read and verified at a time; memory holds one window (streaming)
 
     def check(self) -> list[str]:
         p = []
         if self.batch_size < 1:
             p.append(f"batch_size must be >= 1 (got {self.batch_size}); set stage.verify.batch_size=64")
+        if self.window < 1:
+            p.append(f"window must be >= 1 (got {self.window}); set stage.verify.window=4096")
         if self.recheck_rounds < 0:
             p.append(f"recheck_rounds must be >= 0 (got {self.recheck_rounds}); 0 turns the flaky-pass recheck off")
         if not 0 < self.max_sandbox_error_rate <= 1:
@@ -149,31 +153,36 @@ def attempt_key(a: dict) -> str:
     return f"{a['question_id']}#{a['attempt']}"
 
 
-@stage("verify", schema=VerifyConfig, version="1")
-def verify_stage(records: list[dict], ctx) -> list[dict]:
-    """Parsed attempts in, attempts with ``verdict`` and ``passed`` out (checkpointed per batch)."""
-    from kodcode.exec import Executor
-
-    cfg: VerifyConfig = ctx.cfg
-    todo = [a for a in records if "verdict" not in a]  # first_pass solve verified some already
-    done = []
-    if todo:
-        exec_cfg = ctx.exec_config()
-        with Executor(exec_cfg) as ex:
-            done = ctx.checkpoint(
-                todo, lambda batch: verify_attempts(batch, ex, batch_size=cfg.batch_size,
-                                                    max_sandbox_error_rate=cfg.max_sandbox_error_rate),
-                key=attempt_key, batch_size=cfg.batch_size, desc="verify")
-        if cfg.recheck_rounds:
-            done = ctx.checkpoint(
-                done, lambda batch: recheck_passes(batch, exec_cfg, cfg.recheck_rounds, cfg.batch_size,
-                                                   cfg.max_sandbox_error_rate),
-                key=lambda a: "recheck#" + attempt_key(a), batch_size=cfg.batch_size, desc="recheck")
+def verify_window(window: list[dict], ctx, cfg: VerifyConfig) -> list[dict]:
+    """One window of attempts with ``verdict`` and ``passed`` (checkpointed per batch, passes rechecked)."""
+    todo = [a for a in window if "verdict" not in a]  # first_pass solve verified some already
+    if not todo:
+        return list(window)
+    ex, exec_cfg = ctx.executor(), ctx.exec_config()
+    done = ctx.checkpoint_window(
+        todo, lambda batch: verify_attempts(batch, ex, batch_size=cfg.batch_size,
+                                            max_sandbox_error_rate=cfg.max_sandbox_error_rate),
+        key=attempt_key, batch_size=cfg.batch_size, desc="verify")
+    if cfg.recheck_rounds:
+        done = ctx.checkpoint_window(
+            done, lambda batch: recheck_passes(batch, exec_cfg, cfg.recheck_rounds, cfg.batch_size,
+                                               cfg.max_sandbox_error_rate),
+            key=lambda a: "recheck#" + attempt_key(a), batch_size=cfg.batch_size, desc="recheck")
     by_key = {attempt_key(a): a for a in done}
-    out = [by_key.get(attempt_key(a), a) for a in records]
+    return [by_key.get(attempt_key(a), a) for a in window]
+
+
+@stage("verify", schema=VerifyConfig, version="1", streams=True)
+def verify_stage(records, ctx):
+    """Parsed attempts in, attempts with ``verdict`` and ``passed`` out, a window of ``window``
+    attempts at a time (checkpointed per batch), so memory holds one window."""
+    cfg: VerifyConfig = ctx.cfg
     statuses: dict[str, int] = {}
-    for a in out:
-        statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
-    ctx.counts.update(passed=sum(a["passed"] for a in out), statuses=statuses,
-                      flaky=sum("flaky" in a["verdict"].get("flags", []) for a in out))
-    return out
+    passed = flaky = 0
+    for window in store.windows(records, cfg.window):
+        for a in verify_window(window, ctx, cfg):
+            statuses[a["verdict"]["status"]] = statuses.get(a["verdict"]["status"], 0) + 1
+            passed += a["passed"]
+            flaky += "flaky" in a["verdict"].get("flags", [])
+            yield a
+    ctx.counts.update(passed=passed, statuses=statuses, flaky=flaky)
