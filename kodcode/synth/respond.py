@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kodcode.answers import answer_program, expected_functions
+from kodcode.config import setting
 from kodcode.synth.runner import stage
 
 
@@ -64,15 +65,12 @@ def response_jobs(triplet: dict, responses: list[dict]) -> list[tuple[int, Any]]
 @dataclass
 class RespondConfig:
     enabled: bool = True
-    k: int = 3  # paper §2.3: 3 R1 responses per question
+    k: int = setting(3, ge=1, why="responses per question")  # paper §2.3: 3 R1 responses per question
     temperature: float = 0.6  # DeepSeek-R1's recommended sampling temperature
     top_p: float = 0.95
     max_tokens: int = 16384  # KodCode step 3.3.2 default
     rename: bool = True  # KodCode --replace_function_name (default True)
     batch_size: int = 64  # rows per verification batch (checkpoint granularity)
-
-    def check(self) -> list[str]:
-        return [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
 
 
 def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:
