@@ -139,7 +139,7 @@ def _rule_problem(full: str, value: Any, rule: Rule, default: Any) -> str | None
         got += f" ({rule.why})"
     fix = rule.fix
     if fix is None and default is not MISSING and default is not None and not rule.broken(default):
-        fix = _show(default) if not isinstance(default, (list, tuple)) else "[" + ",".join(map(str, default)) + "]"
+        fix = _show(default) if not isinstance(default, (list, tuple)) else "[" + ",".join(map(_show, default)) + "]"
     return got + (f"; set {full}={fix}" if fix is not None else "")
 
 

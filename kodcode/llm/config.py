@@ -61,7 +61,7 @@ class LLMConfig:
 @dataclass
 class ModelConfig:
     # Hub id or local directory for hf/vllm; the model id a server knows for openai.
-    # `tiny` builds the local random-init test model (kodcode/tiny.py).
+    # `tiny` builds the local random-init test model (kodcode/llm/tiny.py).
     name_or_path: str = setting("tiny", min_len=1, why="a model id or directory")
     revision: str | None = None  # hub revision (branch, tag or commit) for hf/vllm
     served_name: str | None = None  # openai: the name the server expects, when it differs

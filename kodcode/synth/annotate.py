@@ -24,7 +24,7 @@ row and are counted (``unparsed``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kodcode.answers import fenced_blocks, is_python
 from kodcode.config import setting
@@ -80,8 +80,8 @@ class FilterConfig:
     # paper: "high quality"
     keep_quality: list[str] = setting(default_factory=lambda: ["good", "excellent"], one_of=QUALITY_LEVELS)
     keep_tags: list[str] = setting(default_factory=lambda: ["Algorithm Implementation", "Function Generation"],
-                                   one_of=TASK_TAGS, why="the tags the annotator prompt offers (KodCode's); "
-                                   "KodCode keeps Algorithm Implementation and Function Generation")
+                                   one_of=TASK_TAGS, why="the tags KodCode's annotator prompt offers; KodCode "
+                                   "keeps Algorithm Implementation and Function Generation")
     temperature: float = 0.0  # KodCode's tagger: temperature 0, max_tokens 1024
     max_tokens: int = 1024
     python_only: bool = True  # paper App. A: Python-specific instructions (and responses) only

@@ -65,7 +65,8 @@ class SftFilters:
 class DataConfig:
     format: str = setting(one_of=DATA_FORMATS, fix="kodcode_sft_r1",
                           why="the column layout of the input; kodcode_sft_r1 is KodCode-V1-SFT-R1's")
-    path: str  # a .jsonl / .parquet file, a save_to_disk directory, or a hub dataset name
+    path: str = setting(min_len=1, fix="outputs/synth/<run>/export/sft_r1", why="a .jsonl/.parquet file, a "
+                        "save_to_disk directory or a hub dataset name (or use a data=... preset)")
     split: str = "train"
     revision: str | None = None
     # after filtering; a seeded shuffle picks them
@@ -90,11 +91,6 @@ class DataConfig:
         if self.eval_size and self.eval_split:
             out.append(
                 f"eval_size={self.eval_size} and eval_split={self.eval_split!r} both name a held-out set; keep one"
-            )
-        if not self.path or self.path == "???":
-            out.append(
-                f"path is required (got {self.path!r}): a .jsonl/.parquet file, a save_to_disk directory or a "
-                "hub dataset name; set data.path=outputs/synth/<run>/export/sft_r1 (or use a data=... preset)"
             )
         return out
 

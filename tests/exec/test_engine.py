@@ -336,7 +336,7 @@ def test_decide_turns_infrastructure_failure_into_sandbox_error():
 def test_config_errors_are_reported_together():
     with pytest.raises(ValueError) as e:
         Executor(ExecConfig(timeout_s=-1, isolation="docker"))
-    assert "timeout_s must be > 0" in str(e.value) and "isolation must be" in str(e.value)
+    assert "exec.timeout_s=-1: must be > 0" in str(e.value) and "exec.isolation=docker: must be one of" in str(e.value)
 
 
 def test_exec_package_imports_no_ml_library():
