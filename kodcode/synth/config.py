@@ -59,12 +59,8 @@ class SynthConfig:
     prompts: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> list[str]:
-        """Relations between keys, and the sections kept as mappings (roles, exec, subsets), checked
-        against their schemas in the same pass."""
-        from kodcode.config import collect
-        from kodcode.exec.config import ExecConfig
-        from kodcode.synth.questions import SubsetConfig
-
+        """Relations between keys.  The sections kept as mappings (roles, exec, subsets, stage) are
+        checked against their schemas in the same pass by ``kodcode.synth.runner.validate_config``."""
         p = []
         try:
             parse_shard(self.shard)
@@ -84,9 +80,4 @@ class SynthConfig:
             elif not resolve_path(str(path)).is_file():
                 p.append(f"prompts.{name}={path}: not a file ({looked_in(str(path))}); point it at a prompt file "
                          f"with the same {{{{placeholders}}}} as kodcode/synth/prompts/{name}.txt")
-        for role, rc in self.roles.items():
-            collect(rc, RoleConfig, f"roles.{role}", p)
-        collect(self.exec, ExecConfig, "exec", p)
-        for key, sub in self.subsets.items():
-            collect(sub, SubsetConfig, f"subsets.{key}", p)
         return p

@@ -505,10 +505,20 @@ def validate_config(cfg, check_inputs: bool = True) -> SynthConfig:
     leaves out what depends on this machine (that the seed files the stages read exist)."""
     from kodcode.config import ConfigError, collect
 
+    # (Lazy imports here are the runner's services: they do not enter every stage's code version.)
+    from kodcode.exec.config import ExecConfig
+    from kodcode.synth.questions import SubsetConfig
+
     problems: list[str] = []
     typed = collect(cfg, SynthConfig, "", problems)
-    if typed is not None and isinstance(typed.stages, list):
-        problems += check_stages(typed, check_inputs)[2]
+    if typed is not None:
+        for role, rc in typed.roles.items():
+            collect(rc, RoleConfig, f"roles.{role}", problems)
+        collect(typed.exec, ExecConfig, "exec", problems)
+        for key, sub in typed.subsets.items():
+            collect(sub, SubsetConfig, f"subsets.{key}", problems)
+        if isinstance(typed.stages, list):
+            problems += check_stages(typed, check_inputs)[2]
     problems = list(dict.fromkeys(problems))
     if problems:
         raise ConfigError(problems)
