@@ -59,7 +59,7 @@ def build_model(args, device: str):
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     torch.manual_seed(0)
     if args.gpu:
@@ -158,7 +158,7 @@ def run_sft(args, docs, device: str, mode: str) -> dict:
     if tokenizer is None:  # GPU shape has no tokenizer of its own: the tiny one carries the pad token
         from transformers import AutoTokenizer
 
-        from kodcode.tiny import ensure_model
+        from kodcode.llm.tiny import ensure_model
 
         tokenizer = AutoTokenizer.from_pretrained(ensure_model("tiny"))
     strategy = "wrapped" if mode == "sft_wrapped" else "bfd"

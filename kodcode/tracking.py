@@ -22,30 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kodcode.config import setting
+
 MODES = ("offline", "online", "disabled")
 
 
 @dataclass
 class WandbConfig:
-    project: str = "kodcode"
+    project: str = setting("kodcode", min_len=1)
     entity: str | None = None
     group: str | None = None  # e.g. the experiment name: runs of one experiment side by side
     name: str | None = None  # run name; None lets W&B pick one
-    mode: str = "offline"
+    mode: str = setting("offline", one_of=MODES, why="offline writes a local run to sync later; online streams, "
+                        "which needs network and a key")
     dir: str | None = None  # parent of the wandb/ folder; None: the current directory
     tags: list[str] = field(default_factory=list)
     notes: str | None = None
-
-    def check(self) -> list[str]:
-        problems = []
-        if self.mode not in MODES:
-            problems.append(
-                f"mode must be one of {', '.join(MODES)} (got {self.mode!r}): offline writes a local run "
-                "to sync later, online streams (needs network and a key); set wandb.mode=offline"
-            )
-        if not self.project:
-            problems.append("project must be a non-empty string (got an empty one); set wandb.project=kodcode")
-        return problems
 
 
 def apply_env(cfg: WandbConfig) -> None:

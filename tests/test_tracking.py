@@ -27,7 +27,7 @@ def test_offline_run_writes_a_run_dir_with_names_and_config(tmp_path, monkeypatc
 
 
 def test_config_rejects_unknown_mode():
-    with pytest.raises(ConfigError, match="mode must be one of offline, online, disabled"):
+    with pytest.raises(ConfigError, match="mode=cloud: must be one of offline, online, disabled"):
         validate({"mode": "cloud"}, WandbConfig)
 
 

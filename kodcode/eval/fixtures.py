@@ -1,10 +1,11 @@
 """Tiny hand-written benchmark files in each official format, for smoke runs and tests (no downloads).
 
 ``write_fixtures(dir)`` writes a HumanEval+-format file, an MBPP+-format file, a BigCodeBench
-(hf format) file whose ids include two hard-subset tasks, and a LiveCodeBench file with stdin and
+(hf format) file with two tasks in its hard subset (marked by a ``hard`` column), and a LiveCodeBench file with stdin and
 call-based problems whose private tests are stored compressed exactly as LCB stores them.  Returns
 the path of each, keyed like ``benchmark.<name>.data_path``.  The problems are our own toy tasks,
-not benchmark content.
+not benchmark content, and their ids lie outside the real ranges (HumanEval/9000.., Mbpp/9002..,
+BigCodeBench/9000..), so none can be taken for, or keyed like, a real task.
 
     paths = write_fixtures(tmp_path)   # {"humaneval": ..., "mbpp": ..., "bigcodebench": ..., "livecodebench": ...}
 """
@@ -49,7 +50,7 @@ class TestCases(unittest.TestCase):
 '''
 
 
-def _bcb_task(number, name, sig, doc, body, cases, imports="import math\n"):
+def _bcb_task(number, name, sig, doc, body, cases, imports="import math\n", hard=False):
     code_prompt = f"{imports}def {name}({sig}):\n"
     complete = f"{imports}def {name}({sig}):\n    \"\"\"\n    {doc}\n    \"\"\"\n"
     instruct = (f"{doc}\nYou should write self-contained code starting with:\n```\n{code_prompt}```")
@@ -57,20 +58,20 @@ def _bcb_task(number, name, sig, doc, body, cases, imports="import math\n"):
         f"    def test_{i}(self):\n        {c}\n" for i, c in enumerate(cases)))
     return {"task_id": f"BigCodeBench/{number}", "complete_prompt": complete, "instruct_prompt": instruct,
             "canonical_solution": body, "code_prompt": code_prompt, "test": test, "entry_point": name,
-            "doc_struct": "{}", "libs": "['math']"}
+            "doc_struct": "{}", "libs": "['math']", "hard": hard}
 
 
 BIGCODEBENCH = [
-    _bcb_task(0, "task_func", "n", "Return the square root of n rounded to 3 decimals.",
+    _bcb_task(9000, "task_func", "n", "Return the square root of n rounded to 3 decimals.",
               "    return round(math.sqrt(n), 3)\n",
               ["self.assertEqual(task_func(4), 2.0)", "self.assertEqual(task_func(2), 1.414)"]),
-    _bcb_task(13, "task_func", "words", "Return the words sorted by length, then alphabetically.",
+    _bcb_task(9013, "task_func", "words", "Return the words sorted by length, then alphabetically.",
               "    return sorted(words, key=lambda w: (len(w), w))\n",
               ["self.assertEqual(task_func(['bb', 'a', 'ab']), ['a', 'ab', 'bb'])",
-               "self.assertEqual(task_func([]), [])"]),
-    _bcb_task(15, "task_func", "path", "Write 'ok' to the file at path and return its size in bytes.",
+               "self.assertEqual(task_func([]), [])"], hard=True),
+    _bcb_task(9015, "task_func", "path", "Write 'ok' to the file at path and return its size in bytes.",
               "    with open(path, 'w') as f:\n        f.write('ok')\n    return os.path.getsize(path)\n",
-              ["self.assertEqual(task_func('out.txt'), 2)"], imports="import os\n"),
+              ["self.assertEqual(task_func('out.txt'), 2)"], imports="import os\n", hard=True),
 ]
 
 

@@ -126,7 +126,6 @@ def _bigcodebench(s: Session) -> dict[str, float]:
     bc = s.ec.benchmark.bigcodebench
     tasks = bcb.load_tasks(bc.data_path, "full" if "full" in bc.subsets else "hard", upgrade=bc.upgrade)
     tasks = tasks[: bc.limit or None]
-    hard = set(bcb.HARD_IDS)
     by_id = {t.task_id: t for t in tasks}
     scores: dict[str, float] = {}
     preimport = list(dict.fromkeys([*s.ec.exec.preimport, *bc.preimport]))
@@ -148,7 +147,7 @@ def _bigcodebench(s: Session) -> dict[str, float]:
             programs = {tid: (bcb.calibrate(by_id[tid], code) if bc.calibrated else code) for tid, code in sols.items()}
             records = bcb.score(tasks, programs, ex, timeout_s=bc.timeout_s, memory_mb=bc.memory_mb)
             for r in records:
-                r["hard"] = by_id[r["task_id"]].number in hard
+                r["hard"] = by_id[r["task_id"]].hard
             _write_jsonl(where / "results.jsonl", records)
             n_err = _sandbox_guard(key, records)
             for subset in bc.subsets:

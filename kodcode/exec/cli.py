@@ -21,6 +21,7 @@ import sys
 import time
 from collections import Counter
 
+from kodcode.config import problems_of
 from kodcode.rows import BadRow, RowsError, numbered_rows
 
 from .config import ExecConfig
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg.timeout_s = a.timeout
     if getattr(a, "memory_mb", None):
         cfg.memory_mb = a.memory_mb
-    problems = cfg.check()
+    problems = problems_of(cfg, "exec")
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2

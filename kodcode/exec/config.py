@@ -7,6 +7,8 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 
+from kodcode.config import setting
+
 # Jobs see only these variables (plus ExecConfig.env): no tokens, keys or credentials ever reach them.
 BASE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -33,19 +35,22 @@ _VISIBLE_TOP_DIRS = frozenset(("usr", "lib", "lib32", "lib64", "libx32", "bin", 
                                "sys", "tmp", "nix", "gnu"))
 
 
+ISOLATION_MODES = ("auto", "namespaces", "degraded")
+
+
 @dataclass
 class ExecConfig:
-    workers: int = 0  # 0: one per CPU core
-    timeout_s: float = 10.0  # CPU seconds per pytest job, per case for stdio/call jobs
-    wall_factor: float = 3.0  # wall-clock backstop = timeout_s * wall_factor + 2 s (sleeping jobs)
-    memory_mb: int = 2048  # address space the job may add on top of the warm interpreter
-    max_procs: int = 64  # processes/threads per job (per-slot uid, so jobs never share the count)
-    max_output_bytes: int = 16 * 1024 * 1024  # stdout+stderr volume before the job is killed
-    tail_bytes: int = 8192  # stdout/stderr tail kept in the verdict
-    max_file_mb: int = 64  # largest file a job may write
-    tmpfs_mb: int = 256  # size of the job's private working directory
+    workers: int = setting(0, ge=0, why="0 means one per CPU core")
+    timeout_s: float = setting(10.0, gt=0, why="CPU seconds per pytest job, per case for stdio/call jobs")
+    wall_factor: float = setting(3.0, ge=1, why="wall-clock backstop = timeout_s * wall_factor + 2 s (sleeping jobs)")
+    memory_mb: int = 2048  # address space the job may add on top of the warm interpreter (<= 0: no cap)
+    max_procs: int = setting(64, gt=0, why="processes/threads per job (per-slot uid, so jobs never share the count)")
+    max_output_bytes: int = setting(16 * 1024 * 1024, gt=0, why="stdout+stderr volume before the job is killed")
+    tail_bytes: int = setting(8192, gt=0, why="stdout/stderr tail kept in the verdict")
+    max_file_mb: int = setting(64, gt=0, why="largest file a job may write")
+    tmpfs_mb: int = setting(256, gt=0, why="size of the job's private working directory")
     python: str | None = None  # interpreter jobs run in (default: this one)
-    isolation: str = "auto"  # auto | namespaces | degraded
+    isolation: str = setting("auto", one_of=ISOLATION_MODES)
     uid_base: int = 62000  # slot i runs as uid uid_base + i when started as root
     # imported once per worker where the job interpreter has them: the third-party packages KodCode's
     # tests import most (a job that imports one starts faster; its helpers are watched for patching)
@@ -59,28 +64,10 @@ class ExecConfig:
     start_timeout_s: float = 120.0
 
     def check(self) -> list[str]:
-        errors = []
-        if self.workers < 0:
-            errors.append(f"workers must be >= 0 (got {self.workers}); 0 means one per CPU core")
-        if self.timeout_s <= 0:
-            errors.append(
-                f"timeout_s must be > 0 (got {self.timeout_s}): it bounds each job's CPU time; set exec.timeout_s=10"
-            )
-        if self.wall_factor < 1:
-            errors.append(f"wall_factor must be >= 1 (got {self.wall_factor}); set exec.wall_factor=3")
-        if self.isolation not in ("auto", "namespaces", "degraded"):
-            errors.append(
-                f"isolation must be auto, namespaces or degraded (got {self.isolation!r}); set exec.isolation=auto"
-            )
-        for name in ("memory_mb", "max_procs", "max_output_bytes", "tail_bytes", "max_file_mb", "tmpfs_mb"):
-            if getattr(self, name) <= 0 and name != "memory_mb":
-                errors.append(f"{name} must be > 0 (got {getattr(self, name)})")
         if self.python is not None and not os.access(self.python, os.X_OK):
-            errors.append(
-                f"python must be an executable interpreter (got {self.python!r}); "
-                "point exec.python at e.g. /path/to/venv/bin/python or leave it null"
-            )
-        return errors
+            return [f"python={self.python}: must be an executable interpreter; "
+                    "point exec.python at e.g. /path/to/venv/bin/python or leave it null"]
+        return []
 
     def n_workers(self) -> int:
         return self.workers or os.cpu_count() or 1

@@ -35,6 +35,8 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from kodcode.config import ConfigError, problems_of
+
 from .config import ExecConfig
 from .jobs import Job, PytestJob, Verdict
 from .plan import JobPlan, plan_test
@@ -270,9 +272,9 @@ class Executor:
         cfg = config or ExecConfig()
         for k, val in overrides.items():
             setattr(cfg, k, val)
-        problems = cfg.check()
+        problems = problems_of(cfg, "exec")
         if problems:
-            raise ValueError("invalid exec config:\n  - " + "\n  - ".join(problems))
+            raise ConfigError(problems)
         self.cfg = cfg
         # submit -> _inbox -> the planner thread (a pytest job's test is planned there, while the workers
         # run the jobs before it) -> _queue -> the worker threads

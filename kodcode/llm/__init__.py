@@ -32,12 +32,13 @@ __all__ = [
 ]
 
 
-def _typed(value: Any, schema: type):
-    if isinstance(value, schema):
-        return value
-    from kodcode.config import validate
+def _typed(value: Any, schema: type, path: str, problems: list[str]):
+    from kodcode.config import collect, problems_of
 
-    return validate(value if value is not None else {}, schema)
+    if isinstance(value, schema):
+        problems += problems_of(value, path)
+        return value
+    return collect(value, schema, path, problems)
 
 
 def build_llm(cfg: Any = None, *, llm: Any = None, model: Any = None, cache_dir: str | Path | None = None) -> LLM:
@@ -50,8 +51,13 @@ def build_llm(cfg: Any = None, *, llm: Any = None, model: Any = None, cache_dir:
     if cfg is not None:
         llm = cfg["llm"] if llm is None else llm
         model = cfg["model"] if model is None else model
-    llm_cfg: LLMConfig = _typed(llm, LLMConfig)
-    model_cfg: ModelConfig = _typed(model, ModelConfig)
+    from kodcode.config import ConfigError
+
+    problems: list[str] = []
+    llm_cfg: LLMConfig = _typed(llm, LLMConfig, "llm", problems)
+    model_cfg: ModelConfig = _typed(model, ModelConfig, "model", problems)
+    if problems:
+        raise ConfigError(problems)
     if llm_cfg.backend == "hf":
         from kodcode.llm.hf import HFLLM as Backend
     elif llm_cfg.backend == "openai":

@@ -11,32 +11,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodcode.config import setting
+
 BACKENDS = ("hf", "openai", "vllm", "scripted")
 
 
 @dataclass
 class LLMConfig:
-    backend: str = "hf"
+    backend: str = setting("hf", one_of=BACKENDS, why="choose a config group: llm=hf (CPU), llm=vllm (GPU) or "
+                           "llm=openai (a server)")
     # hf: sequences per forward pass; vllm: requests per engine call (each call is checkpointed).
-    batch_size: int = 8
+    batch_size: int = setting(8, ge=1)
     cache: bool = True  # per-request result cache: reruns and resumes never pay twice
     cache_dir: str | None = None  # None: the synth run dir's llm_cache/, else $KODCODE_CACHE/llm
     progress: bool = True
     # hf
     device: str = "cpu"
-    dtype: str = "auto"  # auto | float32 | bfloat16 | float16
+    dtype: str = setting("auto", one_of=("auto", "float32", "bfloat16", "float16"))
     # openai-compatible servers (vllm serve, SGLang, OpenAI, Together, DeepSeek ...)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"  # name of the env var holding the key; unset -> "EMPTY"
-    concurrency: int = 16
-    timeout_s: float = 600.0
-    max_retries: int = 5
+    concurrency: int = setting(16, ge=1)
+    timeout_s: float = setting(600.0, gt=0, why="it bounds one HTTP request")
+    max_retries: int = setting(5, ge=0)
     backoff_s: float = 2.0  # wait backoff_s * 2**attempt (+ jitter) between tries
     extra_body: dict[str, Any] = field(default_factory=dict)  # merged into every request body
     split_n: bool = False  # send n requests of n=1 (for APIs without the n parameter, e.g. DeepSeek's)
     # vllm offline engine
-    tensor_parallel_size: int = 1
-    gpu_memory_utilization: float = 0.9
+    tensor_parallel_size: int = setting(1, ge=1)
+    gpu_memory_utilization: float = setting(0.9, gt=0, le=1)
     max_model_len: int | None = None
     enable_prefix_caching: bool = True
     engine_kwargs: dict[str, Any] = field(default_factory=dict)  # any other vllm.LLM(...) argument
@@ -45,18 +48,6 @@ class LLMConfig:
 
     def check(self) -> list[str]:
         p = []
-        if self.backend not in BACKENDS:
-            p.append(
-                f"backend must be one of {', '.join(BACKENDS)} (got {self.backend!r}); "
-                "choose a config group, e.g. llm=hf (CPU), llm=vllm (GPU) or llm=openai (a server)"
-            )
-        for name in ("batch_size", "concurrency", "tensor_parallel_size"):
-            if getattr(self, name) < 1:
-                p.append(f"{name} must be >= 1 (got {getattr(self, name)}); set llm.{name}=1 or more")
-        if self.timeout_s <= 0:
-            p.append(f"timeout_s must be > 0 (got {self.timeout_s}): it bounds one HTTP request; set llm.timeout_s=600")
-        if self.max_retries < 0:
-            p.append(f"max_retries must be >= 0 (got {self.max_retries}); set llm.max_retries=5")
         if self.backend == "openai" and not self.base_url:
             p.append(
                 "base_url is required for backend openai (got null): it is the server's /v1 address; "
@@ -64,16 +55,14 @@ class LLMConfig:
             )
         if self.backend == "scripted" and not self.script:
             p.append("script is required for backend scripted (got null); set llm.script=module:function")
-        if not 0 < self.gpu_memory_utilization <= 1:
-            p.append(f"gpu_memory_utilization must be in (0, 1] (got {self.gpu_memory_utilization}); set 0.9")
         return p
 
 
 @dataclass
 class ModelConfig:
     # Hub id or local directory for hf/vllm; the model id a server knows for openai.
-    # `tiny` builds the local random-init test model (kodcode/tiny.py).
-    name_or_path: str = "tiny"
+    # `tiny` builds the local random-init test model (kodcode/llm/tiny.py).
+    name_or_path: str = setting("tiny", min_len=1, why="a model id or directory")
     revision: str | None = None  # hub revision (branch, tag or commit) for hf/vllm
     served_name: str | None = None  # openai: the name the server expects, when it differs
     tokenizer: str | None = None  # openai: a local/hub tokenizer to render prefill templates
@@ -84,11 +73,6 @@ class ModelConfig:
     system_prompt: str | None = None  # system turn for the derived pre-query template
     stop: list[str] = field(default_factory=list)  # added to every request's stop strings
     stop_token_ids: list[int] = field(default_factory=list)
-
-    def check(self) -> list[str]:
-        if not self.name_or_path:
-            return ["name_or_path must be a model id or directory (got an empty string); set model=tiny"]
-        return []
 
     @property
     def api_name(self) -> str:

@@ -31,7 +31,7 @@ class HFLLM(LLM):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from kodcode.tiny import ensure_model
+        from kodcode.llm.tiny import ensure_model
 
         self._torch = torch
         self.path = ensure_model(model_cfg.name_or_path)

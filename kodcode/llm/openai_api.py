@@ -94,7 +94,7 @@ class OpenAILLM(LLM):
 
     def _unreachable(self, err: Exception) -> ServerUnreachable:
         name = self.model_cfg.name_or_path
-        if name == "tiny":  # built in memory by kodcode.tiny: no server can serve it
+        if name == "tiny":  # built in memory by kodcode.llm.tiny: no server can serve it
             start = "model=tiny is built in this process and has no server: use llm=hf for it, or set model.name_or_path"
         else:
             from urllib.parse import urlparse

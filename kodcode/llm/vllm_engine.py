@@ -41,7 +41,7 @@ class VLLMEngine(LLM):
                 "llm=vllm needs the vllm package, which is not installed here (got ImportError: "
                 f"{e}); install it on a GPU machine with `pip install -e .[vllm]`, or use llm=hf or llm=openai"
             ) from e
-        from kodcode.tiny import ensure_model
+        from kodcode.llm.tiny import ensure_model
 
         self._vllm = vllm
         kwargs = dict(

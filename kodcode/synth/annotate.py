@@ -24,9 +24,10 @@ row and are counted (``unparsed``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kodcode.answers import fenced_blocks, is_python
+from kodcode.config import setting
 from kodcode.llm.types import GenerationRequest
 from kodcode.synth.extract import parse_json_object
 from kodcode.synth.questions import _rng, check_subsets, precheck_subsets
@@ -76,24 +77,15 @@ def python_specific(instruction: str, response: str | None = None) -> bool:
 class FilterConfig:
     subset: str = "filter"
     role: str = "annotator"
-    keep_quality: list[str] = field(default_factory=lambda: ["good", "excellent"])  # paper: "high quality"
-    keep_tags: list[str] = field(default_factory=lambda: ["Algorithm Implementation", "Function Generation"])
+    # paper: "high quality"
+    keep_quality: list[str] = setting(default_factory=lambda: ["good", "excellent"], one_of=QUALITY_LEVELS)
+    keep_tags: list[str] = setting(default_factory=lambda: ["Algorithm Implementation", "Function Generation"],
+                                   one_of=TASK_TAGS, why="the tags KodCode's annotator prompt offers; KodCode "
+                                   "keeps Algorithm Implementation and Function Generation")
     temperature: float = 0.0  # KodCode's tagger: temperature 0, max_tokens 1024
     max_tokens: int = 1024
     python_only: bool = True  # paper App. A: Python-specific instructions (and responses) only
     response_field: str | None = None  # a seed extra field holding the instruction's response (Magpie: response)
-
-    def check(self) -> list[str]:
-        p = []
-        bad = [q for q in self.keep_quality if q not in QUALITY_LEVELS]
-        if bad:
-            p.append(f"keep_quality has unknown levels {bad}; levels are {', '.join(QUALITY_LEVELS)}")
-        bad = [t for t in self.keep_tags if t not in TASK_TAGS]
-        if bad:
-            p.append(f"keep_tags has tags the annotator prompt does not offer {bad}: it picks from KodCode's "
-                     f"{len(TASK_TAGS)} ({', '.join(TASK_TAGS)}); KodCode keeps Algorithm Implementation and "
-                     "Function Generation")
-        return p
 
 
 def _norm(value) -> str:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodcode.config import setting
 from kodcode.llm.config import LLMConfig, ModelConfig
 from kodcode.tracking import WandbConfig
 
@@ -25,9 +26,7 @@ def parse_shard(value: str | None) -> tuple[int, int]:
         return (0, 1)
     m = _SHARD_RE.match(str(value).strip())
     if not m or not 0 <= int(m.group(1)) < int(m.group(2)):
-        raise ValueError(
-            f"shard must look like i/n with 0 <= i < n (got {value!r}): it runs slice i of n; e.g. shard=0/8"
-        )
+        raise ValueError(f"shard={value}: must look like i/n with 0 <= i < n (it runs slice i of n); set shard=0/8")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -40,7 +39,7 @@ class RoleConfig:
 @dataclass
 class SynthConfig:
     run_dir: str
-    stages: list[str]
+    stages: list[str] = setting(min_len=1, fix="[prefill,dedup]", why="the stages to run, in order")
     llm: LLMConfig
     model: ModelConfig
     name: str = "synth"
@@ -49,7 +48,7 @@ class SynthConfig:
     shard: str | None = None  # "i/n": run slice i of n (a Slurm array task)
     force: list[str] = field(default_factory=list)  # stages to rerun although their manifest matches
     progress: bool = True  # tqdm bars inside stages
-    heartbeat_s: float = 3.0  # seconds between live status lines per stage (stderr, W&B); 0: off
+    heartbeat_s: float = setting(3.0, ge=0, why="seconds between live status lines per stage (stderr, W&B); 0: off")
     log_samples: int = 8  # output records per stage logged to W&B as a table
     roles: dict[str, Any] = field(default_factory=dict)  # role -> RoleConfig keys
     exec: dict[str, Any] = field(default_factory=dict)  # kodcode.exec.ExecConfig keys
@@ -60,34 +59,25 @@ class SynthConfig:
     prompts: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> list[str]:
+        """Relations between keys.  The sections kept as mappings (roles, exec, subsets, stage) are
+        checked against their schemas in the same pass by ``kodcode.synth.runner.validate_config``."""
         p = []
-        if not self.stages:
-            p.append("stages must name at least one stage (got an empty list); e.g. stages=[prefill,dedup]")
         try:
             parse_shard(self.shard)
         except ValueError as e:
             p.append(str(e))
-        if self.heartbeat_s < 0:
-            p.append(f"heartbeat_s must be >= 0 (got {self.heartbeat_s}): seconds between live status lines; "
-                     "set heartbeat_s=3, or 0 to turn them off")
         unknown = [s for s in self.force if s not in self.stages]
         if unknown:
-            p.append(f"force names stages that are not in stages ({unknown}); stages are {self.stages}")
+            p.append(f"force={unknown}: names stages that are not in stages ({self.stages}); add them to stages "
+                     "or drop them from force")
         from kodcode.synth.paths import looked_in, resolve_path
         from kodcode.synth.templates import shipped_names
 
         for name, path in self.prompts.items():
             if name not in shipped_names():
-                p.append(f"prompts.{name} names no shipped prompt (known: {', '.join(shipped_names())}); the key is "
+                p.append(f"prompts.{name}={path}: names no shipped prompt (known: {', '.join(shipped_names())}); the key is "
                          "the file name under kodcode/synth/prompts without .txt, e.g. prompts.solve_triplet=my.txt")
             elif not resolve_path(str(path)).is_file():
-                p.append(f"prompts.{name}={path} is not a file ({looked_in(str(path))}); point it at a prompt file "
+                p.append(f"prompts.{name}={path}: not a file ({looked_in(str(path))}); point it at a prompt file "
                          f"with the same {{{{placeholders}}}} as kodcode/synth/prompts/{name}.txt")
-        from kodcode.config import ConfigError, validate
-
-        for role, rc in self.roles.items():
-            try:
-                validate(rc if rc is not None else {}, RoleConfig)
-            except ConfigError as e:
-                p += [f"roles.{role}.{msg}" for msg in e.problems]
         return p

@@ -25,6 +25,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from kodcode.config import setting
 from kodcode.synth import store
 from kodcode.synth.parse import extract_code, is_python
 from kodcode.synth.runner import stage
@@ -116,12 +117,8 @@ class ConvertConfig:
     temperature: float = 0.0  # a rewrite, not a sample: deterministic
     max_tokens: int = 2048
     template: str = "convert_complete"
-    batch_size: int = 64  # re-verification batch (checkpoint granularity)
-    window: int = 1024  # rows per generation call; memory holds one window (streaming)
-
-    def check(self) -> list[str]:
-        return [f"{n} must be >= 1 (got {getattr(self, n)}); defaults: batch_size=64, window=1024"
-                for n in ("batch_size", "window") if getattr(self, n) < 1]
+    batch_size: int = setting(64, ge=1, why="re-verification batch (checkpoint granularity)")
+    window: int = setting(1024, ge=1, why="rows per generation call; memory holds one window")
 
 
 def _verify_completion(rows: list[dict], executor) -> list[dict]:

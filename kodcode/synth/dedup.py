@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kodcode.config import setting
 from kodcode.synth.runner import StageContext, stage
 from kodcode.synth.vectors import EmbeddingCache, near_duplicates
 
@@ -35,33 +36,20 @@ EMBEDDERS_OFFLINE = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2
 @dataclass
 class DedupConfig:
     embedder: str = "all-MiniLM-L6-v2"  # or a sentence-transformers name / local directory
-    threshold: float = 0.95  # paper §2.1 / KodCode step 1.3 (distance_threshold 0.1 on d²)
-    mode: str = "keep_one"  # keep_one | kodcode
-    scope: str = "subset"  # subset | global
-    k: int = 100  # neighbours searched per row (KodCode search_space_size)
+    # paper §2.1 / KodCode step 1.3 (distance_threshold 0.1 on d²)
+    threshold: float = setting(0.95, gt=0, le=1, why="a cosine similarity")
+    mode: str = setting("keep_one", one_of=("keep_one", "kodcode"), why="keep_one keeps one row per group")
+    scope: str = setting("subset", one_of=("subset", "global"))
+    k: int = setting(100, ge=1, why="neighbours searched per row (KodCode search_space_size)")
     batch_size: int = 256
     device: str = "cpu"  # embedding (and faiss) device: cpu | cuda
     field: str = "question"
-    exact_below: int = 50_000  # rows per group searched exactly; above: IVF (measured: bench/synth_scale.py)
-    list_size: int = 256  # IVF: rows per cell (nlist = n / list_size, so the search grows as n log n)
-    nprobe: int = 16  # IVF: cells searched per query (8 found 0.98 of the pairs at 1M rows, 16: 0.995)
+    # rows per group searched exactly; above: IVF (measured: bench/synth_scale.py)
+    exact_below: int = setting(50_000, ge=1)
+    # IVF: rows per cell (nlist = n / list_size, so the search grows as n log n)
+    list_size: int = setting(256, ge=1)
+    nprobe: int = setting(16, ge=1)  # IVF: cells searched per query (8 found 0.98 of the pairs at 1M rows, 16: 0.995)
     cache_dir: str | None = None  # embedding cache; null: $KODCODE_CACHE/embeddings (~/.cache/kodcode)
-
-    def check(self) -> list[str]:
-        p = []
-        if self.mode not in ("keep_one", "kodcode"):
-            p.append(f"mode must be keep_one or kodcode (got {self.mode!r}): keep_one keeps one row per group")
-        if self.scope not in ("subset", "global"):
-            p.append(f"scope must be subset or global (got {self.scope!r})")
-        if not 0 < self.threshold <= 1:
-            p.append(f"threshold must be a cosine similarity in (0, 1] (got {self.threshold}); paper: 0.95")
-        if self.k < 1:
-            p.append(f"k must be >= 1 (got {self.k})")
-        for name in ("exact_below", "list_size", "nprobe"):
-            if getattr(self, name) < 1:
-                p.append(f"{name} must be >= 1 (got {getattr(self, name)}); defaults: exact_below=50000, "
-                         "list_size=256, nprobe=16")
-        return p
 
 
 def load_embedder(name: str, device: str = "cpu"):

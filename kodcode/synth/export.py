@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kodcode.config import setting
 from kodcode.synth.runner import stage
 
 # KodCode/KodCode-V1 dataset card (reference note A.10), in card order; chosen_trial is written by
@@ -348,13 +349,9 @@ class ExportConfig:
     version: str = "V1"  # the `version` column (KodCode-V1 uses V1 / V1.1)
     push_to_hub: str | None = None  # repo id prefix, e.g. me/kodcode-run1 -> me/kodcode-run1-kodcode-v1
     private: bool = True
-    light_rl_size: int = 10_000  # KodCode-Light-RL-10K: 10,000 rows drawn at random (0: no light_rl set)
+    # KodCode-Light-RL-10K: 10,000 rows drawn at random
+    light_rl_size: int = setting(10_000, ge=0, why="rows drawn for light_rl; 0: no light_rl set")
     light_rl_seed: int = 0
-
-    def check(self) -> list[str]:
-        if self.light_rl_size < 0:
-            return [f"light_rl_size must be >= 0 (got {self.light_rl_size}): rows drawn for light_rl; KodCode: 10000"]
-        return []
 
 
 @stage("export", schema=ExportConfig, version="1", streams=True)

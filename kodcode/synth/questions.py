@@ -27,6 +27,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from kodcode.config import setting
 from kodcode.llm.types import GenerationRequest
 from kodcode.synth.extract import ABSTAIN, extract_question
 from kodcode.synth.runner import StageContext, stage
@@ -38,16 +39,9 @@ from kodcode.synth.templates import load_prompt
 class SubsetConfig:
     name: str  # label in the records: Leetcode, Code_Contests, Data_Structure ... (KodCode-V1 names)
     seeds: SeedSource | None = None
-    num_prompts: int = 100  # prompts (= questions before extraction and dedup) for this subset
-    seeds_per_prompt: int = 1  # paper §2.1: 3 for LeetCode, 1 for the others
-
-    def check(self) -> list[str]:
-        p = []
-        if self.num_prompts < 0:
-            p.append(f"num_prompts must be >= 0 (got {self.num_prompts})")
-        if self.seeds_per_prompt < 1:
-            p.append(f"seeds_per_prompt must be >= 1 (got {self.seeds_per_prompt})")
-        return p
+    # prompts (= questions before extraction and dedup) for this subset
+    num_prompts: int = setting(100, ge=0)
+    seeds_per_prompt: int = setting(1, ge=1)  # paper §2.1: 3 for LeetCode, 1 for the others
 
 
 @dataclass
@@ -68,9 +62,10 @@ class PrefillConfig:
     subset: str = "prefill"
     role: str = "prefill"
     num_questions: int = 200
-    n_per_call: int = 200  # KodCode/Magpie: n=200 samples of one prompt per engine call
+    n_per_call: int = setting(200, ge=1)  # KodCode/Magpie: n=200 samples of one prompt per engine call
     # App. D.2 lists three openings; KodCode's script uses the first by default.
-    prefixes: list[str] = field(default_factory=lambda: ["Write a python function to"])
+    prefixes: list[str] = setting(default_factory=lambda: ["Write a python function to"], min_len=1,
+                                  fix="['Write a python function to']", why="the openings the model continues")
     temperature: float = 1.0
     top_p: float = 1.0
     max_tokens: int = 2048
@@ -78,14 +73,6 @@ class PrefillConfig:
     stop: list[str] = field(default_factory=lambda: ["Assistant", "assistant"])
     pre_query_template: str | None = None  # None: derived from the model's chat template
     system_prompt: str | None = None  # system turn used when deriving the template
-
-    def check(self) -> list[str]:
-        p = []
-        if not self.prefixes:
-            p.append("prefixes must list at least one opening (got []); e.g. ['Write a python function to']")
-        if self.n_per_call < 1:
-            p.append(f"n_per_call must be >= 1 (got {self.n_per_call})")
-        return p
 
 
 def subset_config(ctx: StageContext, key: str) -> SubsetConfig:

@@ -26,6 +26,7 @@ from typing import Any
 
 from kodcode.answers import answer_program, expected_functions
 from kodcode.synth import store
+from kodcode.config import setting
 from kodcode.synth.runner import stage
 
 
@@ -76,19 +77,14 @@ def response_jobs(triplet: dict, responses: list[dict]) -> list[tuple[int, Any]]
 @dataclass
 class RespondConfig:
     enabled: bool = True
-    k: int = 3  # paper §2.3: 3 R1 responses per question
+    k: int = setting(3, ge=1, why="responses per question")  # paper §2.3: 3 R1 responses per question
     temperature: float = 0.6  # DeepSeek-R1's recommended sampling temperature
     top_p: float = 0.95
     max_tokens: int = 16384  # KodCode step 3.3.2 default
     rename: bool = True  # KodCode --replace_function_name (default True)
-    batch_size: int = 64  # rows per verification batch (checkpoint granularity)
+    batch_size: int = setting(64, ge=1, why="rows per verification batch (checkpoint granularity)")
     reference_response: bool = False  # smoke runs: response 0 is the row's own solution (still verified)
-    window: int = 256  # rows per generation call (k requests each); memory holds one window (streaming)
-
-    def check(self) -> list[str]:
-        p = [f"k must be >= 1 (got {self.k}): responses per question; the paper uses 3"] if self.k < 1 else []
-        return p + [f"{n} must be >= 1 (got {getattr(self, n)}); defaults: batch_size=64, window=256"
-                    for n in ("batch_size", "window") if getattr(self, n) < 1]
+    window: int = setting(256, ge=1, why="rows per generation call (k requests each); memory holds one window")
 
 
 def _verify_responses(rows: list[dict], executor) -> list[list[dict]]:

@@ -155,9 +155,13 @@ def resolve_stage(name: str) -> StageSpec:
     if name not in STAGES:
         from kodcode.config import ConfigError
 
+        import difflib
+
+        near = difflib.get_close_matches(name, list(STAGES), n=1)
+        hint = f"did you mean {near[0]}?" if near else "fix the name in stages=[...]"
         raise ConfigError([
-            f"stages names unknown stage {name!r}: no @stage({name!r}) is registered in kodcode.synth. "
-            f"Known stages: {', '.join(sorted(STAGES))}. Fix the name in stages=[...]"
+            f"stages: {name}: no @stage({name!r}) is registered in kodcode.synth (known: "
+            f"{', '.join(sorted(STAGES))}); {hint}"
         ])
     return STAGES[name]
 
@@ -320,6 +324,44 @@ def stage_config(spec: StageSpec, cfg: SynthConfig) -> Any:
     return validate(raw, spec.schema) if spec.schema is not None else raw
 
 
+def check_stages(cfg: SynthConfig, check_inputs: bool = True) -> tuple[list[StageSpec], dict[str, Any], list[str]]:
+    """The stages ``cfg.stages`` names, their typed settings, and every problem with them: an unknown
+    stage, a bad ``stage.<name>`` section (every section, run or not, whose stage is registered), and
+    (``check_inputs``) each run stage's precheck (subsets exist, seed files are there)."""
+    import difflib
+
+    from kodcode.config import ConfigError, collect
+
+    specs, problems = [], []
+    for name in cfg.stages:
+        try:
+            specs.append(resolve_stage(name))
+        except ConfigError as e:
+            problems += e.problems
+    stage_cfgs = {}
+    for spec in specs:
+        if spec.schema is None:
+            stage_cfgs[spec.name] = cfg.stage.get(spec.name) or {}
+            continue
+        before = len(problems)
+        stage_cfgs[spec.name] = collect(cfg.stage.get(spec.name) or {}, spec.schema, f"stage.{spec.name}", problems)
+        if check_inputs and len(problems) == before and spec.precheck is not None:
+            problems += spec.precheck(stage_cfgs[spec.name], cfg)
+    for name, raw in cfg.stage.items():
+        if name in stage_cfgs:
+            continue
+        try:
+            spec = resolve_stage(name)
+        except ConfigError:
+            near = difflib.get_close_matches(name, list(STAGES), n=1)
+            hint = f"did you mean stage.{near[0]}?" if near else f"known stages: {', '.join(sorted(STAGES))}"
+            problems.append(f"stage.{name}={{...}}: names no registered stage; {hint}")
+            continue
+        if spec.schema is not None:
+            collect(raw or {}, spec.schema, f"stage.{name}", problems)
+    return specs, stage_cfgs, list(dict.fromkeys(problems))
+
+
 def load_input(path: str | None):
     """``cfg.input``: a JSONL or Parquet file, or a stage directory of an earlier run.
 
@@ -358,21 +400,7 @@ def run_stages(cfg: SynthConfig, *, tracker=None, llm_factory=None) -> dict:
     # Validate every stage's name and settings before any stage runs (one error, every problem).
     from kodcode.config import ConfigError
 
-    specs, problems = [], []
-    for name in cfg.stages:
-        try:
-            specs.append(resolve_stage(name))
-        except ConfigError as e:
-            problems += e.problems
-    stage_cfgs = {}
-    for spec in specs:
-        try:
-            stage_cfgs[spec.name] = stage_config(spec, cfg)
-        except ConfigError as e:
-            problems += [f"stage.{spec.name}.{m}" for m in e.problems]
-            continue
-        if spec.precheck is not None:
-            problems += spec.precheck(stage_cfgs[spec.name], cfg)
+    specs, stage_cfgs, problems = check_stages(cfg)
     if problems:
         raise ConfigError(problems)
 
@@ -516,10 +544,30 @@ def _log_stage(state: RunState, name: str, counts: dict, seconds: float, out: li
         log_table(state.tracker, f"{name}/samples", cols, rows)
 
 
-def validate_config(cfg) -> SynthConfig:
-    from kodcode.config import validate
+def validate_config(cfg, check_inputs: bool = True) -> SynthConfig:
+    """The whole composed config, checked in one pass: the top level, roles, exec, subsets and every
+    stage section (``check_stages``); one ``ConfigError`` lists every problem.  ``check_inputs=False``
+    leaves out what depends on this machine (that the seed files the stages read exist)."""
+    from kodcode.config import ConfigError, collect
 
-    return validate(cfg, SynthConfig)
+    # (Lazy imports here are the runner's services: they do not enter every stage's code version.)
+    from kodcode.exec.config import ExecConfig
+    from kodcode.synth.questions import SubsetConfig
+
+    problems: list[str] = []
+    typed = collect(cfg, SynthConfig, "", problems)
+    if typed is not None:
+        for role, rc in typed.roles.items():
+            collect(rc, RoleConfig, f"roles.{role}", problems)
+        collect(typed.exec, ExecConfig, "exec", problems)
+        for key, sub in typed.subsets.items():
+            collect(sub, SubsetConfig, f"subsets.{key}", problems)
+        if isinstance(typed.stages, list):
+            problems += check_stages(typed, check_inputs)[2]
+    problems = list(dict.fromkeys(problems))
+    if problems:
+        raise ConfigError(problems)
+    return typed
 
 
 def run(cfg, *, llm_factory=None) -> dict:

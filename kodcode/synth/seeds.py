@@ -40,7 +40,7 @@ class SeedSource:
     def check(self) -> list[str]:
         if (self.path is None) == (self.hf_name is None):
             return [
-                f"exactly one of path or hf_name must be set (got path={self.path!r}, hf_name={self.hf_name!r}); "
+                f"path={self.path}, hf_name={self.hf_name}: exactly one of them must be set; "
                 "point path at a local JSONL/Parquet file or hf_name at a dataset"
             ]
         return []

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kodcode.config import setting
 from kodcode.llm.types import GenerationRequest
 from kodcode.synth.parse import parse_record
 from kodcode.synth.runner import stage
@@ -37,12 +38,13 @@ MODES = ("all", "first_pass")
 
 @dataclass
 class SolveConfig:
-    n: int = 10  # paper §2.2: up to 10 attempts per question
-    temperature: float = 0.7  # explicit: KodCode's GPT default 0.0 makes attempts identical
+    n: int = setting(10, ge=1, why="attempts per question")  # paper §2.2: up to 10 attempts per question
+    # explicit: KodCode's GPT default 0.0 makes attempts identical
+    temperature: float = setting(0.7, ge=0, why="above 0 so attempts differ")
     top_p: float = 0.95
-    max_tokens: int = 4096
+    max_tokens: int = setting(4096, ge=1)
     seed: int = 0
-    mode: str = "all"
+    mode: str = setting("all", one_of=MODES)
     template: str = "solve_triplet"
     # Attempts already made by an earlier run (verified attempt records, e.g. that run's
     # verify/ output): questions that passed there get nothing new, the others get attempts
@@ -52,18 +54,6 @@ class SolveConfig:
     # added as recorded attempts.  For smoke runs, whose tiny model writes noise that never
     # verifies: they still go through parse, the real sandbox and label.  Empty for real runs.
     seed_triplets: list[dict] | str | None = None
-
-    def check(self) -> list[str]:
-        p = []
-        if self.n < 1:
-            p.append(f"n must be >= 1 (got {self.n}): attempts per question; the paper uses 10")
-        if self.temperature < 0:
-            p.append(f"temperature must be >= 0 (got {self.temperature}); use 0.7 so attempts differ")
-        if self.mode not in MODES:
-            p.append(f"mode must be one of {', '.join(MODES)} (got {self.mode!r}); set solve.mode=all")
-        if self.max_tokens < 1:
-            p.append(f"max_tokens must be >= 1 (got {self.max_tokens}); set solve.max_tokens=4096")
-        return p
 
 
 def render(template: str, **fields: str) -> str:

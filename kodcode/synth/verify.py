@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kodcode.synth import store
+from kodcode.config import setting
 from kodcode.synth.runner import stage
 
 
@@ -129,24 +130,13 @@ def recheck_passes(attempts: list[dict], exec_cfg: Any, rounds: int = 1, batch_s
 
 @dataclass
 class VerifyConfig:
-    batch_size: int = 64  # attempts per executor call; also the checkpoint granularity
-    max_sandbox_error_rate: float = 0.5  # per batch; above it the stage aborts (STYLE.md §6)
+    batch_size: int = setting(64, ge=1, why="attempts per executor call; also the checkpoint granularity")
+    # per batch; above it the stage aborts (STYLE.md §6)
+    max_sandbox_error_rate: float = setting(0.5, gt=0, le=1)
     # Extra runs of every passing attempt in fresh workers (0: off).  Rejects flaky passes; costs
     # one more run per passing attempt and round.
-    recheck_rounds: int = 1
-    window: int = 4096  # attempts read and verified at a time; memory holds one window (streaming)
-
-    def check(self) -> list[str]:
-        p = []
-        if self.batch_size < 1:
-            p.append(f"batch_size must be >= 1 (got {self.batch_size}); set stage.verify.batch_size=64")
-        if self.window < 1:
-            p.append(f"window must be >= 1 (got {self.window}); set stage.verify.window=4096")
-        if self.recheck_rounds < 0:
-            p.append(f"recheck_rounds must be >= 0 (got {self.recheck_rounds}); 0 turns the flaky-pass recheck off")
-        if not 0 < self.max_sandbox_error_rate <= 1:
-            p.append(f"max_sandbox_error_rate must be in (0, 1] (got {self.max_sandbox_error_rate}); set 0.5")
-        return p
+    recheck_rounds: int = setting(1, ge=0, why="0 turns the flaky-pass recheck off")
+    window: int = setting(4096, ge=1, why="attempts read and verified at a time; memory holds one window")
 
 
 def attempt_key(a: dict) -> str:

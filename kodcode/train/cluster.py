@@ -159,7 +159,7 @@ def launch_plan(tc: TrainConfig, nodes: int = 1, gpus_per_node: int = 8, acceler
 
 def shell_facts(plan: LaunchPlan) -> dict[str, str]:
     """The few config facts the launcher acts on, as shell variables."""
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     tc, t = plan.tc, plan.tc.trainer
     serve_args, lost = exec_serve_args(tc.exec)

@@ -13,6 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodcode.config import setting
 from kodcode.exec.config import ExecConfig
 from kodcode.llm.config import ModelConfig as SharedModelConfig
 from kodcode.tracking import WandbConfig
@@ -45,46 +46,31 @@ class ModelConfig(SharedModelConfig):
     revision: str | None = None  # hub revision of the weights to fine-tune
     # Weights are loaded in this dtype (TRL's default is float32: twice the memory of bf16). auto:
     # bfloat16 on GPUs that support it, float32 on CPU (kodcode.train.sft.weights_dtype).
-    dtype: str = "auto"
-
-    def check(self) -> list[str]:
-        out = super().check()
-        if self.dtype not in DTYPES:
-            out.append(
-                f"dtype must be one of {', '.join(DTYPES)} (got {self.dtype!r}): it is the dtype the weights are "
-                "loaded in; set model.dtype=auto (bf16 on GPUs that support it, fp32 on CPU)"
-            )
-        return out
+    dtype: str = setting("auto", one_of=DTYPES, why="the dtype the weights are loaded in; auto: bf16 on GPUs "
+                         "that support it, fp32 on CPU")
 
 
 @dataclass
 class SftFilters:
     """Paper §4.1 preprocessing of R1 responses: drop too long / too short ones and class-based solutions."""
 
-    min_response_chars: int = 0
-    max_response_tokens: int | None = None  # counted with the model's tokenizer; None: no limit
+    min_response_chars: int = setting(0, ge=0, why="0: no minimum")
+    # counted with the model's tokenizer
+    max_response_tokens: int | None = setting(None, gt=0, fix="null", why="null keeps every length")
     drop_class_solutions: bool = False
     require_correct: bool = True  # r1_correctness == "True" (a string in the published set)
-
-    def check(self) -> list[str]:
-        out = []
-        if self.min_response_chars < 0:
-            out.append(f"min_response_chars must be >= 0 (got {self.min_response_chars}); use 0 for no minimum")
-        if self.max_response_tokens is not None and self.max_response_tokens <= 0:
-            out.append(
-                f"max_response_tokens must be > 0 or null (got {self.max_response_tokens}); "
-                "null keeps every length"
-            )
-        return out
 
 
 @dataclass
 class DataConfig:
-    format: str  # synth_sft | synth_rl | kodcode_sft_r1 | kodcode_rl
-    path: str  # a .jsonl / .parquet file, a save_to_disk directory, or a hub dataset name
+    format: str = setting(one_of=DATA_FORMATS, fix="kodcode_sft_r1",
+                          why="the column layout of the input; kodcode_sft_r1 is KodCode-V1-SFT-R1's")
+    path: str = setting(min_len=1, fix="outputs/synth/<run>/export/sft_r1", why="a .jsonl/.parquet file, a "
+                        "save_to_disk directory or a hub dataset name (or use a data=... preset)")
     split: str = "train"
     revision: str | None = None
-    max_rows: int | None = None  # after filtering; a seeded shuffle picks them
+    # after filtering; a seeded shuffle picks them
+    max_rows: int | None = setting(None, gt=0, fix="null", why="null keeps every row")
     seed: int = 0
     system_prompt: str | None = None  # None: the format's default (paper Fig. 13 for SFT)
     filters: SftFilters = field(default_factory=SftFilters)
@@ -94,7 +80,7 @@ class DataConfig:
     # code-r1 drops RL rows whose solution or tests use these (heavy or networked libraries).
     blocked_libraries: list[str] = field(default_factory=list)
     # Held-out evaluation: eval_size rows taken out of training (seeded), or a named split of data.path.
-    eval_size: int | None = None
+    eval_size: int | None = setting(None, gt=0, fix="null", why="null: no held-out rows")
     eval_split: str | None = None
     # RL: run each row's reference solution against its test in the sandbox first and drop the rows
     # it fails (Code-R1 does; a row no answer can pass only adds noise). Cached by content.
@@ -102,51 +88,24 @@ class DataConfig:
 
     def check(self) -> list[str]:
         out = []
-        if self.format not in DATA_FORMATS:
-            out.append(
-                f"format must be one of {', '.join(DATA_FORMATS)} (got {self.format!r}): it names the "
-                "column layout of the input; set data.format=kodcode_sft_r1 for KodCode-V1-SFT-R1"
-            )
-        if self.eval_size is not None and self.eval_size <= 0:
-            out.append(f"eval_size must be > 0 or null (got {self.eval_size}); null: no held-out rows")
         if self.eval_size and self.eval_split:
             out.append(
                 f"eval_size={self.eval_size} and eval_split={self.eval_split!r} both name a held-out set; keep one"
-            )
-        if self.max_rows is not None and self.max_rows <= 0:
-            out.append(f"max_rows must be > 0 or null (got {self.max_rows}); null keeps every row")
-        if not self.path or self.path == "???":
-            out.append(
-                f"path is required (got {self.path!r}): a .jsonl/.parquet file, a save_to_disk directory or a "
-                "hub dataset name; set data.path=runs/synth/<run>/export/datasets/sft_r1 (or use a data=... preset)"
             )
         return out
 
 
 @dataclass
 class RewardConfig:
-    funcs: list[str] = field(default_factory=lambda: ["unit_test", "format"])
+    funcs: list[str] = setting(default_factory=lambda: ["unit_test", "format"], one_of=REWARD_FUNCS, min_len=1)
     partial_credit: bool = False  # unit_test reward = fraction of tests passed instead of all-or-nothing
     # A `python -m kodcode.exec serve --socket P` server shared by the ranks of a node; None: an
     # in-process Executor (one process) or a server started by local rank 0 (several). Limits: `exec:`.
     exec_socket: str | None = None
     # Abort when more than this fraction of a batch's jobs fail for infrastructure reasons: an
     # outage must stop the run, not silently train on a shrinking signal (STYLE 6).
-    max_sandbox_error_rate: float = 0.5
+    max_sandbox_error_rate: float = setting(0.5, ge=0, le=1)
     think_tags: bool = True  # format reward expects <think>...</think> before the code (Code-R1)
-
-    def check(self) -> list[str]:
-        out = []
-        for f in self.funcs:
-            if f not in REWARD_FUNCS:
-                out.append(
-                    f"funcs has unknown reward {f!r} (known: {', '.join(REWARD_FUNCS)}); fix the name in reward.funcs"
-                )
-        if not self.funcs:
-            out.append("funcs must name at least one reward (got []); use [unit_test]")
-        if not 0.0 <= self.max_sandbox_error_rate <= 1.0:
-            out.append(f"max_sandbox_error_rate must be in [0, 1] (got {self.max_sandbox_error_rate})")
-        return out
 
 
 @dataclass
@@ -154,13 +113,9 @@ class MemoryConfig:
     """The per-rank memory estimate (kodcode/train/memory.py) checked before the first step."""
 
     refuse: bool = True  # refuse to start when the estimate exceeds the card
-    card_gb: float | None = None  # None: the card's own size at run time; `cluster plan` assumes 80
+    # None: the card's own size at run time; `cluster plan` assumes 80
+    card_gb: float | None = setting(None, gt=0, fix="null", why="null reads the GPU's own size")
     prompt_tokens: int = 1536  # GRPO prompt budget when trainer.vllm_max_model_length is unset (Code-R1)
-
-    def check(self) -> list[str]:
-        if self.card_gb is not None and self.card_gb <= 0:
-            return [f"card_gb must be > 0 or null (got {self.card_gb}); null reads the GPU's own size"]
-        return []
 
 
 PEFT_METHODS = ("none", "lora", "qlora")
@@ -170,8 +125,8 @@ PEFT_METHODS = ("none", "lora", "qlora")
 class PeftSettings:
     """``conf/train/peft/*.yaml``: full fine-tuning, LoRA, or QLoRA (4-bit base, needs bitsandbytes)."""
 
-    method: str = "none"
-    r: int = 16
+    method: str = setting("none", one_of=PEFT_METHODS)
+    r: int = setting(16, gt=0, why="the adapters' rank")
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: list[str] | str = "all-linear"
@@ -179,25 +134,13 @@ class PeftSettings:
     # stage), the adapters alone go to `final_adapter/`; false: `final/` holds the adapters only.
     merge_on_save: bool = True
 
-    def check(self) -> list[str]:
-        if self.method not in PEFT_METHODS:
-            return [f"method must be one of {', '.join(PEFT_METHODS)} (got {self.method!r}); choose peft=lora"]
-        if self.method != "none" and self.r <= 0:
-            return [f"r must be > 0 (got {self.r}): it is the adapters' rank; set peft.r=16"]
-        return []
-
 
 @dataclass
 class SampleLogConfig:
     """GRPO completions written per step: a few, spread over ranks, never the whole batch."""
 
-    per_step: int = 16  # completions per optimizer step across all ranks; 0: none
+    per_step: int = setting(16, ge=0, why="completions per optimizer step across all ranks; 0: none")
     wandb: bool = True  # also a W&B table on rank 0
-
-    def check(self) -> list[str]:
-        if self.per_step < 0:
-            return [f"per_step must be >= 0 (got {self.per_step}); 0 logs no completions"]
-        return []
 
 
 @dataclass
@@ -213,7 +156,7 @@ class TrainConfig:
     resume: str = "auto"  # auto: continue from the last checkpoint in trainer.output_dir; never; or a path
     # null: the model's default; varlen: document-respecting packed attention (kodcode.train.attention);
     # sdpa | eager | flash_attention_2 | flash_attention_3: transformers' implementations.
-    attention: str | None = None
+    attention: str | None = setting(None, one_of=ATTENTIONS, fix="null", why="null keeps the model's default")
     accelerate: str = "zero3"  # conf/shared/accelerate/<name>.yaml the experiment is sized for
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     samples: SampleLogConfig = field(default_factory=SampleLogConfig)
@@ -223,14 +166,14 @@ class TrainConfig:
         out = []
         kind = self.trainer.get("kind")
         if kind not in TRAINER_KINDS:
-            return [f"trainer.kind must be one of {', '.join(TRAINER_KINDS)} (got {kind!r}); choose trainer=sft or trainer=grpo"]
+            return [f"trainer.kind={kind}: must be one of {', '.join(TRAINER_KINDS)}; choose trainer=sft or trainer=grpo"]
         known = trainer_field_names(kind)
         cls = trl_config_class(kind).__name__
         for key in self.trainer:
             if key not in TRAINER_OWN_KEYS and key not in known:
                 near = difflib.get_close_matches(key, known, n=1)
                 hint = f"did you mean trainer.{near[0]}?" if near else f"see trl.{cls} for valid names"
-                out.append(f"trainer.{key} is not a field of trl.{cls}; {hint}")
+                out.append(f"trainer.{key}={self.trainer[key]!r}: not a field of trl.{cls}; {hint}")
         from kodcode.train.batch import check_global_batch
 
         out += check_global_batch(self.trainer)
@@ -266,12 +209,7 @@ class TrainConfig:
                 f"({self.reward.funcs}); give one weight per reward"
             )
         if self.resume not in RESUME and not self.resume.startswith(("/", ".")):
-            out.append(f"resume must be auto, never or a checkpoint path (got {self.resume!r})")
-        if self.attention not in (None, *ATTENTIONS):
-            out.append(
-                f"attention must be null or one of {', '.join(ATTENTIONS)} (got {self.attention!r}); null keeps "
-                "the model's default"
-            )
+            out.append(f"resume={self.resume}: must be auto, never or a checkpoint path (starting with / or .)")
         if self.attention == "varlen" and kind == "sft" and not (
             self.trainer.get("padding_free") or self.trainer.get("packing_strategy", "bfd") != "wrapped"
             and self.trainer.get("packing")

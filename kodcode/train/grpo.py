@@ -14,7 +14,7 @@ held-out rows (``data.eval_size`` / ``data.eval_split``) are scored by the same 
 
 from __future__ import annotations
 
-from kodcode.tiny import ensure_model
+from kodcode.llm.tiny import ensure_model
 from kodcode.train.config import TrainConfig
 from kodcode.train.sft import load_tokenizer, model_init_kwargs, peft_config
 

@@ -107,7 +107,7 @@ KNOWN_SHAPES = {
 def model_shape(name_or_path: str) -> ModelShape | None:
     """The shape of ``name_or_path`` without downloading anything; None when it cannot be known."""
     if name_or_path == "tiny":
-        from kodcode.tiny import ensure_model
+        from kodcode.llm.tiny import ensure_model
 
         name_or_path = ensure_model("tiny")
     local = Path(name_or_path) / "config.json"

@@ -32,7 +32,7 @@ _NOT_IN_KEY = ("workers", "tail_bytes", "start_timeout_s", "uid_base")
 
 
 def cache_dir() -> Path:
-    from kodcode.tiny import cache_root
+    from kodcode.llm.tiny import cache_root
 
     return cache_root() / "prevalidate"
 

@@ -27,6 +27,7 @@ import sys
 import time
 from collections import Counter
 
+from kodcode.config import problems_of
 from kodcode.exec import ExecConfig
 from kodcode.exec.progress import Progress
 from kodcode.rows import BadRow, numbered_rows
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     exec_cfg = ExecConfig(workers=a.workers, python=a.python)
     if a.timeout is not None:
         exec_cfg.timeout_s = a.timeout
-    problems = exec_cfg.check()
+    problems = problems_of(exec_cfg, "exec")
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2

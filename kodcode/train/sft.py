@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kodcode.tiny import ensure_model
+from kodcode.llm.tiny import ensure_model
 from kodcode.train.config import TrainConfig
 
 

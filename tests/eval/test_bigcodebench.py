@@ -1,6 +1,8 @@
 """BigCodeBench: dataset upgrade, hard subset, prompts, sanitizer, calibration, and scoring on the real
 sandbox with the official single-module unittest semantics (fixture tasks written here)."""
 
+import json
+
 import pytest
 
 from kodcode.eval import bigcodebench as bcb
@@ -29,8 +31,16 @@ def _score(tasks, sols, ex):
 def test_hard_subset_is_the_148_official_ids(tmp_path, tasks):
     assert len(bcb.HARD_IDS) == 148 and len(set(bcb.HARD_IDS)) == 148
     hard = bcb.load_tasks(write_fixtures(tmp_path)["bigcodebench"], "hard")
-    assert [t.task_id for t in hard] == ["BigCodeBench/13", "BigCodeBench/15"]
+    assert [t.task_id for t in hard] == ["BigCodeBench/9013", "BigCodeBench/9015"]  # marked by the file
     assert len(tasks) == 3
+
+
+def test_rows_without_a_hard_column_are_hard_by_the_official_ids(tmp_path):
+    rows = [{"task_id": f"BigCodeBench/{n}", "complete_prompt": "", "instruct_prompt": "", "canonical_solution": "",
+             "code_prompt": "", "test": "", "entry_point": "task_func", "libs": "[]"} for n in (12, 13, 9013)]
+    path = tmp_path / "bcb.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [t.task_id for t in bcb.load_tasks(str(path), "hard", upgrade=False)] == ["BigCodeBench/13"]
 
 
 def test_upgrade_applies_the_v014_edits_to_old_files_only():
@@ -57,7 +67,7 @@ def test_prompts_follow_the_official_split_formats(tasks):
 
 
 def test_calibration_prefixes_code_prompt_and_pass():
-    t = bcb.Task("BigCodeBench/0", "", "", "", "import math\ndef task_func(n):\n", "", "task_func", [])
+    t = bcb.Task("BigCodeBench/9000", "", "", "", "import math\ndef task_func(n):\n", "", "task_func", [])
     assert bcb.calibrate(t, "    return n\n") == "import math\ndef task_func(n):\n\n    pass\n    return n\n"
 
 
@@ -105,7 +115,7 @@ def test_skipped_and_expected_failure_tests_count_as_passing_like_unittest(execu
     test = ("import unittest\nclass TestCases(unittest.TestCase):\n    def test_ok(self):\n        self.assertEqual(task_func(), 1)\n"
             "    @unittest.skip('network')\n    def test_skipped(self):\n        self.fail()\n"
             "    @unittest.expectedFailure\n    def test_known_bad(self):\n        self.assertEqual(1, 2)\n")
-    t = bcb.Task("BigCodeBench/9", "", "", "", "def task_func():\n", test, "task_func", [])
+    t = bcb.Task("BigCodeBench/9009", "", "", "", "def task_func():\n", test, "task_func", [])
     [ok] = bcb.score([t], {t.task_id: "def task_func():\n    return 1\n"}, executor, timeout_s=20, memory_mb=2048)
     [bad] = bcb.score([t], {t.task_id: "def task_func():\n    return 2\n"}, executor, timeout_s=20, memory_mb=2048)
     assert (ok["status"], bad["status"]) == ("pass", "fail")

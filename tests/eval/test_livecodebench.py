@@ -176,10 +176,12 @@ def test_large_outputs_are_graded_in_full(problems, executor):
 
 
 def test_unknown_semantics_is_refused_with_the_fix():
+    from kodcode.config import problems_of
     from kodcode.eval.schema import LiveCodeBenchBench
 
-    [msg] = LiveCodeBenchBench(semantics="strict").check()
-    assert "semantics must be official or fixed (got 'strict')" in msg and "semantics=official" in msg
+    [msg] = problems_of(LiveCodeBenchBench(semantics="strict"), "benchmark.livecodebench")
+    assert msg.startswith("benchmark.livecodebench.semantics=strict: must be one of official, fixed")
+    assert msg.endswith("set benchmark.livecodebench.semantics=official")
 
 
 def test_a_sample_that_cannot_be_graded_fails_alone(problems):

@@ -71,9 +71,9 @@ def test_invalid_config_reports_every_problem(tmp_path):
     with pytest.raises(ConfigError) as e:
         run(cfg)
     text = str(e.value)
-    assert "benchmark.livecodebench.release must be one of" in text
-    assert "generation.prompt_style must be one of" in text
-    assert "benchmark.bigcodebench.splits has 'chat'" in text
+    assert "benchmark.livecodebench.release=release_v9: must be one of" in text
+    assert "generation.prompt_style=fancy: must be one of" in text
+    assert "benchmark.bigcodebench.splits=['complete', 'chat']: must be one of complete, instruct (not allowed: chat)" in text
 
 
 def test_slurm_script_forwards_overrides_to_the_entry_point(tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -356,7 +357,7 @@ def test_decide_turns_infrastructure_failure_into_sandbox_error():
 def test_config_errors_are_reported_together():
     with pytest.raises(ValueError) as e:
         Executor(ExecConfig(timeout_s=-1, isolation="docker"))
-    assert "timeout_s must be > 0" in str(e.value) and "isolation must be" in str(e.value)
+    assert "exec.timeout_s=-1: must be > 0" in str(e.value) and "exec.isolation=docker: must be one of" in str(e.value)
 
 
 def test_exec_package_imports_no_ml_library():
@@ -448,14 +449,31 @@ def test_client_names_the_socket_when_the_server_is_down(tmp_path):
     assert "kodcode.exec serve" in str(e.value)
 
 
-def test_degraded_mode_keeps_the_verdict_protocol_and_cleans_up(tmp_path):
-    marker = tmp_path / "outside"
-    marker.mkdir()
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :][:1] != b"Z"
+
+
+def test_degraded_mode_keeps_the_verdict_protocol_and_cleans_up():
+    # Not under tmp_path: its parents are private to this user, and the job may run as another uid.
+    with tempfile.TemporaryDirectory(prefix="kodcode-degraded-") as outside:
+        _degraded_cleans_up(Path(outside))
+
+
+def _degraded_cleans_up(marker: Path) -> None:
     marker.chmod(0o777)
+    pid_file = marker / "daemon.pid"
+    # The daemon writes its pid (the job waits for that), then would write `late` after 3 s.
     daemon = (
         "import os, time\n"
         "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        f"        open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"        os.rename({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
         f"        time.sleep(3)\n        open({str(marker / 'late')!r}, 'w').write('x')\n    os._exit(0)\n"
+        f"while not os.path.exists({str(pid_file)!r}):\n    time.sleep(0.01)\n"
         + ADD
     )
     jobs = [
@@ -467,10 +485,12 @@ def test_degraded_mode_keeps_the_verdict_protocol_and_cleans_up(tmp_path):
         assert ex.isolation == "degraded"
         verdicts = ex.run(jobs)
     assert [v.status for v in verdicts] == ["pass", "error", "pass"]
-    import time
-
-    time.sleep(4)
-    assert not (marker / "late").exists(), "a daemon started by a job outlived it"
+    daemon_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 2  # less than the daemon's 3 s: it must be gone before it could write
+    while _running(daemon_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _running(daemon_pid), "a daemon started by a job outlived it"
+    assert not (marker / "late").exists()
 
 
 def test_job_interpreter_is_configurable(tmp_path):
@@ -630,7 +650,12 @@ def test_workers_outlive_the_thread_that_started_the_executor():
     ex = box["ex"]
     try:
         pids = [w.proc.pid for w in ex._workers]
-        time.sleep(0.5)
+        # The parent-death signal goes out while the thread's task exits: once the task is gone, a worker
+        # bound to it has been signalled.
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/self/task/{t.native_id}"):
+            assert time.monotonic() < deadline, "the starting thread's task never exited"
+            time.sleep(0.01)
         assert all(w.alive() for w in ex._workers)
         v = ex.run([PytestJob("def f():\n    return 1\n", "def test_f():\n    assert f() == 1\n")] * 4)
         assert [x.status for x in v] == ["pass"] * 4

@@ -88,29 +88,38 @@ class Listeners:
             sel.register(s, selectors.EVENT_READ, kind)
         while not self._stop.is_set():
             for key, _ in sel.select(0.1):
-                kind = key.data
-                if kind == "udp":
-                    self.events.append(("udp", key.fileobj.recv(65536)))
-                    continue
-                conn, _ = key.fileobj.accept()
-                conn.settimeout(0.5)
-                data = b""
-                try:
-                    while len(data) < 1 << 20:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                except OSError:
-                    pass
-                conn.close()
-                self.events.append((kind, data))
+                self._take(key.fileobj, key.data)
+
+    def _take(self, sock: socket.socket, kind: str) -> None:
+        if kind == "udp":
+            self.events.append(("udp", sock.recv(65536)))
+            return
+        conn, _ = sock.accept()
+        conn.settimeout(0.5)
+        data = b""
+        try:
+            while len(data) < 1 << 20:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError:
+            pass
+        conn.close()
+        self.events.append((kind, data))
 
     def close(self) -> list[tuple[str, bytes]]:
-        time.sleep(0.5)  # let a late datagram land
+        """Call once every sender has ended.  Local datagrams and connections are queued on the socket
+        when sent, so what is still queued is taken here, without waiting for anything to arrive."""
         self._stop.set()
         self._thread.join(5)
-        for s in (self.tcp, self.udp, self.unix):
+        for s, kind in ((self.tcp, "tcp"), (self.udp, "udp"), (self.unix, "unix")):
+            s.setblocking(False)
+            while True:
+                try:
+                    self._take(s, kind)
+                except BlockingIOError:
+                    break
             s.close()
         return self.events
 
@@ -183,6 +192,25 @@ def marked_processes(marker: str, comm: str, exclude: set[int] = frozenset()) ->
             found[int(name)] = (
                 cmd.replace(b"\0", b" ").decode(errors="replace")[-80:] + f" [{thread_name.decode()}]"
             )
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (by parent links in /proc)."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes() if name.isdigit() else b""
+        except OSError:
+            continue
+        if stat:
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if fields[0] != b"Z":
+                parent[int(name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - found
+        found |= frontier
     return found
 
 
@@ -502,7 +530,10 @@ def test_fork_bomb_in_one_executor_does_not_starve_another():
         concurrent.futures.ThreadPoolExecutor(2) as pool,
     ):
         bombed = pool.submit(a.run, [PytestJob(bomb, TEST_ADD)])
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while len(_descendants(a._workers[0].proc.pid)) < 20:  # the bomb holds processes: now b's job starts
+            assert time.monotonic() < deadline and not bombed.done(), "the fork bomb never started forking"
+            time.sleep(0.05)
         v = pool.submit(b.run, [PytestJob(honest, "def test_add():\n    assert add(1, 2) == 3\n")]).result()[
             0
         ]

@@ -138,6 +138,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
     pkg = tmp_path / "pkg" / "kodcode"
     shutil.copytree(REPO / "kodcode" / "exec", pkg / "exec", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "kodcode" / "__init__.py", pkg / "__init__.py")
+    shutil.copy2(REPO / "kodcode" / "config.py", pkg / "config.py")  # ExecConfig's schema rules (stdlib only)
     job_python, host_python = _job_interpreter(tmp_path)
     # Bait on the host, under /tmp (which each job sees replaced by a fresh tmpfs).
     bait = Path("/tmp") / f"kodcode-unpriv-{os.getpid()}"

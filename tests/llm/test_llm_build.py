@@ -17,9 +17,9 @@ def test_every_config_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as e:
         build_llm(llm={"backend": "gpt", "batch_size": 0, "timeout_s": -1}, model={"name_or_path": "tiny"})
     text = str(e.value)
-    assert "backend must be one of hf, openai, vllm, scripted (got 'gpt')" in text
-    assert "batch_size must be >= 1 (got 0)" in text
-    assert "timeout_s must be > 0 (got -1.0)" in text
+    assert "llm.backend=gpt: must be one of hf, openai, vllm, scripted" in text
+    assert "llm.batch_size=0: must be >= 1" in text
+    assert "llm.timeout_s=-1: must be > 0" in text
 
 
 def test_openai_needs_a_base_url():

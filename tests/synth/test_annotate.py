@@ -43,7 +43,7 @@ def test_annotator_prompts_are_kodcodes_with_their_tags_and_rating_rules():
 def test_keep_tags_outside_kodcodes_list_are_a_config_error(tmp_path):
     c = cfg(tmp_path, ["filter"])
     c["stage"]["filter"] = {"keep_tags": ["Function Generation", "Code Explanation"]}
-    with pytest.raises(ConfigError, match="keep_tags has tags the annotator prompt does not offer"):
+    with pytest.raises(ConfigError, match=r"stage.filter.keep_tags=.*: must be one of Debugging, .*\(not allowed: 'Code Explanation'\)"):
         run(c)
 
 

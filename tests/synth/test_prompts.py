@@ -40,5 +40,5 @@ def test_unknown_prompt_name_and_missing_file_are_config_errors(tmp_path):
     with pytest.raises(ConfigError) as e:
         run(cfg(tmp_path, prompts={"solve": "x.txt", "solve_triplet": str(tmp_path / "missing.txt")}))
     msg = str(e.value)
-    assert "prompts.solve names no shipped prompt" in msg and "solve_triplet" in msg
-    assert f"prompts.solve_triplet={tmp_path / 'missing.txt'} is not a file" in msg
+    assert "prompts.solve=x.txt: names no shipped prompt" in msg and "solve_triplet" in msg
+    assert f"prompts.solve_triplet={tmp_path / 'missing.txt'}: not a file" in msg

@@ -24,8 +24,9 @@ def tiny_cfg(run_dir: Path) -> dict:
         "llm": {"backend": "hf", "batch_size": 2, "progress": False},
         "model": {"name_or_path": "tiny"},
         "wandb": {"mode": "disabled"},
+        # drop_truncated=False: the tiny model's 12-token replies are all cut, and seeded must write rows
         "stage": {"prefill": {"num_questions": 4, "n_per_call": 2, "max_tokens": 12},
-                  "seeded": {"subsets": ["leetcode"], "max_tokens": 12}},
+                  "seeded": {"subsets": ["leetcode"], "max_tokens": 12, "drop_truncated": False}},
         "subsets": {"prefill": {"name": "Prefill"},
                     "leetcode": {"name": "Leetcode", "num_prompts": 6, "seeds_per_prompt": 3,
                                  "seeds": {"path": str(SEEDS / "leetcode.jsonl"), "field": "description"}}},
@@ -56,7 +57,13 @@ def test_tiny_model_crash_mid_stage_resumes_to_the_same_output(tmp_path, monkeyp
     summary = run(tiny_cfg(tmp_path / "run"))
     assert [v["status"] for v in summary["stages"].values()] == ["skipped", "ran"]
     assert calls == [2, 2]  # the first seeded batch came from the cache
-    assert parts(tmp_path / "run", "seeded") == parts(tmp_path / "ref", "seeded")
+    resumed, ref = parts(tmp_path / "run", "seeded"), parts(tmp_path / "ref", "seeded")
+    # What the stage wrote itself (besides the prefill rows it passes on): one question per prompt, each
+    # from its own three seeds; the half made before the crash came back from the cache.
+    seeded = [r for r in ref if r["subset"] == "Leetcode"]
+    assert len(seeded) == 6 and all(len(r["metadata"]["seed_ids"]) == 3 for r in seeded)
+    assert len({tuple(r["metadata"]["seed_ids"]) for r in seeded}) == 6
+    assert resumed == ref
 
 
 def test_smoke_experiment_runs_step1_end_to_end_offline(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kodcode.tiny import ensure_model
+from kodcode.llm.tiny import ensure_model
 from kodcode.train.attention import NAME, register_varlen_attention
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -35,7 +35,7 @@ def test_experiment_composes_validates_and_builds_trl_config(compose_train, expe
 
 @pytest.mark.parametrize("trainer", ["sft", "grpo"])
 def test_plain_trainer_choice_needs_a_data_path(compose_train, trainer):
-    with pytest.raises(ConfigError, match="data.path is required"):
+    with pytest.raises(ConfigError, match="data.path=...: required and missing"):
         _validated(compose_train(f"trainer={trainer}"))
     tc = _validated(compose_train(f"trainer={trainer}", "data.path=some/export"))
     assert tc.data.format == {"sft": "synth_sft", "grpo": "synth_rl"}[trainer]
@@ -65,9 +65,9 @@ def test_all_problems_reported_at_once_with_suggestions(compose_train):
     with pytest.raises(ConfigError) as err:
         _validated(cfg)
     text = str(err.value)
-    assert "trainer.learning_rat is not a field of trl.SFTConfig; did you mean trainer.learning_rate?" in text
-    assert "data.format must be one of" in text
-    assert "exec.timeout_s must be > 0 (got -1.0)" in text
+    assert "trainer.learning_rat=0.0001: not a field of trl.SFTConfig; did you mean trainer.learning_rate?" in text
+    assert "data.format=oops: must be one of" in text
+    assert "exec.timeout_s=-1: must be > 0" in text
     assert len(err.value.problems) == 3
 
 

@@ -30,7 +30,7 @@ def test_sft_r1_conversations_become_messages_with_paper_filters():
 def test_length_filters_count_tokens_and_characters():
     from transformers import AutoTokenizer
 
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     tok = AutoTokenizer.from_pretrained(ensure_model("tiny"))
     lengths = [len(tok(r["conversations"][1]["value"]).input_ids) for r in SFT_ROWS[:6]]

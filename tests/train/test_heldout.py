@@ -21,7 +21,7 @@ CPU_SFT = ["model=tiny", "data.path=builtin:smoke_sft", "data.eval_size=2", "dat
 def _tokenizer():
     from transformers import AutoTokenizer
 
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     return AutoTokenizer.from_pretrained(ensure_model("tiny"))
 

@@ -179,5 +179,5 @@ def test_lora_memory_estimate_keeps_optimizer_states_for_adapters_only(compose_t
 
 
 def test_unknown_peft_method_is_refused(compose_train):
-    with pytest.raises(ConfigError, match="peft.method must be one of"):
+    with pytest.raises(ConfigError, match="peft.method=dora: must be one of none, lora, qlora"):
         _tc(compose_train, "+experiment=smoke_sft", "peft.method=dora")

@@ -5,7 +5,7 @@ Python code and English, wrapped as ``PreTrainedTokenizerFast`` with a Qwen-styl
 whose assistant turns carry ``{% generation %}`` markers (so TRL's ``assistant_only_loss`` works). The
 model is ``Qwen2ForCausalLM`` built from a config with a fixed seed, so two builds are identical.
 
-    from kodcode.tiny import build_tiny_model, ensure_model
+    from kodcode.llm.tiny import build_tiny_model, ensure_model
     path = build_tiny_model("/tmp/tiny")     # writes a Hugging Face model directory
     path = ensure_model("tiny")              # builds once into the cache, returns a loadable path
     ensure_model("Qwen/Qwen2.5-Coder-7B-Instruct")  # any other name comes back unchanged

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kodcode.tiny import MARKER, build_tiny_model, ensure_model, is_tiny
+from kodcode.llm.tiny import MARKER, build_tiny_model, ensure_model, is_tiny
 
 
 def _digest(path: Path) -> dict[str, str]:
@@ -73,7 +73,7 @@ def test_ensure_model_passes_other_names_through(tmp_path):
 
 
 def test_ensure_model_tiny_builds_once_across_processes(tmp_path):
-    code = "from kodcode.tiny import ensure_model; print(ensure_model('tiny'))"
+    code = "from kodcode.llm.tiny import ensure_model; print(ensure_model('tiny'))"
     env = {**__import__("os").environ, "KODCODE_CACHE": str(tmp_path)}
     procs = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)
