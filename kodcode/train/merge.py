@@ -33,7 +33,7 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "fl
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     if not (adapter_dir / ADAPTER_CONFIG).is_file():

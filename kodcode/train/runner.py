@@ -103,7 +103,7 @@ def check_launch(tc: TrainConfig) -> list[str]:
     from kodcode.train.sft import weights_dtype
 
     plan = plan_batch(tc.trainer, world_size_from_env(), tc.memory.prompt_tokens)  # BatchError names valid counts
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     lines = [f"model: {ensure_model(tc.model.name_or_path)} (model.name_or_path={tc.model.name_or_path})",
              f"precision: weights {weights_dtype(tc)} (model.dtype={tc.model.dtype}), attention {attention_name(tc)}, "

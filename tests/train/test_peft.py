@@ -75,7 +75,7 @@ def test_lora_final_is_the_base_with_the_adapters_merged_in(lora_runs):
     from peft import AutoPeftModelForCausalLM
     from transformers import AutoModelForCausalLM
 
-    from kodcode.tiny import ensure_model
+    from kodcode.llm.tiny import ensure_model
 
     result = lora_runs[True]
     final, adapters = result.final_dir, result.output_dir / "final_adapter"
