@@ -157,8 +157,20 @@ def _digest_file(cache_dir: str | None, key: str) -> Path:
     import evalplus.evaluate as ev
 
     root = Path(cache_dir) / "evalplus" if cache_dir else Path(ev.CACHE_DIR)
-    version = hashlib.sha256(_harness_program().encode()).hexdigest()[:12]
+    version = _encoding_version()
     return root / f"{key}.digests-{version}.pkl"
+
+
+def _encoding_version() -> str:
+    """A digest of the code that decides the digests (the job's encoding), so an edit elsewhere in
+    the harness keeps the cache and one there starts a new entry."""
+    import inspect
+
+    from kodcode.eval import evalplus_harness as h
+
+    src = "".join(inspect.getsource(f) for f in (h.encode, h._atoms, h._tag_seq, h.digest, h._raw_digest,
+                                                    h.channel_text))
+    return hashlib.sha256(f"{src}{h.INT_DIGITS}{h.DIGEST_OVER}{h.DIGEST_FLOATS_OVER}".encode()).hexdigest()[:12]
 
 
 def _load_digests(path: Path) -> dict:
