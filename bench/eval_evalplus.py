@@ -48,18 +48,36 @@ def samples_for(problems: list[dict], per_task: int, seed: int) -> list[tuple[st
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and of every finished child (the workers, evalplus's process and
-    theirs): load stretches wall time, much less the CPU each side spends."""
+    """CPU seconds of this process and of every finished child (evalplus's process and its workers):
+    load stretches wall time, much less the CPU each side spends."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+class _Counted:
+    """The executor, keeping each job's future: the jobs' CPU is in their verdicts (sandboxed jobs are
+    not this process's children, so ``os.times`` does not see it)."""
+
+    def __init__(self, ex):
+        self.ex, self.futures = ex, []
+
+    def submit(self, job):
+        fut = self.ex.submit(job)
+        self.futures.append(fut)
+        return fut
+
+    def job_cpu(self) -> float:
+        return sum(f.result().cpu_s or 0.0 for f in self.futures)
 
 
 def run_ours(dataset, problems, samples, data, cache, workers):
     t0, c0 = time.time(), _cpu()
     with Executor(ep.exec_config(ExecConfig(workers=workers))) as ex:
-        recs = ep.score_samples(dataset, problems, [(t, c) for t, c, _ in samples], ex, data_path=str(data),
+        counted = _Counted(ex)
+        recs = ep.score_samples(dataset, problems, [(t, c) for t, c, _ in samples], counted, data_path=str(data),
                                 cache_dir=str(cache))
-    return [(r["base_status"], r["plus_status"]) for r in recs], time.time() - t0, ep.limit_hits(recs), _cpu() - c0
+    cpu = _cpu() - c0 + counted.job_cpu()
+    return [(r["base_status"], r["plus_status"]) for r in recs], time.time() - t0, ep.limit_hits(recs), cpu
 
 
 def run_official(dataset, samples, data, cache, workers, workdir):
