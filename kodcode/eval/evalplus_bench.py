@@ -240,7 +240,8 @@ class _Task:
         for _, _, parts in runs:
             for part in parts:
                 reach[part["n"]] = max(reach.get(part["n"], 0), part["k"])
-        phases = [{**ph, "inputs": ph["inputs"][:reach[n]], "limits": ph["limits"][:reach[n]]}
+        phases = [ph if reach[n] >= len(ph["inputs"]) else  # (Mbpp/793's plus inputs are an empty dict)
+                  {**ph, "inputs": ph["inputs"][:reach[n]], "limits": ph["limits"][:reach[n]]}
                   for n, ph in enumerate(self.phases) if n in reach]
         return base64.b64encode(pickle.dumps({
             "entry_point": self.problem["entry_point"], "phases": phases, "wall_factor": wall_factor,

@@ -262,7 +262,10 @@ def _phase(payload, code, phase, k, more, out_fd, s):
             os.close(out_fd)  # the child writes only to its own pipe: its lines arrive framed as its
             soft = max(1, int(cpu + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
-            run_phase(code, payload["entry_point"], phase["inputs"][:k], phase["limits"][:k],
+            inputs, limits = phase["inputs"], phase["limits"]
+            if k < len(inputs):
+                inputs, limits = inputs[:k], limits[:k]
+            run_phase(code, payload["entry_point"], inputs, limits,
                       payload["wall_factor"], w, phase["n"], more, payload.get("max_memory_bytes"), s)
             exit_code = 0
         finally:
