@@ -242,3 +242,15 @@ def test_samples_sharing_a_job_cannot_report_for_each_other(data, ex):
                             cache_dir=data["cache"])
     assert _statuses(recs) == [("fail", "fail"), ("fail", "fail"), ("pass", "pass")]
     assert "not this sample's record" not in recs[1]["detail"]["base_why"]
+
+
+def test_a_phase_without_inputs_is_sent_whole():
+    import base64
+    import pickle
+
+    # Mbpp/793's plus inputs are an empty dict in the release file; slicing it would stop the scorer.
+    task = ep._Task({"task_id": "Mbpp/9999", "entry_point": "f", "base_input": [[1], [2]], "plus_input": {}},
+                    {"base_time": [0.01, 0.01], "plus_time": []})
+    runs = [(0, "def f(x):\n    return x\n", [task.parts[0][-1], task.parts[1][-1]])]
+    payload = pickle.loads(base64.b64decode(task.payload(runs, 10.0)))
+    assert [(ph["n"], ph["inputs"]) for ph in payload["phases"]] == [(0, [[1], [2]]), (1, {})]
