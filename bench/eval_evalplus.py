@@ -47,19 +47,44 @@ def samples_for(problems: list[dict], per_task: int, seed: int) -> list[tuple[st
     return out
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of every finished child (evalplus's process and its workers):
+    load stretches wall time, much less the CPU each side spends."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class _Counted:
+    """The executor, keeping each job's future: the jobs' CPU is in their verdicts (sandboxed jobs are
+    not this process's children, so ``os.times`` does not see it)."""
+
+    def __init__(self, ex):
+        self.ex, self.futures = ex, []
+
+    def submit(self, job):
+        fut = self.ex.submit(job)
+        self.futures.append(fut)
+        return fut
+
+    def job_cpu(self) -> float:
+        return sum(f.result().cpu_s or 0.0 for f in self.futures)
+
+
 def run_ours(dataset, problems, samples, data, cache, workers):
-    t0 = time.time()
+    t0, c0 = time.time(), _cpu()
     with Executor(ep.exec_config(ExecConfig(workers=workers))) as ex:
-        recs = ep.score_samples(dataset, problems, [(t, c) for t, c, _ in samples], ex, data_path=str(data),
+        counted = _Counted(ex)
+        recs = ep.score_samples(dataset, problems, [(t, c) for t, c, _ in samples], counted, data_path=str(data),
                                 cache_dir=str(cache))
-    return [(r["base_status"], r["plus_status"]) for r in recs], time.time() - t0, ep.limit_hits(recs)
+    cpu = _cpu() - c0 + counted.job_cpu()
+    return [(r["base_status"], r["plus_status"]) for r in recs], time.time() - t0, ep.limit_hits(recs), cpu
 
 
 def run_official(dataset, samples, data, cache, workers, workdir):
-    t0 = time.time()
+    t0, c0 = time.time(), _cpu()
     rows = ep.official_score(dataset, str(data), [(t, c) for t, c, _ in samples], workdir, parallel=workers,
                              cache_dir=str(cache))
-    return [(r["base_status"], r["plus_status"]) for r in rows], time.time() - t0
+    return [(r["base_status"], r["plus_status"]) for r in rows], time.time() - t0, _cpu() - c0
 
 
 def compare(samples, a, b) -> list[str]:
@@ -102,8 +127,8 @@ def main() -> None:
         say(f"## {dataset}: {kinds['canonical']} canonical + {kinds['mutant']} mutants = {len(samples)} samples")
         say()
         for rep in range(args.repeats):
-            ours_r, t_ours, hits = run_ours(dataset, problems, samples, data, cache, args.workers)
-            theirs_r, t_off = run_official(dataset, samples, data, cache, args.workers, out / dataset / f"idle{rep}")
+            ours_r, t_ours, hits, cpu_ours = run_ours(dataset, problems, samples, data, cache, args.workers)
+            theirs_r, t_off, cpu_off = run_official(dataset, samples, data, cache, args.workers, out / dataset / f"idle{rep}")
             if rep == 0:
                 ours, theirs, ratios = ours_r, theirs_r, []
             ratios.append(t_off / t_ours)
@@ -111,6 +136,7 @@ def main() -> None:
             n_pass = sum(v == ("pass", "pass") for v in theirs_r)
             say(f"- idle run {rep + 1}: identical verdicts on {len(samples) - len(diff)}/{len(samples)} samples "
                 f"(evalplus passes {n_pass}); ours {t_ours:.1f} s, evalplus {t_off:.1f} s: **{t_off / t_ours:.2f}x**; "
+                f"CPU {cpu_ours:.1f} s vs {cpu_off:.1f} s: **{cpu_off / cpu_ours:.2f}x**; "
                 f"{hits} of our verdicts decided by a time limit; load average {os.getloadavg()[0]:.1f}")
             for d in diff:
                 say(f"  - differs: {d}")
@@ -125,8 +151,8 @@ def main() -> None:
             for b in burners:
                 b.start()
             try:
-                ours_l, t_ours_l, hits_l = run_ours(dataset, problems, samples, data, cache, args.workers)
-                theirs_l, t_off_l = run_official(dataset, samples, data, cache, args.workers, out / dataset / "loaded")
+                ours_l, t_ours_l, hits_l, cpu_ours_l = run_ours(dataset, problems, samples, data, cache, args.workers)
+                theirs_l, t_off_l, cpu_off_l = run_official(dataset, samples, data, cache, args.workers, out / dataset / "loaded")
             finally:
                 for b in burners:
                     b.terminate()
@@ -134,7 +160,8 @@ def main() -> None:
             say(f"- with {args.stress} CPU burners: ours identical to its idle verdicts on "
                 f"{len(samples) - len(d_ours)}/{len(samples)} ({t_ours_l:.1f} s, {hits_l} limit-decided); "
                 f"evalplus identical to its idle verdicts on {len(samples) - len(d_off)}/{len(samples)} "
-                f"({t_off_l:.1f} s): {t_off_l / t_ours_l:.2f}x")
+                f"({t_off_l:.1f} s): {t_off_l / t_ours_l:.2f}x; CPU {cpu_ours_l:.1f} s vs {cpu_off_l:.1f} s: "
+                f"{cpu_off_l / cpu_ours_l:.2f}x")
             for d in d_ours:
                 say(f"  - ours flipped under load: {d}")
             for d in d_off[:20]:

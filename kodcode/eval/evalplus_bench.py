@@ -62,6 +62,9 @@ WALL_FACTOR = 10.0
 # times its whole phase.
 FIRST_PART_GT_S = 0.05
 PART_GROWTH = 8.0
+# Samples of one task share a job (its inputs sent once, each sample's parts in children of their own);
+# a cap keeps a task with many samples spread over the workers.
+SAMPLES_PER_JOB = 8
 PER_TASK_TIMEOUT_S = 60.0  # evalplus untrusted_check: EVALPLUS_TIMEOUT_PER_TASK, default 60
 _OVERRIDE_VAR = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 
@@ -154,8 +157,20 @@ def _digest_file(cache_dir: str | None, key: str) -> Path:
     import evalplus.evaluate as ev
 
     root = Path(cache_dir) / "evalplus" if cache_dir else Path(ev.CACHE_DIR)
-    version = hashlib.sha256(_harness_program().encode()).hexdigest()[:12]
+    version = _encoding_version()
     return root / f"{key}.digests-{version}.pkl"
+
+
+def _encoding_version() -> str:
+    """A digest of the code that decides the digests (the job's encoding), so an edit elsewhere in
+    the harness keeps the cache and one there starts a new entry."""
+    import inspect
+
+    from kodcode.eval import evalplus_harness as h
+
+    src = "".join(inspect.getsource(f) for f in (h.encode, h._atoms, h._tag_seq, h.digest, h._raw_digest,
+                                                    h.channel_text))
+    return hashlib.sha256(f"{src}{h.INT_DIGITS}{h.DIGEST_OVER}{h.DIGEST_FLOATS_OVER}".encode()).hexdigest()[:12]
 
 
 def _load_digests(path: Path) -> dict:
@@ -214,14 +229,28 @@ class _Task:
             limits, task_limit = phase_limits(expected[f"{name}_time"])
             self.phases.append({"n": n, "inputs": problem[f"{name}_input"], "limits": limits,
                                 "task_limit": task_limit})
-        self.parts = [_parts(ph, expected[f"{name}_time"]) for ph, name in zip(self.phases, ("base", "plus"))]
+        self.parts = [[{"n": n, **part} for part in _parts(len(ph["inputs"]), expected[f"{name}_time"])]
+                      for n, (ph, name) in enumerate(zip(self.phases, ("base", "plus")))]
         self.digests: list[dict] = digests or [{}, {}]  # expected outputs' digests, computed once per task
-        self.cpu_s = sum(ph["task_limit"] for ph in self.phases) + 2.0  # + the harness's own start
 
-    def payload(self, code: str, wall_factor: float, phases: list[dict]) -> str:
-        return base64.b64encode(pickle.dumps({"code": code, "entry_point": self.problem["entry_point"],
-                                              "phases": phases, "wall_factor": wall_factor,
-                                              "max_memory_bytes": _max_memory()})).decode()
+    def payload(self, runs: list[tuple[int, str, list[dict]]], wall_factor: float) -> str:
+        """One job for several samples: each phase's inputs once (as far as any part reaches), then
+        per sample its code and parts; the harness runs each sample's part in a child of its own."""
+        reach: dict[int, int] = {}
+        for _, _, parts in runs:
+            for part in parts:
+                reach[part["n"]] = max(reach.get(part["n"], 0), part["k"])
+        phases = [ph if reach[n] >= len(ph["inputs"]) else  # (Mbpp/793's plus inputs are an empty dict)
+                  {**ph, "inputs": ph["inputs"][:reach[n]], "limits": ph["limits"][:reach[n]]}
+                  for n, ph in enumerate(self.phases) if n in reach]
+        return base64.b64encode(pickle.dumps({
+            "entry_point": self.problem["entry_point"], "phases": phases, "wall_factor": wall_factor,
+            "max_memory_bytes": _max_memory(),
+            "runs": [{"s": s, "code": code, "parts": parts} for s, code, parts in runs]})).decode()
+
+    def cpu_s(self, runs: list[tuple[int, str, list[dict]]]) -> float:
+        """The job's CPU limit: every part's phase limit, + the harness's own start."""
+        return sum(self.phases[part["n"]]["task_limit"] for _, _, parts in runs for part in parts) + 2.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -232,32 +261,56 @@ def _max_memory() -> int | None:
     return query_maximum_memory_bytes()
 
 
-def _parts(phase: dict, ref_time: list[float]) -> list[dict]:
-    """The phase's parts: cut where the inputs' ground-truth time passes ``FIRST_PART_GT_S`` x
-    ``PART_GROWTH`` ** j (each at least one input longer than the last); the last part is the phase."""
+def _parts(n: int, ref_time: list[float]) -> list[dict]:
+    """A phase's parts (phase number, first ``k`` of its ``n`` inputs, ``more``): cut where the
+    inputs' ground-truth time passes ``FIRST_PART_GT_S`` x ``PART_GROWTH`` ** j (each at least one
+    input longer than the last); the last part is the whole phase."""
     parts, total, k, budget = [], 0.0, 0, FIRST_PART_GT_S
-    n = len(phase["inputs"])
     while True:
         start = k
         while k < n and (k == start or total + ref_time[k] <= budget):
             total += ref_time[k]
             k += 1
         if k >= n:
-            return [*parts, phase]
-        parts.append({**phase, "inputs": phase["inputs"][:k], "limits": phase["limits"][:k], "more": True})
+            return [*parts, {"k": n, "more": False}]
+        parts.append({"k": k, "more": True})
         budget *= PART_GROWTH
 
 
-def _phase_records(stdout: str) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {0: [], 1: []}
-    for line in stdout.splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            rec = None
-        if isinstance(rec, dict) and rec.get("p") in out:
-            out[rec["p"]].append(rec)
+def _phase_records(stdout: str) -> dict[tuple[int, int], list[dict]]:
+    """The harness's frames by (sample in the job, phase): each frame's header names the sample and
+    the phase and counts the child's lines that follow; a closing ``end`` line is the harness's own.
+    A child's line that names another sample or phase, or is not JSON, is kept as a record that
+    fails the phase (``judge_phase`` expects the inputs in order)."""
+    out: dict[tuple[int, int], list[dict]] = {}
+    lines = stdout.split("\n")
+    i = 0
+    while i < len(lines):
+        head = _json_line(lines[i])
+        i += 1
+        if not (isinstance(head, dict) and type(head.get("frame")) is int and head.get("p") in (0, 1)
+                and type(head.get("lines")) is int and head["lines"] >= 0):
+            continue
+        key = (head["frame"], head["p"])
+        recs = out.setdefault(key, [])
+        for line in lines[i:i + head["lines"]]:
+            rec = _json_line(line)
+            if not (isinstance(rec, dict) and rec.get("s") == key[0] and rec.get("p") == key[1]) or "end" in rec:
+                rec = {"i": None, "error": "a line that is not this sample's record"}
+            recs.append(rec)
+        i += head["lines"]
+        end = _json_line(lines[i]) if i < len(lines) else None
+        if isinstance(end, dict) and "end" in end and end.get("s") == key[0] and end.get("p") == key[1]:
+            recs.append(end)
+            i += 1
     return out
+
+
+def _json_line(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 def score(dataset: str, problems: list[dict], solutions: dict[str, str], executor, data_path: str | None = None,
@@ -285,21 +338,23 @@ class _Sample:
     def first_parts(self) -> list[dict]:
         return [parts[0] for parts in self.task.parts]
 
-    def judge(self, verdict, phases: list[dict]) -> list[dict]:
-        """Judge the phases ``verdict`` ran; returns the next parts of those still undecided (all right so far)."""
+    def judge(self, verdict, records: dict, s: int, parts: list[dict]) -> list[dict]:
+        """Judge this sample's ``parts`` from its job's ``records`` (it ran as sample ``s`` there);
+        returns the next parts of the phases still undecided (all right so far)."""
         from kodcode.eval.evalplus_check import MORE, judge_phase
 
         if verdict.status == "sandbox_error":
             self.detail["message"] = verdict.message[-500:]
             self.status = {ph["n"]: "sandbox_error" for ph in self.task.phases}
             return []
-        self.detail["cpu_s"] += verdict.cpu_s or 0.0
-        records = _phase_records(verdict.outputs[0].stdout if verdict.outputs else "")
         t, again = self.task, []
-        for ph in phases:
-            n, name = ph["n"], ("base", "plus")[ph["n"]]
+        for part in parts:
+            n, name = part["n"], ("base", "plus")[part["n"]]
+            mine = records.get((s, n), [])
+            self.detail["cpu_s"] += sum(r.get("cpu_s", 0.0) for r in mine if "end" in r
+                                        and isinstance(r.get("cpu_s"), float))
             status, _, why, limit = judge_phase(self.dataset, t.problem["entry_point"], t.problem["atol"],
-                                                t.phases[n]["inputs"], t.expected[name], records[n], t.digests[n])
+                                                t.phases[n]["inputs"], t.expected[name], mine, t.digests[n])
             if status == MORE:
                 self.part[n] += 1
                 again.append(t.parts[n][self.part[n]])
@@ -352,23 +407,30 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
     tasks = {tid: _Task(by_id[tid], expected[tid], known.get(tid)) for tid in {tid for tid, _ in samples}}
     n_known = sum(len(d) for t in tasks.values() for d in t.digests)
     states = [_Sample(dataset, tasks[tid], tid, code) for tid, code in samples]
-
-    def submit(st: _Sample, phases: list[dict]):
-        job = StdioJob(program=program, inputs=[st.task.payload(st.code, wall_factor, phases)],
-                       id=st.rec["task_id"], timeout_s=st.task.cpu_s)
-        fut = executor.submit(job)
-        pending[fut] = (st, phases)
-
     pending: dict = {}
+
+    def submit(task: _Task, group: list[tuple[_Sample, list[dict]]]):
+        for i in range(0, len(group), SAMPLES_PER_JOB):
+            chunk = group[i:i + SAMPLES_PER_JOB]
+            runs = [(j, st.code, parts) for j, (st, parts) in enumerate(chunk)]
+            job = StdioJob(program=program, inputs=[task.payload(runs, wall_factor)],
+                           id=task.problem["task_id"], timeout_s=task.cpu_s(runs))
+            pending[executor.submit(job)] = chunk
+
+    by_task: dict[str, list] = {}
     for st in states:
-        submit(st, st.first_parts())
+        by_task.setdefault(st.rec["task_id"], []).append((st, st.first_parts()))
+    for tid, group in by_task.items():
+        submit(tasks[tid], group)
     while pending:
         done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
         for fut in done:
-            st, phases = pending.pop(fut)
-            again = st.judge(fut.result(), phases)
+            chunk = pending.pop(fut)
+            verdict = fut.result()
+            records = _phase_records(verdict.outputs[0].stdout if verdict.outputs else "")
+            again = [(st, nxt) for j, (st, parts) in enumerate(chunk) if (nxt := st.judge(verdict, records, j, parts))]
             if again:
-                submit(st, again)
+                submit(chunk[0][0].task, again)
     if sum(len(d) for t in tasks.values() for d in t.digests) > n_known:
         _save_digests(digest_file, known | {tid: t.digests for tid, t in tasks.items()})
     return [st.record() for st in states]

@@ -20,7 +20,7 @@ and time limits the parent holds:
   ended before any failure is ``timeout``; a phase that ran every input is ``pass`` only when each
   input was counted.
 
-A long float-free value travels as a digest of its encoding (``evalplus_harness.channel_form``): it
+A long float-free value travels as a digest of its encoding (``evalplus_harness.channel_text``): it
 matches when the encodings are equal, so such a value that is ``==`` to the expected one without
 being of the same types (``True`` for ``1`` inside a long list) fails here and passes in evalplus;
 values with floats travel in full up to 1 MiB of JSON, so the float tolerance applies to all but
@@ -123,13 +123,11 @@ def _decode(v: Any) -> Any:
 
 
 def expected_digest(exp: Any) -> str | None:
-    """The digest ``evalplus_harness.channel_form`` would send for ``exp`` (None: not encodable)."""
-    import json
-
-    from kodcode.eval.evalplus_harness import digest, encode
+    """The digest ``evalplus_harness.channel_text`` would send for ``exp`` (None: not encodable)."""
+    from kodcode.eval.evalplus_harness import value_digest
 
     try:
-        return digest(json.dumps(encode(exp)))
+        return value_digest(exp)
     except Exception:  # noqa: BLE001 - an expected value we cannot encode matches no digest
         return None
 
@@ -144,7 +142,7 @@ def _received(v: Any, exp: Any, digests: dict | None, key: Any) -> Any:
             cache[key] = expected_digest(exp)
         if cache[key] == v["h"]:
             return exp
-        return Opaque("digest", f"{v.get('n')} bytes of JSON, not the expected")
+        return Opaque("digest", f"a long value ({v.get('n')}), not the expected")
     return decode(v)
 
 

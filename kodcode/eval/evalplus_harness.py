@@ -47,11 +47,20 @@ class InputTimeLimit(BaseException):
 
 
 _ATOMS = (str, float, bool, type(None))
+_NO_INTS = frozenset(_ATOMS)
+_NUMBERS = frozenset((int, float, bool))
 _INT_BITS = 13000  # below 10**INT_DIGITS
+_INT_BOUND = 10 ** INT_DIGITS
+_NO_FLOATS = frozenset((str, int, bool, type(None)))
 
 
 def _atoms(seq):
     """Whether every item travels as itself (the fast path for long lists of numbers or strings)."""
+    types = set(map(type, seq))  # (C loops first: HumanEval/130's outputs have a million items)
+    if types <= _NO_INTS:
+        return True
+    if types <= _NUMBERS and -_INT_BOUND < min(seq) and max(seq) < _INT_BOUND:
+        return True  # (a NaN makes min or max NaN, or is skipped by them: never a wrong True)
     return all(type(x) in _ATOMS or (type(x) is int and x.bit_length() < _INT_BITS) for x in seq)
 
 
@@ -113,7 +122,10 @@ def _has_float(enc):
     if isinstance(enc, float):
         return True
     if isinstance(enc, list):
-        return any(_has_float(x) for x in enc)
+        types = set(map(type, enc))
+        if float in types:
+            return True
+        return not types <= _NO_FLOATS and any(_has_float(x) for x in enc)
     if isinstance(enc, dict):
         return any(_has_float(x) for x in enc.values())
     return False
@@ -125,13 +137,40 @@ def digest(text):
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def channel_form(value):
-    """What travels for one return value: its encoding, or a digest of it when long and float-free."""
+_FLAT = frozenset((int, float, bool, type(None)))
+_FLAT_LONG = DIGEST_FLOATS_OVER // 3 + 1  # more items than this: the list's JSON is over DIGEST_FLOATS_OVER
+
+
+def _raw_digest(value):
+    """For a long string or a long flat list of numbers -- values that travel as digests whatever they
+    hold -- a digest of its own bytes, without writing its JSON (HumanEval/15's and /130's outputs);
+    None for any other value.  Pickle writes these types by value, never by reference, so equal
+    items of equal types give equal bytes."""
+    import hashlib
+
+    t = type(value)
+    if t is str and len(value) > DIGEST_OVER:
+        return "s" + digest(value)
+    if t is list and len(value) > _FLAT_LONG and set(map(type, value)) <= _FLAT:
+        return "l" + hashlib.sha256(pickle.dumps(value, protocol=4)).hexdigest()
+    return None
+
+
+def value_digest(value):
+    """The digest ``channel_text`` sends for ``value`` when it sends one (the parent hashes the expected output so)."""
+    return _raw_digest(value) or digest(json.dumps(encode(value)))
+
+
+def channel_text(value):
+    """The JSON that travels for one return value: its encoding, or a digest of it when long and float-free."""
+    raw = _raw_digest(value)
+    if raw is not None:
+        return json.dumps({"h": raw, "n": len(value)})
     enc = encode(value)
     text = json.dumps(enc)
     if len(text) > DIGEST_FLOATS_OVER or (len(text) > DIGEST_OVER and not _has_float(enc)):
-        return {"h": digest(text), "n": len(text)}
-    return enc
+        return json.dumps({"h": digest(text), "n": len(text)})
+    return text
 
 
 def _on_timer(signum, frame):
@@ -144,12 +183,15 @@ def _limit(cpu_s, wall_s):
 
 
 def _write(fd, rec):
-    data = (json.dumps(rec) + "\n").encode()
+    _send(fd, (json.dumps(rec) + "\n").encode())
+
+
+def _send(fd, data):
     while data:
         data = data[os.write(fd, data):]
 
 
-def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None):
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None, s=0):
     """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits.
 
     Ends with a ``done`` record however the phase went (evalplus sets its status there); a child
@@ -157,11 +199,11 @@ def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=
     ``timeout``.  ``more``: ``inputs`` is a first part of the phase's inputs; after the last one a
     ``paused`` record says so (the parent runs the whole phase again if this part was all right).
     """
-    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory)
-    _write(out_fd, {"p": n, "done": 1})
+    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s)
+    _write(out_fd, {"s": s, "p": n, "done": 1})
 
 
-def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory):
+def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s):
     from evalplus.eval.utils import reliability_guard, swallow_io
 
     signal.signal(signal.SIGPROF, _on_timer)
@@ -180,7 +222,7 @@ def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more,
             exec(code, g)  # noqa: S102 - the job: run the model's solution
             fn = g[entry_point]
     except BaseException as e:  # noqa: BLE001 - evalplus: any failure here fails the phase
-        _write(out_fd, {"p": n, "load": "error", "msg": f"{type(e).__name__}: {e}"[:500]})
+        _write(out_fd, {"s": s, "p": n, "load": "error", "msg": f"{type(e).__name__}: {e}"[:500]})
         return
     for i, inp in enumerate(inputs):
         try:
@@ -191,41 +233,47 @@ def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more,
             finally:
                 _limit(0, 0)
         except InputTimeLimit as e:
-            _write(out_fd, {"p": n, "i": i, "timeout": str(e)})
+            _write(out_fd, {"s": s, "p": n, "i": i, "timeout": str(e)})
             return
         except BaseException as e:  # noqa: BLE001
-            _write(out_fd, {"p": n, "i": i, "error": f"{type(e).__name__}: {e}"[:300]})
+            _write(out_fd, {"s": s, "p": n, "i": i, "error": f"{type(e).__name__}: {e}"[:300]})
             return
         try:
-            _write(out_fd, {"p": n, "i": i, "v": channel_form(out)})
+            line = '{"s": %d, "p": %d, "i": %d, "v": %s}\n' % (s, n, i, channel_text(out))  # (encoded once)
+            _send(out_fd, line.encode())
         except BaseException as e:  # noqa: BLE001 - a value that cannot be described is not comparable
-            _write(out_fd, {"p": n, "i": i, "error": f"unencodable return value: {type(e).__name__}"})
+            _write(out_fd, {"s": s, "p": n, "i": i, "error": f"unencodable return value: {type(e).__name__}"})
             return
     if more:
-        _write(out_fd, {"p": n, "paused": len(inputs)})
+        _write(out_fd, {"s": s, "p": n, "paused": len(inputs)})
 
 
-def _phase(payload, phase, out_fd):
-    """Fork the phase's child, forward its lines, then report how it ended (this process never runs the solution)."""
+def _phase(payload, code, phase, k, more, out_fd, s):
+    """Fork the child for sample ``s`` on the first ``k`` inputs of ``phase``, forward its lines, then
+    report how it ended (this process never runs the solution)."""
     r, w = os.pipe()
     cpu = phase["task_limit"]
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        code = 1
+        exit_code = 1
         try:
             os.close(r)
+            os.close(out_fd)  # the child writes only to its own pipe: its lines arrive framed as its
             soft = max(1, int(cpu + 0.999))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
-            run_phase(payload["code"], payload["entry_point"], phase["inputs"], phase["limits"],
-                      payload["wall_factor"], w, phase["n"], phase.get("more", False),
-                      payload.get("max_memory_bytes"))
-            code = 0
+            inputs, limits = phase["inputs"], phase["limits"]
+            if k < len(inputs):
+                inputs, limits = inputs[:k], limits[:k]
+            run_phase(code, payload["entry_point"], inputs, limits,
+                      payload["wall_factor"], w, phase["n"], more, payload.get("max_memory_bytes"), s)
+            exit_code = 0
         finally:
-            os._exit(code)
+            os._exit(exit_code)
     os.close(w)
     wall = cpu * payload["wall_factor"] + 2.0
     ended = "exit"
+    got = []
 
     while True:
         left = t0 + wall - time.monotonic()
@@ -238,8 +286,7 @@ def _phase(payload, phase, out_fd):
         chunk = os.read(r, 1 << 16)
         if not chunk:
             break
-        while chunk:
-            chunk = chunk[os.write(out_fd, chunk):]
+        got.append(chunk)
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:
@@ -252,7 +299,15 @@ def _phase(payload, phase, out_fd):
         ended = "cpu" if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu) else "signal"
     elif ended == "exit" and os.WEXITSTATUS(status) != 0:
         ended = "crash"
-    _write(out_fd, {"p": phase["n"], "end": ended, "cpu_s": cpu_s})
+    data = b"".join(got)
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    # A frame: this header, then exactly that many lines from the child, then how it ended.  The
+    # parent reads the child's lines only inside their frame, so one sample cannot speak for another.
+    _write(out_fd, {"frame": s, "p": phase["n"], "lines": data.count(b"\n")})
+    while data:
+        data = data[os.write(out_fd, data):]
+    _write(out_fd, {"s": s, "p": phase["n"], "end": ended, "cpu_s": cpu_s})
 
 
 def main():
@@ -260,8 +315,10 @@ def main():
     out_fd = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)  # the solution's own writes to fd 1 go nowhere, as evalplus swallows them
-    for phase in payload["phases"]:
-        _phase(payload, phase, out_fd)
+    phases = {ph["n"]: ph for ph in payload["phases"]}
+    for run in payload["runs"]:  # each sample's each part in a child of its own: no state crosses
+        for part in run["parts"]:
+            _phase(payload, run["code"], phases[part["n"]], part["k"], part["more"], out_fd, run["s"])
 
 
 if __name__ == "__main__":

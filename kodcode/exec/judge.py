@@ -85,6 +85,12 @@ class DecodeError(ValueError):
     pass
 
 
+def _int(v: Any) -> int:
+    if type(v) is not int:
+        raise DecodeError("not an int: %r" % (str(v)[:50],))
+    return v
+
+
 def _pairs(x, depth):
     return [(decode(k, depth + 1), decode(v, depth + 1)) for k, v in x]
 
@@ -121,11 +127,11 @@ def decode(x: Any, depth: int = 0) -> Any:
             re_, im = x["c"]
             return complex(float(decode(re_)), float(decode(im)))
         if "r" in x:
-            return range(*[int(v) for v in x["r"]])
+            return range(*[_int(decode(v, depth + 1)) for v in x["r"]])
         if "dec" in x:
             return decimal.Decimal(str(x["dec"]))
         if "frac" in x:
-            return fractions.Fraction(int(x["frac"][0]), int(x["frac"][1]))
+            return fractions.Fraction(_int(decode(x["frac"][0], depth + 1)), _int(decode(x["frac"][1], depth + 1)))
         if "dt" in x:
             kind, val = x["dt"]
             if kind == "timedelta":
@@ -458,5 +464,29 @@ def _test_made(v) -> bool:
 
 
 def _short(v) -> str:
-    s = repr(v)
+    try:
+        s = repr(v)
+    except ValueError:  # an int past 4,300 digits (Python's int-to-str limit) somewhere in it
+        s = _digits_free_repr(v)
     return s if len(s) <= 200 else s[:200] + "..."
+
+
+def _digits_free_repr(v, depth: int = 0) -> str:
+    """repr of ``v`` with each int past the int-to-str limit written as its digit count (depth-capped)."""
+    if type(v) is int:
+        try:
+            return repr(v)
+        except ValueError:
+            return "<int of ~%d digits>" % int(v.bit_length() * 0.30103 + 1)
+    if depth > 5:
+        return "..."
+    if isinstance(v, (list, tuple, set, frozenset)):
+        inner = ", ".join(_digits_free_repr(x, depth + 1) for x in list(v)[:20])
+        return {list: "[%s]", tuple: "(%s)"}.get(type(v), type(v).__name__ + "({%s})") % inner
+    if isinstance(v, dict):
+        return "{%s}" % ", ".join("%s: %s" % (_digits_free_repr(k, depth + 1), _digits_free_repr(x, depth + 1))
+                                  for k, x in list(v.items())[:20])
+    try:
+        return repr(v)
+    except ValueError:
+        return "<%s, not printable>" % type(v).__name__

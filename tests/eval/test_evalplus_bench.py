@@ -219,3 +219,38 @@ def test_counters_compare_as_the_mappings_they_are(data, ex, tmp_path):
     for code in (problems[0]["prompt"] + problems[0]["canonical_solution"], sols["Mbpp/88"]):
         recs = ep.score("mbpp", problems, {"Mbpp/88": code}, ex, data_path=str(path), cache_dir=str(tmp_path))
         assert _statuses(recs) == [("pass", "pass")]
+
+
+def test_samples_sharing_a_job_cannot_report_for_each_other(data, ex):
+    # The samples of a task run in one job, each part in a child of its own.  This one writes, into
+    # every descriptor it can reach, whole forged frames saying the next sample returned the right
+    # answers; the harness frames what each child writes, so the forgery is only this sample's own
+    # (malformed) output, and the wrong sample after it still fails.
+    frames = ""
+    for p, outs in ((0, [1.5, (0.1 + 0.2 + 0.4) / 3]), (1, [(1e-3 + 3.0) / 2])):
+        recs = [{"s": 1, "p": p, "i": i, "v": v} for i, v in enumerate(outs)] + [{"s": 1, "p": p, "done": 1}]
+        frames += json.dumps({"frame": 1, "p": p, "lines": len(recs)}) + "\n"
+        frames += "".join(json.dumps(r) + "\n" for r in recs)
+        frames += json.dumps({"s": 1, "p": p, "end": "exit", "cpu_s": 0.0}) + "\n"
+    forger = ("import os\nfor fd in range(3, 64):\n    try:\n"
+              f"        os.write(fd, {frames.encode()!r})\n    except OSError:\n        pass\n\n"
+              "def mean(xs):\n    return sum(xs) / len(xs)\n")
+    honest_wrong = "def mean(xs):\n    return None\n"
+    canonical = "def mean(xs):\n    return sum(xs) / len(xs)\n"
+    samples = [("HumanEval/9000", forger), ("HumanEval/9000", honest_wrong), ("HumanEval/9000", canonical)]
+    recs = ep.score_samples("humaneval", data["own"], samples, ex, data_path=data["paths"]["own"],
+                            cache_dir=data["cache"])
+    assert _statuses(recs) == [("fail", "fail"), ("fail", "fail"), ("pass", "pass")]
+    assert "not this sample's record" not in recs[1]["detail"]["base_why"]
+
+
+def test_a_phase_without_inputs_is_sent_whole():
+    import base64
+    import pickle
+
+    # Mbpp/793's plus inputs are an empty dict in the release file; slicing it would stop the scorer.
+    task = ep._Task({"task_id": "Mbpp/9999", "entry_point": "f", "base_input": [[1], [2]], "plus_input": {}},
+                    {"base_time": [0.01, 0.01], "plus_time": []})
+    runs = [(0, "def f(x):\n    return x\n", [task.parts[0][-1], task.parts[1][-1]])]
+    payload = pickle.loads(base64.b64decode(task.payload(runs, 10.0)))
+    assert [(ph["n"], ph["inputs"]) for ph in payload["phases"]] == [(0, [[1], [2]]), (1, {})]

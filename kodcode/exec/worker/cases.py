@@ -18,6 +18,8 @@ def _encode(v, depth=0):
     t = type(v)
     if depth > 50:
         return {"__repr__": "<too deep>"}
+    if t is int and v.bit_length() > 13000:  # past 4,300 digits: JSON could not write it (lcb_rules reads hex)
+        return {"__int__": format(v, "x")}
     if t in (bool, int, str) or v is None:
         return v
     if t is float:
@@ -189,7 +191,10 @@ def _case_child(job, case, val_w):
         sys.stdout.flush()
     except Exception:
         pass
-    data = json.dumps(msg, default=repr).encode()
+    try:
+        data = json.dumps(msg, default=repr).encode()
+    except Exception as e:  # a value JSON cannot write is reported, not lost with the child
+        data = json.dumps({"status": "error", "message": "return value not encodable: %s" % _msg(e)}).encode()
     while data:
         n = os.write(val_w, data)
         data = data[n:]

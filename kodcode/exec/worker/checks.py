@@ -104,12 +104,13 @@ def make_encoder():
             return {"b" if t is bytes else "ba": base64.b64encode(v).decode()}, True
         if t is complex:
             return {"c": [enc(v.real, depth, budget)[0], enc(v.imag, depth, budget)[0]]}, True
-        if t is range:
-            return {"r": [v.start, v.stop, v.step]}, True
+        if t is range:  # (bounds past 4,300 digits travel as hex, as ints do)
+            return {"r": [enc(v.start, depth, budget)[0], enc(v.stop, depth, budget)[0],
+                          enc(v.step, depth, budget)[0]]}, True
         if t is decimal.Decimal:
             return {"dec": str(v)}, True
         if t is fractions.Fraction:
-            return {"frac": [v.numerator, v.denominator]}, True
+            return {"frac": [enc(v.numerator, depth, budget)[0], enc(v.denominator, depth, budget)[0]]}, True
         if t in (datetime.date, datetime.datetime, datetime.time):
             return {"dt": [t.__name__, v.isoformat()]}, True
         if t is datetime.timedelta:
@@ -352,6 +353,7 @@ def _test_side_types():
 def _short(v):
     try:
         r = repr(v)
-    except Exception:
-        r = "<unrepresentable>"
+    except Exception:  # (an int past 4,300 digits has no repr here)
+        r = ("<int of ~%d digits>" % int(v.bit_length() * 0.30103 + 1)) if type(v) is int else \
+            "<%s, not printable>" % type(v).__name__
     return r if len(r) <= 200 else r[:200] + "..."
