@@ -44,6 +44,15 @@ def caps():
     return out
 """
 
+RUNNER_MEM = """
+import os
+try:
+    os.close(os.open("/proc/%d/mem" % os.getppid(), os.O_RDWR))
+    print("opened")
+except OSError as e:
+    print("denied", e.errno)
+"""
+
 MOUNT_LIB = """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -155,7 +164,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
             f"""
             import json, sys
             sys.path.insert(0, {str(tmp_path / "pkg")!r})
-            from kodcode.exec import ExecConfig, Executor, PytestJob
+            from kodcode.exec import ExecConfig, Executor, PytestJob, StdioJob
             from kodcode.exec.engine import SandboxError
             caps, lib = {CAPS!r}, {MOUNT_LIB + WORKER_ATTACKS!r}
             secret, target = {str(secret)!r}, {str(target)!r}
@@ -173,6 +182,9 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 "signal_worker": PytestJob(lib, "def test_sw():\\n    assert signal_worker()\\n"),
                 "write_sysctl": PytestJob(lib, "def test_ws():\\n    assert write_sysctl()\\n"),
                 "honest_after": PytestJob("def f():\\n    return 1\\n", "def test_f():\\n    assert f() == 1\\n"),
+                # a stdio/call case runs in a fork of the job's runner, which holds the verdict channel:
+                # the case must not reach the runner's memory (same uid here)
+                "write_runner_memory": StdioJob(program={RUNNER_MEM!r}, inputs=[""]),
             }}
             try:  # "auto": the start-up probe must find the namespaces usable without root
                 ex = Executor(ExecConfig(python={job_python!r}, workers=1, isolation="auto", timeout_s=10))
@@ -188,6 +200,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
                 vs = ex.run(list(jobs.values()))
                 same_worker = ex._workers[0].proc.pid == before and ex._workers[0].alive()
             out = {{k: [v.status, v.message[:300]] for k, v in zip(jobs, vs)}}
+            out["write_runner_memory"].append(vs[-1].outputs[0].stdout if vs[-1].outputs else "")
             out["same_worker"] = same_worker
             print(json.dumps(out))
             """
@@ -208,6 +221,7 @@ def test_unprivileged_jobs_hold_no_capabilities_and_cannot_unmask(shared_dir):
         for name in ("unmount_tmp_mask", "remount_root_rw", "nested_userns_unmask", "child_process_unmask",
                      "read_worker", "write_sysctl"):
             assert out[name][0] != "pass", (name, out[name])
+        assert out["write_runner_memory"][2].startswith("denied"), out["write_runner_memory"]
         assert out["same_worker"], "a job stopped or killed the worker (its PID 1): " + json.dumps(out)
         assert not target.exists()
         assert secret.read_text() == "host secret\n"

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 
+from .libc import PR_GET_DUMPABLE, PR_SET_DUMPABLE, _libc, prctl
 from .outcome import _msg
 from .state import STATE
 
@@ -53,6 +54,11 @@ class CaseRunner(object):
         cases = job["inputs"] if job["kind"] == "stdio" else job["args_list"]
         outputs = []
         cap = int(STATE["cfg"]["max_output_bytes"])
+        # This process holds the verdict channel and each case runs as the same uid: made non-dumpable,
+        # no case may open its /proc/<pid>/mem or /proc/<pid>/fd (each case is given back its own
+        # dumpable state, so its /proc/self reads as before).
+        STATE["case_dumpable"] = _libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+        prctl(PR_SET_DUMPABLE, 0)
         for case in cases:
             outputs.append(_run_case(job, case, fixed, cap))
         return {"runner": job["kind"], "outputs": outputs}
@@ -68,6 +74,8 @@ def _run_case(job, case, fixed, cap):
     if pid == 0:
         try:
             os.setpgid(0, 0)
+            if STATE.get("case_dumpable", 0) > 0:
+                prctl(PR_SET_DUMPABLE, STATE["case_dumpable"])
             for fd in list(fixed.values()) + [in_w, out_r, err_r, val_r]:
                 try:
                     os.close(fd)
