@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kodcode.config import setting
+from kodcode.synth import store
 from kodcode.synth.runner import stage
 
 # KodCode/KodCode-V1 dataset card (reference note A.10), in card order; chosen_trial is written by
@@ -188,17 +189,6 @@ def _dataset(rows: list[dict], columns: tuple[str, ...]):
 BATCH = 1_000  # rows converted to Arrow at a time: what export holds in memory
 
 
-def _batches(rows, size: int = BATCH):
-    batch = []
-    for r in rows:
-        batch.append(r)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class _ArrowSet:
     """One set built in two passes over its rows without holding them: ``infer`` each batch on the
     first (the batches' types unified, so a column null in one batch takes its type from the others:
@@ -284,12 +274,12 @@ def _write_sets(triplets, sft_rows, tmp: Path, version: str, light_rl_size: int,
             names = v1.sort_trials()
             picks = light_rl_draw(pool, light_rl_size, light_rl_seed) if light_rl_size > 0 else []
             wanted, pool = {p: k for k, p in enumerate(picks)}, 0
-        for batch in _batches(triplets):
+        for batch in store.windows(triplets, BATCH):
             getattr(v1, phase)(kodcode_v1_rows(batch, version, names))
             getattr(rl, phase)(rl_prompt_rows(batch))
             if sft_rows is None:
                 add_sft([r for r in batch if "conversations" in r], phase)
-        for batch in _batches(sft_rows if sft_rows is not None else ()):
+        for batch in store.windows(sft_rows if sft_rows is not None else (), BATCH):
             add_sft(batch, phase)
     light = [drawn[k] for k in sorted(drawn)]  # the order of the draw
     return {"kodcode_v1": v1.dataset(), "sft_r1": DatasetDict({s: out.dataset() for s, out in sft.items()}),
