@@ -21,6 +21,7 @@ closed only by that filter.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import json
 import os
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from kodcode.config import ConfigError, problems_of
@@ -129,9 +130,12 @@ class _Worker:
         self.cfg, self.slot, self.degraded_tmp = cfg, slot, degraded_tmp
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
+        self._in = bytearray()  # read from the zygote, not yet a whole message
+        self._out = bytearray()  # jobs posted, not yet written to its pipe
         self.start()
 
     def start(self) -> None:
+        self._in, self._out = bytearray(), bytearray()
         python = self.cfg.python or sys.executable
         env = self.cfg.job_env()
         program = _compiled_program(python, env)
@@ -194,6 +198,7 @@ class _Worker:
                 "(pip install pytest) or point exec.python at an environment that has it"
             )
         self.info = hello
+        os.set_blocking(self.proc.stdin.fileno(), False)  # (jobs go out through post: see there)
 
     def _send(self, obj: dict) -> None:
         data = json.dumps(obj).encode()
@@ -202,38 +207,68 @@ class _Worker:
         self.proc.stdin.flush()
 
     def _recv(self, timeout: float) -> dict | None:
-        assert self.proc and self.proc.stdout
-        fd = self.proc.stdout.fileno()
+        """The next message from the zygote, writing queued jobs (``post``) while waiting; None when it
+        died or said nothing within ``timeout`` seconds."""
+        assert self.proc and self.proc.stdout and self.proc.stdin
+        rfd, wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         deadline = time.monotonic() + timeout
-
-        def read(n: int) -> bytes | None:
-            buf = b""
-            while len(buf) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
+        while True:
+            if len(self._in) >= 4:
+                n = struct.unpack("!I", self._in[:4])[0]
+                if len(self._in) >= 4 + n:
+                    body = bytes(self._in[4:4 + n])
+                    del self._in[:4 + n]
+                    return json.loads(body)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                r, w, _ = select.select([rfd], [wfd] if self._out else [], [], left)
+            except (OSError, ValueError):
+                return None
+            if w and not self._flush():
+                return None
+            if r:
+                try:
+                    chunk = os.read(rfd, 1 << 20)
+                except OSError:
                     return None
-                r, _, _ = select.select([fd], [], [], left)
-                if not r:
-                    return None
-                chunk = os.read(fd, n - len(buf))
                 if not chunk:
                     return None
-                buf += chunk
-            return buf
+                self._in += chunk
 
-        head = read(4)
-        if head is None:
-            return None
-        body = read(struct.unpack("!I", head)[0])
-        return None if body is None else json.loads(body)
+    def _flush(self) -> bool:
+        """Write as much of the queued jobs as the pipe takes now (never blocks); False when it is broken."""
+        assert self.proc and self.proc.stdin
+        while self._out:
+            try:
+                n = os.write(self.proc.stdin.fileno(), self._out[: 1 << 20])
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            del self._out[:n]
+        return True
+
+    def post(self, payload: dict) -> bool:
+        """Queue one job for the zygote.  It reads the next job only after replying to the one before,
+        so a job posted while another runs waits in the pipe (never in a job's memory) and starts as
+        soon as that reply is written: the zygote does not wait for this process between jobs.  The
+        bytes go out as the pipe takes them, here and while ``reply`` waits, so a big job never blocks
+        this thread while the zygote blocks writing its reply.  False when the pipe is broken."""
+        data = json.dumps(payload).encode()
+        self._out += struct.pack("!I", len(data)) + data
+        return self._flush()
+
+    def reply(self, wall_s: float) -> dict | None:
+        """The reply to the oldest job posted; None when the zygote died or stopped answering."""
+        return self._recv(wall_s + 30.0)
 
     def execute(self, payload: dict, wall_s: float) -> dict | None:
-        """Send one job; None when the zygote died or stopped answering."""
-        try:
-            self._send(payload)
-        except (BrokenPipeError, OSError):
+        """Send one job and wait for its reply; None when the zygote died or stopped answering."""
+        if not self.post(payload):
             return None
-        return self._recv(wall_s + 30.0)
+        return self.reply(wall_s)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -403,43 +438,100 @@ class Executor:
                     plan = Verdict(status="sandbox_error", id=job.id, message=f"planning: {type(e).__name__}: {e}")
             self._queue.put((job, fut, plan))
 
-    def _loop(self, worker: _Worker) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            job, fut, plan = item
-            self._ahead.release()
-            if isinstance(plan, Verdict):
-                fut.set_result(plan)
-                continue
-            try:
-                fut.set_result(self._execute(worker, job, plan))
-            except Exception as e:  # never let one job take the worker thread down
-                fut.set_result(Verdict(status="sandbox_error", id=job.id, message=f"{type(e).__name__}: {e}"))
+    PIPELINE = 2  # jobs posted to one zygote at once: the one running and the next, already in its pipe
 
-    def _execute(self, worker: _Worker, job: Job, plan: JobPlan | None) -> Verdict:
+    def _loop(self, worker: _Worker) -> None:
+        """Feed one worker: up to ``PIPELINE`` jobs in its pipe, replies taken in order.  A job whose
+        worker died (or hung) is run once more on a fresh one, and the jobs queued behind it are posted
+        again there; they never started (the zygote runs one job at a time)."""
+        inflight: collections.deque[_InFlight] = collections.deque()
+        closing = False
+        while True:
+            while not closing and len(inflight) < self.PIPELINE:
+                try:
+                    item = self._queue.get() if not inflight else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                job, fut, plan = item
+                self._ahead.release()
+                if isinstance(plan, Verdict):
+                    fut.set_result(plan)
+                    continue
+                try:
+                    entry = self._entry(job, fut, plan)
+                except Exception as e:  # never let one job take the worker thread down
+                    fut.set_result(Verdict(status="sandbox_error", id=job.id, message=f"{type(e).__name__}: {e}"))
+                    continue
+                if not worker.alive():
+                    self._restart(worker, inflight)
+                worker.post(entry.payload)  # (a broken pipe shows as no reply below)
+                inflight.append(entry)
+            if not inflight:
+                if closing:
+                    return
+                continue
+            entry = inflight[0]
+            reply = worker.reply(entry.wall)
+            if reply is None:
+                # The zygote died mid-job (or hung): the oldest job is the one it was running.
+                entry.attempts += 1
+                if entry.attempts >= 2:
+                    inflight.popleft()
+                    v = decide(entry.job, None, None)
+                    v.status = "error"
+                    v.message = "the worker died twice while running this job (the job may kill its parent)"
+                    entry.fut.set_result(v)
+                self._restart(worker, inflight)
+                continue
+            inflight.popleft()
+            try:
+                entry.fut.set_result(self._verdict(entry, reply))
+            except Exception as e:  # never let one job take the worker thread down
+                entry.fut.set_result(Verdict(status="sandbox_error", id=entry.job.id, message=f"{type(e).__name__}: {e}"))
+
+    def _restart(self, worker: _Worker, inflight: collections.deque) -> None:
+        """A fresh zygote in this slot, with the jobs in flight posted to it again (in order)."""
+        worker.kill()
+        try:
+            worker.start()
+        except Exception as e:
+            while inflight:
+                entry = inflight.popleft()
+                entry.fut.set_result(Verdict(status="sandbox_error", id=entry.job.id,
+                                             message=f"the worker could not be restarted: {type(e).__name__}: {e}"))
+            return
+        for entry in inflight:
+            worker.post(entry.payload)
+
+    def _entry(self, job: Job, fut: concurrent.futures.Future, plan: JobPlan | None) -> "_InFlight":
         payload = _payload(job, self.cfg)
         if plan is not None:
             payload.update(test=plan.source, star_import=plan.star_import, prepend_import=False)
         n_cases = 1 if isinstance(job, PytestJob) else max(1, len(payload.get("inputs") or payload.get("args_list") or []))
         wall = payload["timeout_s"] * self.cfg.wall_factor * n_cases + 2.0
-        for attempt in range(2):
-            if not worker.alive():
-                worker.kill()
-                worker.start()
-            reply = worker.execute(payload, wall)
-            if reply is not None:
-                if "test_syntax_error" in reply:
-                    return Verdict(status="error", id=job.id,
-                                   message=f"test source does not parse: {reply['test_syntax_error']}")
-                return decide(job, reply, plan)
-            # The zygote died mid-job (or hung): replace it and try once more.
-            worker.kill()
-        v = decide(job, None, None)
-        v.status = "error"
-        v.message = "the worker died twice while running this job (the job may kill its parent)"
-        return v
+        return _InFlight(job, fut, plan, payload, wall)
+
+    @staticmethod
+    def _verdict(entry: "_InFlight", reply: dict) -> Verdict:
+        if "test_syntax_error" in reply:
+            return Verdict(status="error", id=entry.job.id,
+                           message=f"test source does not parse: {reply['test_syntax_error']}")
+        return decide(entry.job, reply, entry.plan)
+
+
+@dataclass
+class _InFlight:
+    """A job posted to a worker and not answered yet."""
+
+    job: Job
+    fut: concurrent.futures.Future
+    plan: JobPlan | None
+    payload: dict
+    wall: float
+    attempts: int = 0
 
 
 def verify(jobs: list[Job], config: ExecConfig | None = None, progress: bool = False) -> list[Verdict]:

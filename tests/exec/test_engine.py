@@ -2,6 +2,7 @@
 
 import ast
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -253,6 +254,78 @@ def test_batch_results_keep_job_order(ex):
     verdicts = ex.run(jobs)
     assert [v.id for v in verdicts] == [str(i) for i in range(8)]
     assert [v.status for v in verdicts] == ["fail" if i % 2 == 0 else "pass" for i in range(8)]
+
+
+def test_big_jobs_and_big_replies_queued_together_do_not_block_the_feed():
+    # Two jobs are posted to a worker at once. A job bigger than a pipe holds, queued while the worker
+    # writes a reply bigger than a pipe holds, must neither block the engine's thread nor the worker.
+    pad = "# " + "x" * 2_000_000 + "\n"
+    big_call = CallJob(program="def f(n):\n    return 'y' * n\n", fn_name="f", args_list=[[1_500_000]])
+    big_test = PytestJob(solution=pad + ADD, test=TESTS)
+    jobs = [big_call, big_test, big_call, big_test]
+    with Executor(ExecConfig(workers=1, timeout_s=5, memory_mb=512)) as e:
+        futs = [e.submit(j) for j in jobs]
+        done, pending = concurrent.futures.wait(futs, timeout=120)
+        assert not pending, "the engine and its worker blocked each other"
+        verdicts = [f.result() for f in futs]
+    assert [v.status for v in verdicts] == ["pass"] * 4
+    assert len(verdicts[0].outputs[0].value) == 1_500_000
+
+
+def _job_running(zygote_parent: int) -> bool:
+    """The slot's zygote (the only child of the process the engine started) has a job child now."""
+    try:
+        (zygote,) = Path(f"/proc/{zygote_parent}/task/{zygote_parent}/children").read_text().split()
+        return bool(Path(f"/proc/{zygote}/task/{zygote}/children").read_text().split())
+    except (OSError, ValueError):
+        return False
+
+
+def test_a_worker_killed_mid_job_reruns_that_job_and_then_the_one_queued_behind_it():
+    slow = PytestJob(solution="import time\n\ndef add(a, b):\n    time.sleep(1)\n    return a + b\n",
+                     test=TESTS, id="slow")
+    queued = PytestJob(solution=ADD, test=TESTS.replace("== 3", "== 4"), id="queued")
+    with Executor(ExecConfig(workers=1, timeout_s=5, memory_mb=512)) as e:
+        waiter = e._workers[0].proc.pid
+        futs = [e.submit(slow), e.submit(queued)]
+        deadline = time.monotonic() + 30
+        while not _job_running(waiter):
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.01)
+        os.killpg(waiter, 9)  # the whole slot: its zygote and the job
+        verdicts = [f.result(timeout=120) for f in futs]
+        assert e._workers[0].proc.pid != waiter  # a fresh worker ran both
+    assert [v.id for v in verdicts] == ["slow", "queued"]
+    assert verdicts[0].status == "pass"  # run again in full on the fresh worker
+    assert verdicts[1].status == "fail" and "test_small" in verdicts[1].message
+
+
+def test_a_worker_holds_its_next_job_while_it_runs_one():
+    # The engine's thread may wait for this process's GIL before it reads a reply; the zygote must not
+    # wait with it.  So whenever the engine waits for a reply, the next job is already posted.  (Each
+    # job sleeps 0.2 s so that the planner, one test planned once, is surely ahead of the worker; the
+    # first wait may come before the planner has the second job.)
+    sol = "import time\n\ndef add(a, b):\n    time.sleep(0.1)\n    return a + b\n"
+    jobs = [PytestJob(solution=sol, test=TESTS, id=str(i)) for i in range(8)]
+    with Executor(ExecConfig(workers=1, timeout_s=5, memory_mb=512)) as e:
+        worker, events = e._workers[0], []
+        real_post, real_reply = worker.post, worker.reply
+
+        def post(payload):
+            events.append(payload["id"])
+            return real_post(payload)
+
+        def reply(wall_s):
+            events.append("reply")
+            return real_reply(wall_s)
+
+        worker.post, worker.reply = post, reply
+        verdicts = e.run(jobs)
+    assert [v.status for v in verdicts] == ["pass"] * 8
+    assert [x for x in events if x != "reply"] == [str(i) for i in range(8)]  # each posted once, in order
+    waits = [i for i, x in enumerate(events) if x == "reply"]
+    in_flight = [sum(1 for x in events[:i] if x != "reply") - n for n, i in enumerate(waits)]
+    assert in_flight[1:-1] == [2] * (len(waits) - 2) and in_flight[-1] == 1
 
 
 def test_async_api(ex):
