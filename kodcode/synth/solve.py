@@ -54,6 +54,7 @@ class SolveConfig:
     # added as recorded attempts.  For smoke runs, whose tiny model writes noise that never
     # verifies: they still go through parse, the real sandbox and label.  Empty for real runs.
     seed_triplets: list[dict] | str | None = None
+    window: int = setting(2048, ge=1, why="questions per generation call; memory holds one window's attempts")
 
 
 def render(template: str, **fields: str) -> str:
@@ -85,26 +86,28 @@ def _generate(generate: Generate, todo: list[tuple[dict, int]], cfg: SolveConfig
     return [_attempt_record(q, a, r.texts[0], r.finish_reasons[0], model) for (q, a), r in zip(todo, results)]
 
 
-def solve_attempts(questions: list[dict], generate: Generate, cfg: SolveConfig,
-                   previous: list[dict] | None = None,
-                   verify: Callable[[list[dict]], list[dict]] | None = None, model: str = "") -> list[dict]:
-    """Attempt records (previous ones first, then new ones) for ``questions``.
-
-    ``generate`` maps requests to results (``llm.generate``); ``verify`` (parsed records ->
-    verified records) is needed in ``first_pass`` mode.
-    """
-    previous = list(previous or [])
+def previous_index(previous) -> tuple[dict[str, int], set[str], int]:
+    """From earlier attempt records (any iterable, read once): each question's last attempt number,
+    the questions that passed, and how many records there were."""
     done: dict[str, int] = {}
-    solved = set()
+    solved: set[str] = set()
+    n = 0
     for a in previous:
+        n += 1
         done[a["question_id"]] = max(done.get(a["question_id"], -1), a["attempt"])
         if a.get("passed"):
             solved.add(a["question_id"])
+    return done, solved, n
+
+
+def new_attempts(questions: list[dict], generate: Generate, cfg: SolveConfig, done: dict[str, int],
+                 solved: set[str], verify: Callable[[list[dict]], list[dict]] | None = None,
+                 model: str = "") -> list[dict]:
+    """The new attempt records for ``questions``, given ``previous_index``'s ``done`` and ``solved``."""
     open_qs = [q for q in questions if q["question_id"] not in solved]
     start = {q["question_id"]: done.get(q["question_id"], -1) + 1 for q in open_qs}
     if cfg.mode == "all":
-        todo = [(q, start[q["question_id"]] + i) for q in open_qs for i in range(cfg.n)]
-        return previous + _generate(generate, todo, cfg, model)
+        return _generate(generate, [(q, start[q["question_id"]] + i) for q in open_qs for i in range(cfg.n)], cfg, model)
     if verify is None:
         raise ValueError("solve.mode=first_pass verifies between rounds and needs an executor (got none)")
     new: list[dict] = []
@@ -116,7 +119,20 @@ def solve_attempts(questions: list[dict], generate: Generate, cfg: SolveConfig,
         new.extend(batch)
         passed = {a["question_id"] for a in batch if a["passed"]}
         open_qs = [q for q in open_qs if q["question_id"] not in passed]
-    return previous + new
+    return new
+
+
+def solve_attempts(questions: list[dict], generate: Generate, cfg: SolveConfig,
+                   previous: list[dict] | None = None,
+                   verify: Callable[[list[dict]], list[dict]] | None = None, model: str = "") -> list[dict]:
+    """Attempt records (previous ones first, then new ones) for ``questions``.
+
+    ``generate`` maps requests to results (``llm.generate``); ``verify`` (parsed records ->
+    verified records) is needed in ``first_pass`` mode.
+    """
+    previous = list(previous or [])
+    done, solved, _ = previous_index(previous)
+    return previous + new_attempts(questions, generate, cfg, done, solved, verify, model)
 
 
 # -- stages ------------------------------------------------------------------------------------
@@ -176,32 +192,36 @@ def _precheck(cfg: SolveConfig, full_cfg) -> list[str]:
     return p
 
 
-@stage("solve", schema=SolveConfig, prompts=("solve_triplet.txt",), version="1", precheck=_precheck)
-def solve_stage(records: list[dict], ctx) -> list[dict]:
-    """Questions in, attempt records out (raw outputs; parse and verify come next)."""
+@stage("solve", schema=SolveConfig, prompts=("solve_triplet.txt",), version="1", precheck=_precheck, streams=True)
+def solve_stage(records, ctx):
+    """Questions in, attempt records out (raw outputs; parse and verify come next): the seed
+    triplets' attempts, then the earlier run's (``previous_attempts``), then the new ones, a window
+    of ``window`` questions at a time, so memory holds one window's attempts, not the run's."""
+    from kodcode.synth import store
     from kodcode.synth.runner import load_input
 
     cfg: SolveConfig = ctx.cfg
-    questions = [question_item(r) for r in records]
     seed_qs, seeded = seed_attempts(_load_seed_triplets(cfg.seed_triplets))
     seed_ids = {q["question_id"] for q in seed_qs}
-    questions = [q for q in questions if q["question_id"] not in seed_ids]
-    previous = list(load_input(cfg.previous_attempts)) if cfg.previous_attempts else []
-    llm = ctx.llm()
+    done, solved, n_previous = previous_index(load_input(cfg.previous_attempts)) if cfg.previous_attempts else ({}, set(), 0)
+    model = ctx.llm().model_id
     verify = None
-    executor = None
     if cfg.mode == "first_pass":
-        from kodcode.exec import Executor
         from kodcode.synth.verify import verify_attempts
 
-        executor = Executor(ctx.exec_config()).__enter__()
-        verify = lambda batch: verify_attempts(batch, executor)
-    try:
-        attempts = solve_attempts(questions, ctx.generate, cfg, previous, verify, model=llm.model_id)
-    finally:
-        if executor is not None:
-            executor.__exit__(None, None, None)
-    ctx.counts.update(questions=len(questions), seed_triplets=len(seeded), previous_attempts=len(previous),
-                      new_attempts=len(attempts) - len(previous),
-                      truncated=sum(a.get("finish_reason") == "length" for a in attempts))
-    return seeded + attempts
+        verify = lambda batch: verify_attempts(batch, ctx.executor())
+    counts = {"questions": 0, "seed_triplets": len(seeded), "previous_attempts": n_previous, "new_attempts": 0,
+              "truncated": 0}
+    yield from seeded
+    if cfg.previous_attempts:
+        for a in load_input(cfg.previous_attempts):
+            counts["truncated"] += a.get("finish_reason") == "length"
+            yield a
+    questions = (q for q in map(question_item, records) if q["question_id"] not in seed_ids)
+    for window in store.windows(questions, cfg.window):
+        new = new_attempts(window, ctx.generate, cfg, done, solved, verify, model)
+        counts["questions"] += len(window)
+        counts["new_attempts"] += len(new)
+        counts["truncated"] += sum(a.get("finish_reason") == "length" for a in new)
+        yield from new
+    ctx.counts.update(counts)

@@ -1,4 +1,4 @@
-"""verify, convert, respond and decontaminate stream their input: the rows they write are the rows (same
+"""solve, verify, convert, respond and decontaminate stream their input: the rows they write are the rows (same
 values, same order) the whole-list computation gives, whatever the window; the first rows are written
 after one window has been read, not the whole input; and a stage stopped mid-verification resumes
 without running a verified row again.
@@ -96,6 +96,57 @@ def track_writes(monkeypatch) -> list[int]:
     monkeypatch.setattr(store.StreamInput, "__iter__", counting)
     monkeypatch.setattr(store.PartWriter, "write", recording)
     return at_write
+
+
+# -- solve ---------------------------------------------------------------------------------------
+
+def solve_reply(request):
+    number = int(request.messages[-1]["content"].split("item#", 1)[1].split(".", 1)[0])
+    body = "return WRONG" if (number + request.seed) % 3 == 0 else f"return x + {number}"
+    return (f"<|Solution Begin|>\n```python\ndef f(x):\n    {body}\n```\n<|Solution End|>\n"
+            f"<|Test Begin|>\n```python\nfrom solution import f\n\ndef test_f():\n    assert f(1) == {number + 1}\n```\n"
+            "<|Test End|>")
+
+
+def questions(n: int) -> list[dict]:
+    return [{"question_id": f"Q{i:03d}", "subset": "Prefill", "question": f"Write f(x) for item#{i}.",
+             "metadata": {"prompt_id": i}} for i in range(n)]
+
+
+@pytest.mark.parametrize("mode", ["all", "first_pass"])
+def test_solve_streams_in_windows_and_writes_what_the_whole_list_gives(tmp_path, mode):
+    rows = questions(11)
+    whole, whole_counts = run_stage(tmp_path, "solve", rows, "solve_reply", run_dir="whole", n=3, mode=mode,
+                                    window=10_000)
+    out, counts = run_stage(tmp_path, "solve", rows, "solve_reply", n=3, mode=mode, window=4)
+    key = lambda a: (a["question_id"], a["attempt"])  # noqa: E731
+    if mode == "all":
+        assert out == whole and len(out) == 33
+    else:  # rounds run per window: the same attempts, in window order
+        assert sorted(out, key=key) == sorted(whole, key=key) and len(out) < 33
+    assert counts == whole_counts and counts["new_attempts"] == len(out) and counts["questions"] == 11
+
+
+def test_solve_writes_attempts_before_it_has_read_its_input(tmp_path, monkeypatch):
+    at_write = track_writes(monkeypatch)
+    out, _ = run_stage(tmp_path, "solve", questions(12), "solve_reply", n=2, window=4)
+    assert len(out) == 24 and at_write[0] == 4 and at_write == [4 * (i // 8 + 1) for i in range(24)]
+
+
+def test_solve_adds_attempts_after_an_earlier_runs_without_reading_it_into_memory(tmp_path):
+    rows = questions(6)
+    first, _ = run_stage(tmp_path, "solve", rows, "solve_reply", run_dir="first", n=1)
+    previous = tmp_path / "previous.jsonl"
+    passed = [dict(a, passed=job_passes(a["raw"].split("```python", 1)[1])) for a in first]
+    previous.write_text("".join(json.dumps(a) + "\n" for a in passed))
+    out, counts = run_stage(tmp_path, "solve", rows, "solve_reply", run_dir="second", n=2, window=2,
+                            previous_attempts=str(previous))
+    assert out[:6] == passed  # the earlier attempts first, as they were
+    unsolved = {a["question_id"] for a in passed if not a["passed"]}
+    assert 0 < len(unsolved) < 6
+    assert sorted((a["question_id"], a["attempt"]) for a in out[6:]) == sorted(
+        (q, k) for q in unsolved for k in (1, 2))
+    assert counts["previous_attempts"] == 6 and counts["new_attempts"] == 2 * len(unsolved)
 
 
 # -- verify --------------------------------------------------------------------------------------
