@@ -119,6 +119,10 @@ class ConvertConfig:
     template: str = "convert_complete"
     batch_size: int = setting(64, ge=1, why="re-verification batch (checkpoint granularity)")
     window: int = setting(1024, ge=1, why="rows per generation call; memory holds one window")
+    # KodCode-V1.1's stdin/stdout rows (kodcode/synth/stdio.py): off for the paper's V1
+    stdio: bool = False
+    stdio_template: str = "convert_stdio"
+    stdio_min_cases: int = setting(3, ge=1, why="distinct stdin test cases a stdin/stdout row needs")
 
 
 def _verify_completion(rows: list[dict], executor) -> list[dict]:
@@ -178,17 +182,57 @@ def convert_window(window: list[dict], ctx, cfg: "ConvertConfig", counts: dict) 
                 counts["converted"] += 1
             else:
                 reasons[chk["reason"]] = reasons.get(chk["reason"], 0) + 1
-    # Each instruct row is followed by its complete-style twin, as in KodCode's combined files.
+    stdio = stdio_window(instruct, ctx, cfg, counts) if cfg.stdio else {}
+    # Each instruct row is followed by its complete-style twin, as in KodCode's combined files, then
+    # by its stdin/stdout row when there is one.
     out = []
     for t in window:
         out.append(t)
-        twin = twins.get(t["question_id"][:-2]) if t["question_id"].endswith("_I") else None
-        if twin:
-            out.append(twin)
+        for extra in (twins, stdio):
+            twin = extra.get(t["question_id"][:-2]) if t["question_id"].endswith("_I") else None
+            if twin:
+                out.append(twin)
     return out
 
 
-@stage("convert", schema=ConvertConfig, prompts=("convert_complete.txt",), version="1", streams=True)
+def stdio_window(instruct: list[dict], ctx, cfg: "ConvertConfig", counts: dict) -> dict[str, dict]:
+    """The accepted stdin/stdout rows of one window's instruct rows, by question id without suffix."""
+    from kodcode.llm.types import GenerationRequest
+    from kodcode.synth import stdio
+
+    requests = [GenerationRequest(messages=stdio.stdio_messages(t, cfg.stdio_template), n=1,
+                                  temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=ctx.seed)
+                for t in instruct]
+    reasons = counts.setdefault("stdio_dropped", {})
+    candidates = []
+    for t, res in zip(instruct, ctx.generate(requests)):
+        question, program, cases = stdio.parse_stdio(res.texts[0])
+        why = stdio.check_stdio(question, program, cases, t, cfg.stdio_min_cases)
+        if why:
+            key = why.split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+        else:
+            candidates.append({**t, "stdio_question": question, "program": program, "cases": cases})
+    counts["stdio_attempted"] = counts.get("stdio_attempted", 0) + len(instruct)
+    counts.setdefault("stdio", 0)
+    rows = {}
+    if candidates:
+        ctx.exec_used = True
+        checks = ctx.checkpoint_window(candidates, lambda batch: stdio.verify_stdio(batch, ctx.executor()),
+                                       key=lambda r: "stdio:" + r["question_id"], batch_size=cfg.batch_size,
+                                       desc="stdio verify")
+        for c, chk in zip(candidates, checks):
+            if chk["ok"]:
+                base = {k: v for k, v in c.items() if k not in ("stdio_question", "program", "cases")}
+                row = stdio.stdio_row(base, c["stdio_question"], c["program"], c["cases"])
+                rows[row["question_id"][:-len(stdio.SUFFIX)]] = row
+                counts["stdio"] += 1
+            else:
+                reasons[chk["reason"]] = reasons.get(chk["reason"], 0) + 1
+    return rows
+
+
+@stage("convert", schema=ConvertConfig, prompts=("convert_complete.txt", "convert_stdio.txt"), version="1", streams=True)
 def convert_stage(records, ctx):
     """Instruct triplets in; the same triplets plus their accepted complete-style rows out, a window
     of ``window`` rows at a time (generation, re-verification, output), so memory holds one window."""

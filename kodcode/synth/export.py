@@ -99,7 +99,7 @@ def _test_info(info: list[dict] | None) -> list[dict] | None:
 def kodcode_v1_rows(triplets: list[dict], version: str = "V1", trial_names: list[str] | None = None) -> list[dict]:
     trials = _trials(triplets, trial_names)
     return [{
-        "version": version, "style": t["style"], "subset": t["subset"], "question_id": t["question_id"],
+        "version": t.get("version") or version, "style": t["style"], "subset": t["subset"], "question_id": t["question_id"],
         "question": t["question"], "solution": t["solution"], "test": t["test"],
         "test_info": _test_info(t.get("test_info")), "gpt_pass_sequence": [int(x) for x in t["gpt_pass_sequence"]],
         "gpt_pass_trial_num": int(t["gpt_pass_trial_num"]), "gpt_difficulty": t["gpt_difficulty"],
@@ -164,7 +164,9 @@ def dataset_card(name: str, splits: dict[str, int], columns: tuple[str, ...], ab
 
 
 _ABOUT = {
-    "kodcode_v1": "Verified question-solution-test triplets in the KodCode-V1 layout (RL and verification set).",
+    "kodcode_v1": ("Verified question-solution-test triplets in the KodCode-V1 layout (RL and verification set). "
+                   "Rows with `version` V1.1 are stdin/stdout tasks: `solution` is a program, `test` runs it as a "
+                   "script on each case's input and compares the printed tokens."),
     "sft_r1": ("Reasoning responses in the KodCode-V1-SFT-R1 layout: `train` rows have a response that passed the "
                "tests, `incorrect` rows none, `use_with_caution` rows were flagged as close to a benchmark question."),
     "light_rl": "A seeded random draw from the rows with reasoning responses, in the KodCode-Light-RL-10K layout.",
@@ -336,7 +338,7 @@ def export_all(triplets, sft_rows, out_dir: str | Path, *, version: str = "V1",
 @dataclass
 class ExportConfig:
     out_dir: str | None = None  # None: <run_dir>/export/datasets
-    version: str = "V1"  # the `version` column (KodCode-V1 uses V1 / V1.1)
+    version: str = "V1"  # the `version` column of rows that carry none (stdin/stdout rows carry V1.1)
     push_to_hub: str | None = None  # repo id prefix, e.g. me/kodcode-run1 -> me/kodcode-run1-kodcode-v1
     private: bool = True
     # KodCode-Light-RL-10K: 10,000 rows drawn at random

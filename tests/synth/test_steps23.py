@@ -103,6 +103,27 @@ def test_steps23_end_to_end(tmp_path):
     assert summary["data_flow"]["solve (attempts)"] == 12
 
 
+def test_stdio_rows_are_verified_and_exported_as_v1_1(tmp_path):
+    """stage.convert.stdio: each instruct row gets a stdin/stdout twin that passed the sandbox; the
+    lookup-table rewrite of is_even (answers printed without calling it) is dropped."""
+    cfg = synth_cfg(tmp_path, stages=["solve", "parse", "verify", "label", "convert", "export"],
+                    convert={"stdio": True})
+    run(cfg)
+    run_dir = Path(cfg["run_dir"])
+    convert = manifest(run_dir, "convert")["counts"]
+    assert (convert["stdio_attempted"], convert["stdio"]) == (3, 1)
+    assert convert["stdio_dropped"] == {
+        "answers do not come from the entry point (it prints them replaced)": 1,
+        "program does not define the entry point 'similar_elements'": 1}
+    v1 = datasets.load_from_disk(str(run_dir / "export" / "datasets" / "kodcode_v1"))
+    rows = {r["question_id"]: r for r in v1}
+    row = rows["Prefill_00000001_S"]
+    assert row["version"] == "V1.1" and rows["Prefill_00000001_I"]["version"] == "V1"
+    assert "print(add(a, b))" in row["solution"] and "runpy.run_module" in row["test"]
+    assert row["gpt_difficulty"] == rows["Prefill_00000001_I"]["gpt_difficulty"]
+    assert list(rows).index("Prefill_00000001_S") == list(rows).index("Prefill_00000001_C") + 1
+
+
 def test_failed_questions_get_more_attempts_in_a_later_run(tmp_path):
     first = synth_cfg(tmp_path, stages=["solve", "parse", "verify", "label"])
     run(first)

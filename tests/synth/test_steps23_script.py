@@ -72,6 +72,27 @@ def _convert(prompt: str) -> str:
     return f"<|Completion Begin|>\n```python\n{stub}\n```\n<|Completion End|>"
 
 
+def _stdio(prompt: str) -> str:
+    """Stdin/stdout rewrites (stage.convert.stdio): honest for add, a lookup table for is_even."""
+    import json
+
+    task = prompt.split("## Coding task", 1)[1].split("## Unit tests", 1)[0]
+    if "add(a, b)" in task:
+        key, (good, _, _) = _which(task)
+        main = "def main():\n    a, b = map(int, input().split())\n    print(add(a, b))"
+        cases = [{"input": "1 2\n", "output": "3\n"}, {"input": "-1 1\n", "output": "0\n"},
+                 {"input": "10 5\n", "output": "15\n"}]
+    else:  # prints the answers without calling the function: the sabotage check drops it
+        good = "def is_even(n):\n    return n % 2 == 0"
+        main = ("def main():\n    print({'4': 'True', '7': 'False', '0': 'True'}[input().strip()])")
+        cases = [{"input": "4\n", "output": "True\n"}, {"input": "7\n", "output": "False\n"},
+                 {"input": "0\n", "output": "True\n"}]
+    program = f"{good}\n\n\n{main}\n\n\nif __name__ == '__main__':\n    main()\n"
+    question = "Read two integers a and b from one line and print a + b.\n\nInput\na b\n\nOutput\nOne integer."
+    return (f"<|Question Begin|>\n{question}\n<|Question End|>\n<|Solution Begin|>\n```python\n{program}```\n"
+            f"<|Solution End|>\n<|Test Begin|>\n{json.dumps(cases)}\n<|Test End|>")
+
+
 def _respond(question: str, seed: int) -> str:
     key, (good, bad, _) = _which(question)
     if key == "add(a, b)":  # right code under another name: renamed to the entry point, passes
@@ -93,6 +114,8 @@ def reply(request):
     content = request.messages[-1]["content"]
     if "<|Solution Begin|>" in content and "## Question" in content:
         return _solve(content, request.seed or 0)
+    if "<|Question Begin|>" in content and "<|Test Begin|>" in content:
+        return _stdio(content)
     if "<|Completion Begin|>" in content:
         return _convert(content)
     return _respond(content, request.seed or 0)
