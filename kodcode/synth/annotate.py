@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from kodcode.answers import fenced_blocks, is_python
 from kodcode.config import setting
 from kodcode.llm.types import GenerationRequest
+from kodcode.synth import store
 from kodcode.synth.extract import parse_json_object
 from kodcode.synth.questions import _rng, check_subsets, precheck_subsets
 from kodcode.synth.runner import StageContext, stage
@@ -86,6 +87,7 @@ class FilterConfig:
     max_tokens: int = 1024
     python_only: bool = True  # paper App. A: Python-specific instructions (and responses) only
     response_field: str | None = None  # a seed extra field holding the instruction's response (Magpie: response)
+    window: int = setting(2048, ge=1, why="instructions per generation call; memory holds one window's replies")
 
 
 def _norm(value) -> str:
@@ -114,8 +116,9 @@ def _precheck(cfg: FilterConfig, full) -> list[str]:
 
 
 @stage("filter", schema=FilterConfig, prompts=("annotate_quality.txt", "annotate_category.txt"),
-       precheck=_precheck)
-def filter_instructions(records: list[dict], ctx: StageContext) -> list[dict]:
+       precheck=_precheck, streams=True)
+def filter_instructions(records, ctx: StageContext):
+    """The input rows passed through, then the kept instructions, ``window`` seeds at a time."""
     cfg: FilterConfig = ctx.cfg
     [subset] = check_subsets(ctx, [cfg.subset])
     if subset.seeds is None:
@@ -134,26 +137,26 @@ def filter_instructions(records: list[dict], ctx: StageContext) -> list[dict]:
                 if python_specific(s.text, s.extra.get(cfg.response_field) if cfg.response_field else None)]
         ctx.counts["dropped_not_python"] = n - len(mine)
     qp, cp = load_prompt("annotate_quality.txt"), load_prompt("annotate_category.txt")
-    requests = []
-    for _, s in mine:
-        for p in (qp, cp):
-            requests.append(GenerationRequest(messages=[{"role": "user", "content": p.render(question=s.text.strip())}],
-                                              temperature=cfg.temperature, max_tokens=cfg.max_tokens))
     llm = ctx.llm(cfg.role)
-    results = llm.generate(requests, desc="filter", progress=ctx.full_cfg.progress)
-    out = list(records)
-    for k, (index, s) in enumerate(mine):
-        quality = parse_json_object(results[2 * k].texts[0] if results[2 * k].texts else None)
-        category = parse_json_object(results[2 * k + 1].texts[0] if results[2 * k + 1].texts else None)
-        keep, reason = judge(quality, category, cfg)
-        ctx.counts[reason] = ctx.counts.get(reason, 0) + 1
-        if keep:
-            out.append({
-                "question_id": f"{subset.name}_{index:08d}",
-                "subset": subset.name,
-                "question": s.text.strip(),
-                "metadata": {"method": "filter", "prompt_id": index, "seed_ids": [s.id], "model": llm.model_id,
-                             "prompt": f"{qp.tag},{cp.tag}", "input_quality": quality.get("input_quality"),
-                             "primary_tag": category.get("primary_tag"), "other_tags": category.get("other_tags")},
-            })
-    return out
+    yield from records
+    for window in store.windows(mine, cfg.window):
+        requests = []
+        for _, s in window:
+            for p in (qp, cp):
+                requests.append(GenerationRequest(messages=[{"role": "user", "content": p.render(question=s.text.strip())}],
+                                                  temperature=cfg.temperature, max_tokens=cfg.max_tokens))
+        results = llm.generate(requests, desc="filter", progress=ctx.full_cfg.progress)
+        for k, (index, s) in enumerate(window):
+            quality = parse_json_object(results[2 * k].texts[0] if results[2 * k].texts else None)
+            category = parse_json_object(results[2 * k + 1].texts[0] if results[2 * k + 1].texts else None)
+            keep, reason = judge(quality, category, cfg)
+            ctx.counts[reason] = ctx.counts.get(reason, 0) + 1
+            if keep:
+                yield {
+                    "question_id": f"{subset.name}_{index:08d}",
+                    "subset": subset.name,
+                    "question": s.text.strip(),
+                    "metadata": {"method": "filter", "prompt_id": index, "seed_ids": [s.id], "model": llm.model_id,
+                                 "prompt": f"{qp.tag},{cp.tag}", "input_quality": quality.get("input_quality"),
+                                 "primary_tag": category.get("primary_tag"), "other_tags": category.get("other_tags")},
+                }

@@ -23,13 +23,16 @@ and takes its slice; question ids are the global prompt index.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from kodcode.config import setting
 from kodcode.llm.types import GenerationRequest
 from kodcode.synth.extract import ABSTAIN, extract_question
+from kodcode.synth import store
 from kodcode.synth.runner import StageContext, stage
 from kodcode.synth.seeds import Seed, SeedSource, load_seeds
 from kodcode.synth.templates import load_prompt
@@ -55,6 +58,7 @@ class QuestionStageConfig:
     # An answer cut at max_tokens holds at most part of a question (KodCode keeps such rows, often
     # with the whole analysis as the "question": bench/reports/question_extraction.md).
     drop_truncated: bool = True
+    window: int = setting(4096, ge=1, why="prompts per generation call; memory holds one window")
 
 
 @dataclass
@@ -63,6 +67,7 @@ class PrefillConfig:
     role: str = "prefill"
     num_questions: int = 200
     n_per_call: int = setting(200, ge=1)  # KodCode/Magpie: n=200 samples of one prompt per engine call
+    window: int = setting(64, ge=1, why="engine calls (of n_per_call samples) per generation call")
     # App. D.2 lists three openings; KodCode's script uses the first by default.
     prefixes: list[str] = setting(default_factory=lambda: ["Write a python function to"], min_len=1,
                                   fix="['Write a python function to']", why="the openings the model continues")
@@ -152,62 +157,70 @@ def _record(ctx, subset: SubsetConfig, method: str, index: int, question: str, m
     }
 
 
+def _shard_bounds(ctx: StageContext, n: int) -> tuple[int, int]:
+    """This shard's contiguous slice of ``n`` items (as ``ctx.shard_slice`` cuts a list)."""
+    i, shards = ctx.shard
+    return n * i // shards, n * (i + 1) // shards
+
+
 def _run_prompts(ctx: StageContext, cfg: QuestionStageConfig, subset: SubsetConfig, method: str,
-                 prompts: list[tuple[int, str, list[str]]], prompt_tag: str) -> list[dict]:
-    """Generate one answer per prompt (this shard's slice), extract questions, count drops."""
-    mine = ctx.shard_slice(prompts)
-    requests = [
-        GenerationRequest(messages=[{"role": "user", "content": text}], temperature=cfg.temperature,
-                          top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=ctx.full_cfg.seed + index)
-        for index, text, _ in mine
-    ]
+                 prompts, prompt_tag: str):
+    """One answer per prompt of this shard's slice, a window of prompts per generation call;
+    yields the extracted questions as each window finishes and counts drops.
+
+    ``prompts`` is an iterator over all ``subset.num_prompts`` prompts in order (built lazily:
+    the ones before this shard's slice are drawn, so the random choices match, and dropped)."""
+    lo, hi = _shard_bounds(ctx, subset.num_prompts)
+    mine = itertools.islice(prompts, lo, hi)
     llm = ctx.llm(cfg.role)
-    results = llm.generate(requests, desc=f"{ctx.name}:{subset.name}", progress=ctx.full_cfg.progress)
-    out = []
-    for (index, _, seed_ids), res in zip(mine, results):
-        raw = res.texts[0] if res.texts else ""
-        reason = res.finish_reasons[0] if res.finish_reasons else None
-        if cfg.drop_truncated and reason == "length":
-            ctx.counts["dropped_truncated"] = ctx.counts.get("dropped_truncated", 0) + 1
-            continue
-        question = extract_question(raw)
-        if question is None:
-            reason = "abstained" if ABSTAIN in raw else "empty"
-            ctx.counts[f"dropped_{reason}"] = ctx.counts.get(f"dropped_{reason}", 0) + 1
-            continue
-        meta = {"seed_ids": seed_ids, "prompt": prompt_tag, "model": llm.model_id, "finish_reason": reason}
-        if cfg.keep_raw:
-            meta["raw"] = raw
-        out.append(_record(ctx, subset, method, index, question, meta))
-    ctx.counts[f"questions_{subset.name}"] = len(out)
-    return out
+    key = f"questions_{subset.name}"
+    ctx.counts[key] = ctx.counts.get(key, 0)
+    for window in store.windows(mine, cfg.window):
+        requests = [
+            GenerationRequest(messages=[{"role": "user", "content": text}], temperature=cfg.temperature,
+                              top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=ctx.full_cfg.seed + index)
+            for index, text, _ in window
+        ]
+        results = llm.generate(requests, desc=f"{ctx.name}:{subset.name}", progress=ctx.full_cfg.progress)
+        for (index, _, seed_ids), res in zip(window, results):
+            raw = res.texts[0] if res.texts else ""
+            reason = res.finish_reasons[0] if res.finish_reasons else None
+            if cfg.drop_truncated and reason == "length":
+                ctx.counts["dropped_truncated"] = ctx.counts.get("dropped_truncated", 0) + 1
+                continue
+            question = extract_question(raw)
+            if question is None:
+                reason = "abstained" if ABSTAIN in raw else "empty"
+                ctx.counts[f"dropped_{reason}"] = ctx.counts.get(f"dropped_{reason}", 0) + 1
+                continue
+            meta = {"seed_ids": seed_ids, "prompt": prompt_tag, "model": llm.model_id, "finish_reason": reason}
+            if cfg.keep_raw:
+                meta["raw"] = raw
+            ctx.counts[key] += 1
+            yield _record(ctx, subset, method, index, question, meta)
 
 
-def seeded_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
+def seeded_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> Iterator[tuple[int, str, list[str]]]:
     prompt = load_prompt("question_from_seeds.txt")
     k = min(subset.seeds_per_prompt, len(seeds))
-    out = []
     for index in range(subset.num_prompts):
         chosen = rng.sample(seeds, k)
         examples = "".join(f"[Question {i}]: {s.text.strip()}\n\n" for i, s in enumerate(chosen, 1))
-        out.append((index, prompt.render(examples=examples, next_label=f"[Question {k + 1}]:"), [s.id for s in chosen]))
-    return out
+        yield index, prompt.render(examples=examples, next_label=f"[Question {k + 1}]:"), [s.id for s in chosen]
 
 
-def _one_seed_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random, render) -> list[tuple[int, str, list[str]]]:
-    out = []
+def _one_seed_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random, render) -> Iterator[tuple[int, str, list[str]]]:
     for index in range(subset.num_prompts):
         s = rng.choice(seeds)
-        out.append((index, render(s), [s.id]))
-    return out
+        yield index, render(s), [s.id]
 
 
-def snippet_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
+def snippet_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> Iterator[tuple[int, str, list[str]]]:
     prompt = load_prompt("question_from_snippet.txt")
     return _one_seed_prompts(subset, seeds, rng, lambda s: prompt.render(code=s.text.strip()))
 
 
-def docs_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> list[tuple[int, str, list[str]]]:
+def docs_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) -> Iterator[tuple[int, str, list[str]]]:
     prompt = load_prompt("question_from_docs.txt")
 
     def render(s: Seed) -> str:
@@ -217,40 +230,45 @@ def docs_prompts(subset: SubsetConfig, seeds: list[Seed], rng: random.Random) ->
     return _one_seed_prompts(subset, seeds, rng, render)
 
 
-def _question_stage(records: list[dict], ctx: StageContext, method: str, builder, prompt_name: str) -> list[dict]:
+def _question_stage(records, ctx: StageContext, method: str, builder, prompt_name: str):
+    """The input rows passed through, then each subset's new questions, a window at a time."""
     cfg: QuestionStageConfig = ctx.cfg
     subsets = check_subsets(ctx, cfg.subsets)
     # Load every subset's seeds before generating anything: a bad seed file fails the stage early.
     seeds = {s.name: load_seeds(s.seeds, key) if s.seeds else None for key, s in zip(cfg.subsets, subsets)}
-    out = list(records)
     for key, subset in zip(cfg.subsets, subsets):
         if seeds[subset.name] is None:
             from kodcode.config import ConfigError
 
             raise ConfigError([f"subsets.{key}.seeds is required for stage {ctx.name} (got null); set a path or hf_name"])
+    yield from records
+    for key, subset in zip(cfg.subsets, subsets):
         prompts = builder(subset, seeds[subset.name], _rng(ctx, key))
-        out += _run_prompts(ctx, cfg, subset, method, prompts, load_prompt(prompt_name).tag)
-    return out
+        yield from _run_prompts(ctx, cfg, subset, method, prompts, load_prompt(prompt_name).tag)
 
 
-@stage("seeded", schema=QuestionStageConfig, precheck=_precheck("seeded"), prompts=("question_from_seeds.txt",))
-def seeded(records: list[dict], ctx: StageContext) -> list[dict]:
+@stage("seeded", schema=QuestionStageConfig, precheck=_precheck("seeded"), prompts=("question_from_seeds.txt",),
+       streams=True)
+def seeded(records, ctx: StageContext):
     return _question_stage(records, ctx, "seeded", seeded_prompts, "question_from_seeds.txt")
 
 
-@stage("snippets", schema=QuestionStageConfig, precheck=_precheck("snippets"), prompts=("question_from_snippet.txt",))
-def snippets(records: list[dict], ctx: StageContext) -> list[dict]:
+@stage("snippets", schema=QuestionStageConfig, precheck=_precheck("snippets"), prompts=("question_from_snippet.txt",),
+       streams=True)
+def snippets(records, ctx: StageContext):
     return _question_stage(records, ctx, "snippets", snippet_prompts, "question_from_snippet.txt")
 
 
-@stage("docs", schema=QuestionStageConfig, precheck=_precheck("docs"), prompts=("question_from_docs.txt",))
-def docs(records: list[dict], ctx: StageContext) -> list[dict]:
+@stage("docs", schema=QuestionStageConfig, precheck=_precheck("docs"), prompts=("question_from_docs.txt",),
+       streams=True)
+def docs(records, ctx: StageContext):
     return _question_stage(records, ctx, "docs", docs_prompts, "question_from_docs.txt")
 
 
 @stage("prefill", schema=PrefillConfig,
-       precheck=lambda cfg, full: precheck_subsets([cfg.subset], "prefill", full, need_seeds=False))
-def prefill(records: list[dict], ctx: StageContext) -> list[dict]:
+       precheck=lambda cfg, full: precheck_subsets([cfg.subset], "prefill", full, need_seeds=False), streams=True)
+def prefill(records, ctx: StageContext):
+    """The input rows passed through, then the prefill questions, ``window`` engine calls at a time."""
     cfg: PrefillConfig = ctx.cfg
     [subset] = check_subsets(ctx, [cfg.subset])
     llm = ctx.llm(cfg.role)
@@ -259,25 +277,27 @@ def prefill(records: list[dict], ctx: StageContext) -> list[dict]:
     calls = math.ceil(cfg.num_questions / cfg.n_per_call)
     # One request per call, each with its own seed: the n samples of a call are drawn together
     # (prefix caching makes the shared template free), different calls differ by seed.
-    plan = [(c, cfg.prefixes[c % len(cfg.prefixes)]) for c in range(calls)]
-    mine = ctx.shard_slice(plan)
-    requests = [
-        GenerationRequest(prompt=template + prefix, n=min(cfg.n_per_call, cfg.num_questions - c * cfg.n_per_call),
-                          temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, stop=stop,
-                          seed=ctx.full_cfg.seed + c)
-        for c, prefix in mine
-    ]
-    results = llm.generate(requests, desc="prefill", progress=ctx.full_cfg.progress)
-    out = list(records)
-    for (c, prefix), res in zip(mine, results):
-        for j, (text, reason) in enumerate(zip(res.texts, res.finish_reasons)):
-            body = text.strip()
-            if not body:
-                ctx.counts["dropped_empty"] = ctx.counts.get("dropped_empty", 0) + 1
-                continue
-            # KodCode stores the prefix + " " + completion as the question.
-            out.append(_record(ctx, subset, "prefill", c * cfg.n_per_call + j, f"{prefix} {body}",
-                               {"seed_ids": [], "prompt": f"prefill:{prefix}", "model": llm.model_id,
-                                "finish_reason": reason}))
-    ctx.counts[f"questions_{subset.name}"] = len(out) - len(records)
-    return out
+    lo, hi = _shard_bounds(ctx, calls)
+    key = f"questions_{subset.name}"
+    ctx.counts[key] = 0
+    yield from records
+    for window in store.windows(range(lo, hi), cfg.window):
+        plan = [(c, cfg.prefixes[c % len(cfg.prefixes)]) for c in window]
+        requests = [
+            GenerationRequest(prompt=template + prefix, n=min(cfg.n_per_call, cfg.num_questions - c * cfg.n_per_call),
+                              temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, stop=stop,
+                              seed=ctx.full_cfg.seed + c)
+            for c, prefix in plan
+        ]
+        results = llm.generate(requests, desc="prefill", progress=ctx.full_cfg.progress)
+        for (c, prefix), res in zip(plan, results):
+            for j, (text, reason) in enumerate(zip(res.texts, res.finish_reasons)):
+                body = text.strip()
+                if not body:
+                    ctx.counts["dropped_empty"] = ctx.counts.get("dropped_empty", 0) + 1
+                    continue
+                # KodCode stores the prefix + " " + completion as the question.
+                ctx.counts[key] += 1
+                yield _record(ctx, subset, "prefill", c * cfg.n_per_call + j, f"{prefix} {body}",
+                              {"seed_ids": [], "prompt": f"prefill:{prefix}", "model": llm.model_id,
+                               "finish_reason": reason})

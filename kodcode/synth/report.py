@@ -41,12 +41,14 @@ def count_tests(test: str | None) -> int:
     return len(re.findall(r"^\s*def test_\w*\s*\(", test or "", re.MULTILINE))
 
 
-def lengths(rows: list[dict]) -> dict[str, list[int]]:
-    return {
-        "question_words": [len(r["question"].split()) for r in rows],
-        "solution_lines": [len((r.get("solution") or "").splitlines()) for r in rows],
-        "tests_per_question": [count_tests(r.get("test")) for r in rows],
-    }
+def lengths(rows) -> dict[str, list[int]]:
+    """Per row: question words, solution lines, tests (one pass over any iterable of rows)."""
+    out: dict[str, list[int]] = {"question_words": [], "solution_lines": [], "tests_per_question": []}
+    for r in rows:
+        out["question_words"].append(len(r["question"].split()))
+        out["solution_lines"].append(len((r.get("solution") or "").splitlines()))
+        out["tests_per_question"].append(count_tests(r.get("test")))
+    return out
 
 
 def _save(fig, path: Path) -> str:
@@ -182,12 +184,14 @@ _UNITS = {"solve": "attempts", "parse": "attempts", "verify": "attempts", "label
           "export": "exported rows"}
 
 
-@stage("report", version="1")
-def report_stage(records: list[dict], ctx) -> list[dict]:
+@stage("report", version="1", streams=True)
+def report_stage(records, ctx):
     """Exported rows in; figures under <run_dir>/report/figures; the rows out unchanged.
 
     The numbers of earlier stages come from their manifests (the runner's record of each stage),
-    so the report sees failed questions (label) and dropped rows (decontaminate) as well.
+    so the report sees failed questions (label) and dropped rows (decontaminate) as well.  It
+    streams: the rows are read three times (lengths, the per-subset funnel, the output) and the
+    verify output once, keeping only the attempts of the questions the page shows.
     """
     from kodcode.synth import store
 
@@ -207,7 +211,7 @@ def report_stage(records: list[dict], ctx) -> list[dict]:
     from kodcode.synth.report_page import write_page
 
     verify_part = store.part_path(run_dir / "verify", ctx.shard)
-    attempts = store.read_jsonl(verify_part) if "verify" in manifests and verify_part.is_file() else []
+    attempts = store.iter_jsonl(verify_part) if "verify" in manifests and verify_part.is_file() else []
     page = write_page(ctx.stage_dir, summary, manifests, records, attempts, title=f"kodcode synth: {ctx.full_cfg.name}")
     ctx.counts.update(figures=sorted(summary["figures"]), page=str(page))
-    return list(records)
+    yield from records

@@ -63,12 +63,22 @@ def subset_funnel(manifests: dict, exported: list[dict]) -> list[list]:
     return rows
 
 
-def question_browser(attempts: list[dict], max_questions: int = 200) -> str:
+def question_browser(attempts, max_questions: int = 200) -> str:
+    """The first ``max_questions`` questions (in order of first appearance) with their attempts;
+    one pass over any iterable, holding only the attempts of those questions."""
     by_q: dict[str, list[dict]] = {}
+    others: set[str] = set()
     for a in attempts:
-        by_q.setdefault(a["question_id"], []).append(a)
+        qid = a["question_id"]
+        if qid in by_q:
+            by_q[qid].append(a)
+        elif len(by_q) < max_questions:
+            by_q[qid] = [a]
+        else:
+            others.add(qid)
+    total = len(by_q) + len(others)
     parts = []
-    for qid, atts in list(by_q.items())[:max_questions]:
+    for qid, atts in by_q.items():
         passed = sum(bool(a.get("passed")) for a in atts)
         inner = []
         for a in sorted(atts, key=lambda a: a.get("attempt", 0)):
@@ -85,7 +95,7 @@ def question_browser(attempts: list[dict], max_questions: int = 200) -> str:
             f"<details class='q'><summary>{_e(qid)} &middot; {_e(q.get('subset', ''))} &middot; "
             f"{passed}/{len(atts)} attempts pass</summary><pre>{_e(q.get('question', ''))}</pre>{''.join(inner)}"
             "</details>")
-    more = f"<p>first {max_questions} of {len(by_q)} questions</p>" if len(by_q) > max_questions else ""
+    more = f"<p>first {max_questions} of {total} questions</p>" if total > max_questions else ""
     return "".join(parts) + more
 
 

@@ -204,3 +204,47 @@ def test_seeds_from_parquet_and_gzipped_json(tmp_path):
     got = [load_seeds(SeedSource(path=str(tmp_path / name), field="codes", id_field="id"), "algorithm")[0]
            for name in ("s.parquet", "s.json.gz")]
     assert [(s.id, s.text) for s in got] == [("7", "def f(): pass"), ("8", "def g(): pass")]
+
+
+@pytest.mark.parametrize("stage_name", ["prefill", "seeded", "filter"])
+def test_question_stages_stream_in_windows_with_the_same_rows(tmp_path, stage_name):
+    """A window of 1 prompt (or engine call, or instruction) per generation call writes the rows a
+    single call writes, in the same order, with the same counts; rows go out as each window ends."""
+    from kodcode.synth import store
+
+    def rows_and_counts(run_dir: str, window: int):
+        c = cfg(tmp_path, ["prefill", stage_name] if stage_name != "prefill" else ["prefill"], run_dir=str(tmp_path / run_dir))
+        c["stage"][stage_name]["window"] = window
+        summary = run(c)
+        part = tmp_path / run_dir / stage_name / "part-00000-of-00001.jsonl"
+        return [json.loads(line) for line in part.read_text().splitlines()], summary["stages"][stage_name]["counts"]
+
+    whole, whole_counts = rows_and_counts("whole", 10_000)
+    writes: list[int] = []
+    write = store.PartWriter.write
+
+    def recording(self, rec):
+        writes.append(len(calls))
+        write(self, rec)
+
+    from kodcode.llm import scripted
+
+    calls: list[int] = []
+    generate = scripted.ScriptedLLM.generate
+
+    def counting(self, requests, *a, **k):
+        calls.append(len(requests))
+        return generate(self, requests, *a, **k)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(store.PartWriter, "write", recording)
+    mp.setattr(scripted.ScriptedLLM, "generate", counting)
+    try:
+        windowed, counts = rows_and_counts("windowed", 1)
+    finally:
+        mp.undo()
+    assert windowed == whole and counts == whole_counts and len(whole) >= 5
+    own_stage = writes[-len(windowed):]  # the earlier prefill stage wrote the first ones
+    mine = [n for n, r in zip(own_stage, windowed) if r["metadata"].get("method") == (
+        "filter" if stage_name == "filter" else stage_name)]
+    assert len(set(mine)) > 1  # the stage's own rows were written across several generation calls

@@ -54,3 +54,21 @@ def test_report_page_renders_in_headless_chromium(tmp_path):
     assert "Add &lt;two&gt; numbers." in dom  # question text escaped, not injected
     assert "not run: no code" in dom and "25.0%" in dom
     assert json.loads((tmp_path / "figures" / "summary.json").read_text())["pass_at_k"] == pak
+
+
+def test_question_browser_reads_attempts_once_and_keeps_the_first_questions():
+    from kodcode.synth.report_page import question_browser
+
+    seen = []
+
+    def attempts():  # a generator: one pass, as the report stage streams the verify output
+        for i in range(3000):
+            seen.append(i)
+            yield {"question_id": f"Q{i % 1000}", "attempt": i // 1000, "subset": "S", "question": f"q{i % 1000}",
+                   "verdict": {"status": "pass" if i % 2 else "fail"}, "passed": bool(i % 2)}
+
+    html = question_browser(attempts(), max_questions=3)
+    assert len(seen) == 3000
+    assert html.count("class='q'") == 3 and "first 3 of 1000 questions" in html
+    assert "Q0 &middot;" in html and "Q2 &middot;" in html and "Q3 &middot;" not in html
+    assert html.count("attempt 2 &middot;") == 3  # each shown question has its later attempts too
