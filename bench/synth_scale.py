@@ -18,7 +18,13 @@ Each point runs in its own child process, so its peak RSS is its own (``os.wait4
 * ``io``     the runner's read/write path per stage: ``run_stages`` with one streaming stage over a
              JSONL input of V1-sized rows (question, solution, test, 10 trials): input hash, lazy
              read, output written and hashed as produced;
-* ``verify`` jobs per second of ``verify_attempts`` on the real sandbox (``kodcode.exec``).
+* ``verify`` jobs per second of ``verify_attempts`` on the real sandbox (``kodcode.exec``);
+* ``solve``  the solve stage through ``run_stages`` over a JSONL input of questions, 2 attempts each,
+             its LLM a scripted stand-in that answers at once with a fixed solution and tests of
+             KodCode-V1 size (so the figures are the stage's own cost: requests, the LLM cache,
+             attempt records, writes; streaming: windows of 2,048 questions);
+* ``report`` the report stage through ``run_stages`` over a JSONL input of V1-sized rows (figures,
+             HTML page; streaming: the rows read three times).
 
 Then fits the growth exponent between the two largest sizes of each stage and extrapolates to
 KodCode-V1 (447k rows) and V1.1 scale (4.5M rows) on one node.
@@ -53,6 +59,15 @@ SOLUTION = "def add(a, b):\n    \"\"\"Return a + b.\"\"\"\n    return a + b\n" +
 TEST = "from solution import add\n\n" + "".join(f"def test_add_{i}():\n    assert add({i}, 1) == {i + 1}\n\n"
                                              for i in range(12))
 QUESTION = ("Write a function add(a, b) that returns the sum of two integers. " * 10).strip()
+
+
+SCRIPTED_REPLY = (f"<|Solution Begin|>\n```python\n{SOLUTION}```\n<|Solution End|>\n"
+                  f"<|Test Begin|>\n```python\n{TEST}```\n<|Test End|>\n")
+
+
+def scripted_reply(request) -> str:
+    """The solve point's LLM stand-in: the same V1-sized reply to every request, at once."""
+    return SCRIPTED_REPLY
 
 
 def attempt(i: int, a: int) -> dict:
@@ -153,7 +168,7 @@ def child(stage: str, n: int, work: Path) -> dict:
         got = {(int(i), int(j)) for i, j in found.pairs.tolist() if i in qset}
         out["pairs_exact"], out["pairs_found"] = len(want), len(got & want)
         out["recall"] = len(got & want) / len(want) if want else float("nan")
-    elif stage in ("label", "export", "io", "decontaminate"):
+    elif stage in ("label", "export", "io", "decontaminate", "solve", "report"):
         # Through the runner as a run would: a JSONL input read lazily (store.Rows), the stage fed a
         # StreamInput, every output row written and hashed as it comes (store.PartWriter), manifest last.
         from kodcode.synth import runner, store
@@ -161,7 +176,10 @@ def child(stage: str, n: int, work: Path) -> dict:
         src = work / "input.jsonl"
         with open(src, "w", encoding="utf-8") as f:
             for i in range(n):
-                for row in ([attempt(i, a) for a in range(3)] if stage == "label" else [v1_row(i)]):
+                rows = [attempt(i, a) for a in range(3)] if stage == "label" else [v1_row(i)]
+                if stage == "solve":
+                    rows = [{k: rows[0][k] for k in ("question_id", "subset", "question", "metadata")}]
+                for row in rows:
                     if stage == "decontaminate":  # distinct questions; 1 in 100 copies a benchmark question
                         row["question"] = BENCH_TEXTS[i % 4000] if i % 100 == 7 else f"{QUESTION} (variant {i})"
                     f.write(json.dumps(row) + "\n")
@@ -176,6 +194,8 @@ def child(stage: str, n: int, work: Path) -> dict:
             bench.write_text("".join(json.dumps({"task_id": f"B/{i}", "prompt": t}) + "\n"
                                      for i, t in enumerate(BENCH_TEXTS)))
             stage_cfg = {"decontaminate": {"sources": [{"name": "bench", "path": str(bench), "fields": ["prompt"]}]}}
+        if stage == "solve":
+            stage_cfg = {"solve": {"n": 2}}
         if stage == "io":
             name = "scale_passthrough"
 
@@ -184,7 +204,7 @@ def child(stage: str, n: int, work: Path) -> dict:
                 yield from records
 
         cfg = {"run_dir": str(work / "run"), "stages": [name], "input": str(src),
-               "progress": False, "heartbeat_s": 0, "llm": {"backend": "scripted", "script": "x:y"},
+               "progress": False, "heartbeat_s": 0, "llm": {"backend": "scripted", "script": "synth_scale:scripted_reply"},
                "model": {"name_or_path": "none"}, "wandb": {"mode": "disabled"}, "stage": stage_cfg}
         t = time.perf_counter()
         summary = runner.run_stages(runner.validate_config(cfg))
@@ -193,7 +213,7 @@ def child(stage: str, n: int, work: Path) -> dict:
             out["dropped"] = n - summary["output"]
             assert out["dropped"] == len(range(7, n, 100)), out
         else:
-            assert summary["output"] == n
+            assert summary["output"] == (2 * n if stage == "solve" else n), summary
         part = store.part_path(work / "run" / name, (0, 1))
         out["bytes_per_row"] = part.stat().st_size / n
     elif stage == "verify":
@@ -251,6 +271,9 @@ def report(results: list[dict], args) -> str:
         elif r["stage"] == "decontaminate" and "dropped" in r:
             note = (f"{r['dropped']:,} planted benchmark copies dropped, no other row; "
                     f"{r['bytes_per_row'] / 1024:.1f} KB per row as JSON; embedder a hash stand-in")
+        elif r["stage"] == "solve" and "bytes_per_row" in r:
+            note = (f"{2 * r['n']:,} attempts written, {r['bytes_per_row'] / 2048:.1f} KB per attempt as JSON; "
+                    "LLM a scripted stand-in")
         elif r["stage"] == "io" and "bytes_per_row" in r:
             note = f"{r['bytes_per_row'] / 1024:.1f} KB per row as JSON"
         if "peak_heap_gb" in r:
