@@ -37,6 +37,8 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=2000, help="planted pairs whose rows are searched")
     ap.add_argument("--list-size", type=int, default=256)
     ap.add_argument("--nprobe", type=int, nargs="+", default=[8, 16])
+    ap.add_argument("--training", nargs="+", default=["flat"], choices=["flat", "two_level"],
+                    help="how the IVF cells are trained (build_index's training=); each is built and measured")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -54,28 +56,31 @@ def main() -> None:
     if not (sims[:, 1] > 0.95).all():
         sys.exit("a planted copy has no source above cosine 0.95: bench/synth_scale.py's planted() changed")
     src = ids[:, 1]
-    t = time.perf_counter()
-    index, kind = build_index(vecs, exact_below=1, list_size=args.list_size, nprobe=args.nprobe[0])
-    build_s = time.perf_counter() - t
     query, other = np.concatenate([src, dst]), np.concatenate([dst, src])
     lines = ["# Dedup IVF recall on planted near-duplicate pairs", "",
-             (f"{args.n:,} rows (384-d, bench/synth_scale.py's planted pairs), list_size {args.list_size} "
-              f"(nlist {index.nlist:,}), {args.pairs:,} pairs searched from both rows, k = 10. "
-              f"{os.cpu_count()} cores (shared; load average at the start {os.getloadavg()[0]:.1f}). "
-              f"Index build (train + add) {build_s:.0f} s. Command: `python bench/dedup_recall.py "
+             (f"{args.n:,} rows (384-d, bench/synth_scale.py's planted pairs), list_size {args.list_size}, "
+              f"{args.pairs:,} pairs searched from both rows, k = 10. {os.cpu_count()} cores (shared; load "
+              f"average at the start {os.getloadavg()[0]:.1f}). Command: `python bench/dedup_recall.py "
               f"{' '.join(sys.argv[1:])}`."), "",
-             "| nprobe | recall, one direction | recall, either row | ms per query | full search (s, n queries) | load |",
-             "|---:|---:|---:|---:|---:|---:|"]
-    for nprobe in args.nprobe:
-        set_nprobe(index, nprobe)
+             "| training | index build (train + add), s | nprobe | recall, one direction | recall, either row | ms per query | full search (s, n queries) | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for training in args.training:
         t = time.perf_counter()
-        s, i = index.search(vecs[query], 11)
-        per_query = (time.perf_counter() - t) / len(query)
-        hit = ((i == other[:, None]) & (s > 0.95)).any(axis=1)
-        either = hit[: args.pairs] | hit[args.pairs :]
-        lines.append(f"| {nprobe} | {hit.mean():.4f} | {either.mean():.4f} | {per_query * 1e3:.2f} | "
-                     f"{per_query * args.n:.0f} | {os.getloadavg()[0]:.1f} |")
-        print(lines[-1], flush=True)
+        index, kind = build_index(vecs, exact_below=1, list_size=args.list_size, nprobe=args.nprobe[0],
+                                  training=training)
+        build_s = time.perf_counter() - t
+        for nprobe in args.nprobe:
+            set_nprobe(index, nprobe)
+            t = time.perf_counter()
+            s, i = index.search(vecs[query], 11)
+            per_query = (time.perf_counter() - t) / len(query)
+            hit = ((i == other[:, None]) & (s > 0.95)).any(axis=1)
+            either = hit[: args.pairs] | hit[args.pairs :]
+            lines.append(f"| {training} (nlist {index.nlist:,}) | {build_s:.0f} | {nprobe} | {hit.mean():.4f} | "
+                         f"{either.mean():.4f} | {per_query * 1e3:.2f} | {per_query * args.n:.0f} | "
+                         f"{os.getloadavg()[0]:.1f} |")
+            print(lines[-1], flush=True)
+        del index
     lines += ["", f"Total {time.perf_counter() - t0:.0f} s."]
     text = "\n".join(lines) + "\n"
     print(text)

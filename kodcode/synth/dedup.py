@@ -49,6 +49,8 @@ class DedupConfig:
     # IVF: rows per cell (nlist = n / list_size, so the search grows as n log n)
     list_size: int = setting(256, ge=1)
     nprobe: int = setting(16, ge=1)  # IVF: cells searched per query (8 found 0.98 of the pairs at 1M rows, 16: 0.995)
+    # IVF cells: one k-means over all cells (n^2 to train) or two-level k-means (n^1.5, lower recall per nprobe); docs/synth.md "Dedup at scale"
+    training: str = setting("flat", one_of=("flat", "two_level"))
     cache_dir: str | None = None  # embedding cache; null: $KODCODE_CACHE/embeddings (~/.cache/kodcode)
 
 
@@ -101,7 +103,7 @@ def dedup_group(vecs, cfg: DedupConfig) -> tuple[list[int], list[dict]]:
     if n == 1:
         return [0], [{"nearest_similarity": None, "nearest_index": None, "group_size": 1}]
     found = near_duplicates(vecs, cfg.threshold, cfg.k, exact_below=cfg.exact_below, list_size=cfg.list_size,
-                            nprobe=cfg.nprobe, device=cfg.device)
+                            nprobe=cfg.nprobe, device=cfg.device, training=cfg.training)
     uf = _UnionFind(n)
     for i, j in found.pairs.tolist():
         uf.union(i, j)

@@ -42,9 +42,50 @@ def _gpu(index):
     return index
 
 
+TRAINING = ("two_level", "flat")
+
+
+def two_level_centroids(sample: np.ndarray, nlist: int, seed: int = 0, niter: int = 10) -> np.ndarray:
+    """``nlist`` unit centroids by two-level spherical k-means: ``sqrt(nlist)`` coarse cells, then each
+    cell's points clustered into its share of the ``nlist`` (in proportion to its points).
+
+    One k-means over ``m`` points and ``nlist`` centroids costs ``m * nlist`` per iteration, and both
+    grow with n (``nlist = n / list_size``, ``m = 40 * nlist``): n².  The two levels cost about
+    ``2 * m * sqrt(nlist)``: n^1.5, 31x less at 1M rows."""
+    import faiss
+
+    dim = sample.shape[1]
+    nc1 = max(1, int(np.sqrt(nlist)))
+    coarse = faiss.Kmeans(dim, nc1, niter=niter, spherical=True, seed=seed, max_points_per_centroid=10**9)
+    coarse.train(sample)
+    _, assign = coarse.index.search(sample, 1)
+    assign = assign[:, 0]
+    sizes = np.bincount(assign, minlength=nc1)
+    share = np.cumsum(sizes) * nlist // len(sample)
+    share[1:] -= share[:-1].copy()  # centroids per coarse cell, summing to nlist
+    order = np.argsort(assign, kind="stable")
+    out, start = [], 0
+    for c in range(nc1):
+        members = sample[order[start:start + sizes[c]]]
+        start += sizes[c]
+        k = int(share[c])
+        if k == 0:
+            continue
+        if k >= len(members):  # as many centroids as points: the points themselves
+            out.append(members[:k])
+            continue
+        fine = faiss.Kmeans(dim, k, niter=niter, spherical=True, seed=seed + 1 + c, max_points_per_centroid=10**9)
+        fine.train(members)
+        out.append(fine.centroids)
+    centroids = np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+    faiss.normalize_L2(centroids)
+    return centroids
+
+
 def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int = 256, nprobe: int = 16,
-                train_size: int = 100_000, seed: int = 0, device: str = "cpu"):
-    """An inner-product index over ``vecs`` (unit rows): exact below ``exact_below`` rows, else IVF."""
+                train_size: int = 100_000, seed: int = 0, device: str = "cpu", training: str = "flat"):
+    """An inner-product index over ``vecs`` (unit rows): exact below ``exact_below`` rows, else IVF
+    whose cells come from one k-means (``training="flat"``) or ``two_level_centroids`` ("two_level")."""
     import faiss
 
     n, dim = vecs.shape
@@ -60,8 +101,13 @@ def build_index(vecs: np.ndarray, *, exact_below: int = 50_000, list_size: int =
     rng = np.random.default_rng(seed)
     m = min(n, max(train_size, 40 * nlist))
     sample = vecs[np.sort(rng.choice(n, m, replace=False))] if m < n else vecs
-    index.cp.niter = 10
-    index.train(sample)
+    if training == "two_level" and nlist > 1:
+        centroids = two_level_centroids(sample, nlist, seed)
+        index.quantizer.add(centroids)
+        index.is_trained = True
+    else:
+        index.cp.niter = 10
+        index.train(sample)
     index.add(vecs)
     set_nprobe(index, nprobe)
     return index, "ivf"

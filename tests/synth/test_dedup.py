@@ -100,17 +100,34 @@ def planted(n: int, pairs: int, dim: int = 64, seed: int = 0):
     return np.ascontiguousarray(np.concatenate([base, copies]))
 
 
-def test_approximate_index_finds_the_planted_pairs_exact_search_finds():
+@pytest.mark.parametrize("training", ["two_level", "flat"])
+def test_approximate_index_finds_the_planted_pairs_exact_search_finds(training):
     from kodcode.synth.vectors import near_duplicates
 
     vecs = planted(6000, 300)
     exact = near_duplicates(vecs, 0.95, 10, exact_below=10**9)
-    approx = near_duplicates(vecs, 0.95, 10, exact_below=1000, list_size=64, nprobe=4)
+    approx = near_duplicates(vecs, 0.95, 10, exact_below=1000, list_size=64, nprobe=4, training=training)
     assert (exact.index, approx.index) == ("flat", "ivf")
     want = {tuple(sorted(p)) for p in exact.pairs.tolist()}
     got = {tuple(sorted(p)) for p in approx.pairs.tolist()}
     assert len(want) >= 300 and got <= want
     assert len(got & want) / len(want) >= 0.98
+
+
+def test_two_level_centroids_are_unit_cells_of_the_sample():
+    from kodcode.synth.vectors import two_level_centroids
+
+    vecs = planted(5000, 0)
+    cents = two_level_centroids(vecs, 97, seed=3)
+    assert cents.shape == (97, vecs.shape[1]) and cents.dtype == np.float32
+    assert np.allclose(np.linalg.norm(cents, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(cents, two_level_centroids(vecs, 97, seed=3))  # seeded
+    # Cells are used: every row's nearest centroid, over the rows, reaches most of the 97 cells,
+    # and a row is closer to its nearest centroid than to a random one.
+    nearest = (vecs @ cents.T).argmax(1)
+    assert len(np.unique(nearest)) > 80
+    rand = np.random.default_rng(0).integers(0, 97, len(vecs))
+    assert (vecs @ cents.T)[np.arange(len(vecs)), nearest].mean() > (vecs * cents[rand]).sum(1).mean() + 0.05
 
 
 def test_embedding_cache_embeds_only_new_texts_on_a_rerun(tmp_path, embedder):
