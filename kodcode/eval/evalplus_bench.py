@@ -15,6 +15,12 @@ ground-truth time)`` (``DEFAULT_MIN_TIME_LIMIT``, ``DEFAULT_GT_TIME_LIMIT_FACTOR
 but cannot flip its verdict; each record says whether it hit a limit (``detail.limit``) and
 ``limit_hits`` counts them.
 
+Memory: evalplus caps the process running a solution at 4 GiB of address space, but that process is
+a fork that already holds evalplus's imports, the whole file's ground truth and its own copy of the
+task (``evaluator_footprint``, measured once per problem file); a solution gets what that leaves
+(``headroom``, at least ``MIN_HEADROOM``) above its own child.  Mbpp/255's canonical solution has
+no room left there: a ``MemoryError`` on plus input 85, a ``fail`` on both sides.
+
     from kodcode.eval.evalplus_bench import exec_config, limit_hits, load_problems, score
     problems = load_problems("humaneval", "/data/HumanEvalPlus-v0.1.10.jsonl.gz")
     with Executor(exec_config(ExecConfig(workers=2))) as ex:
