@@ -15,6 +15,12 @@ ground-truth time)`` (``DEFAULT_MIN_TIME_LIMIT``, ``DEFAULT_GT_TIME_LIMIT_FACTOR
 but cannot flip its verdict; each record says whether it hit a limit (``detail.limit``) and
 ``limit_hits`` counts them.
 
+Memory: evalplus caps the process running a solution at 4 GiB of address space, but that process is
+a fork that already holds evalplus's imports, the whole file's ground truth and its own copy of the
+task (``evaluator_footprint``, measured once per problem file); a solution gets what that leaves
+(``headroom``, at least ``MIN_HEADROOM``) above its own child.  Mbpp/255's canonical solution has
+no room left there: a ``MemoryError`` on plus input 85, a ``fail`` on both sides.
+
     from kodcode.eval.evalplus_bench import exec_config, limit_hits, load_problems, score
     problems = load_problems("humaneval", "/data/HumanEvalPlus-v0.1.10.jsonl.gz")
     with Executor(exec_config(ExecConfig(workers=2))) as ex:
@@ -222,8 +228,9 @@ def _harness_program() -> str:
 class _Task:
     """What every sample of one task shares: inputs, limits, the parts of each phase, digests."""
 
-    def __init__(self, problem: dict, expected: dict, digests: list[dict] | None = None):
-        self.problem, self.expected = problem, expected
+    def __init__(self, problem: dict, expected: dict, digests: list[dict] | None = None,
+                 headroom: int | None = None):
+        self.problem, self.expected, self.headroom = problem, expected, headroom
         self.phases = []
         for n, name in enumerate(("base", "plus")):
             limits, task_limit = phase_limits(expected[f"{name}_time"])
@@ -245,7 +252,7 @@ class _Task:
                   for n, ph in enumerate(self.phases) if n in reach]
         return base64.b64encode(pickle.dumps({
             "entry_point": self.problem["entry_point"], "phases": phases, "wall_factor": wall_factor,
-            "max_memory_bytes": _max_memory(),
+            "max_memory_bytes": _max_memory(), "headroom_bytes": self.headroom,
             "runs": [{"s": s, "code": code, "parts": parts} for s, code, parts in runs]})).decode()
 
     def cpu_s(self, runs: list[tuple[int, str, list[dict]]]) -> float:
@@ -259,6 +266,74 @@ def _max_memory() -> int | None:
     from evalplus.eval import query_maximum_memory_bytes
 
     return query_maximum_memory_bytes()
+
+
+# The least room a solution gets above its own process (evalplus's own can be over its cap already, as
+# for Mbpp/255, and small allocations still succeed there, from memory its process has freed).
+MIN_HEADROOM = 64 << 20
+
+
+def evaluator_footprint(dataset: str, data_path: str | None, key: str, cache_dir: str | None,
+                        task_ids=None) -> dict:
+    """What evalplus's solution process holds before the solution runs, in bytes of address space.
+
+    evalplus caps the process that runs a solution at 4 GiB of address space (``reliability_guard``),
+    but that process is a fork of a pool worker, itself a fork of ``evaluate``'s process: it already
+    holds evalplus's imports, every problem and the ground truth of the whole file, and the worker's
+    unpickled copy of this task's problem and expected outputs.  ``{"file": bytes, "tasks": {task_id:
+    bytes}}``, measured in a fresh interpreter that does the same (loads the ground truth, then
+    unpickles each task's copy), cached beside the ground truth under its key.  ``task_ids``: the
+    tasks ``key`` is for (all of the file's when None), as evalplus would hold a file of just those.
+    """
+    import evalplus.evaluate as ev
+
+    root = Path(cache_dir) / "evalplus" if cache_dir else Path(ev.CACHE_DIR)
+    path = root / f"{key}.footprint.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(path.read_text())
+    cmd = [sys.executable, "-m", "kodcode.eval.evalplus_bench", "--dataset", dataset, "--footprint",
+           "--data", data_file(dataset, data_path), "--key", key] + (["--cache-dir", cache_dir] if cache_dir else [])
+    ids = None if task_ids is None else sorted(task_ids)
+    proc = subprocess.run(cmd, input=json.dumps(ids), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring evalplus's footprint failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(out))
+    os.replace(tmp, path)
+    return out
+
+
+def headroom(footprint: dict, task_id: str) -> int | None:
+    """The address space evalplus leaves a solution of ``task_id``: its cap less what its process holds."""
+    cap = _max_memory()
+    if cap is None:
+        return None
+    return max(MIN_HEADROOM, cap - footprint["file"] - footprint["tasks"].get(task_id, 0))
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+
+
+def _measure_footprint(dataset: str, data_path: str, key: str, cache_dir: str | None, task_ids=None) -> dict:
+    """The child of ``evaluator_footprint``: evalplus's main process, then each pool worker's copy."""
+    import evalplus.evaluate  # noqa: F401 - evaluate's imports are part of what its forks hold
+
+    rows = load_problems(dataset, data_path)
+    if task_ids is not None:
+        rows = [r for r in rows if r["task_id"] in set(task_ids)]
+    by_id = scoring_problems(dataset, rows)
+    expected = expected_outputs(dataset, by_id, key, cache_dir)
+    held, tasks = _vm_size(), {}
+    for tid in by_id:  # a worker receives (problem, expected) pickled and keeps it while it checks
+        before = _vm_size()
+        copy = pickle.loads(pickle.dumps((by_id[tid], expected[tid])))
+        tasks[tid] = max(0, _vm_size() - before)
+        del copy
+    return {"file": held, "tasks": tasks}
 
 
 def _parts(n: int, ref_time: list[float]) -> list[dict]:
@@ -404,7 +479,9 @@ def score_samples(dataset: str, problems: list[dict], samples: list[tuple[str, s
     program = _harness_program()
     digest_file = _digest_file(cache_dir, key)
     known = _load_digests(digest_file)
-    tasks = {tid: _Task(by_id[tid], expected[tid], known.get(tid)) for tid in {tid for tid, _ in samples}}
+    footprint = evaluator_footprint(dataset, data_path, key, cache_dir, by_id) if _max_memory() is not None else None
+    tasks = {tid: _Task(by_id[tid], expected[tid], known.get(tid), footprint and headroom(footprint, tid))
+             for tid in {tid for tid, _ in samples}}
     n_known = sum(len(d) for t in tasks.values() for d in t.digests)
     states = [_Sample(dataset, tasks[tid], tid, code) for tid, code in samples]
     pending: dict = {}
@@ -495,9 +572,17 @@ def main(argv: list[str] | None = None) -> None:
     """Child process: evalplus's evaluate on one samples file, then exit without waiting on its threads."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", choices=DATASETS, required=True)
-    ap.add_argument("--samples", required=True)
+    ap.add_argument("--samples")
     ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--footprint", action="store_true", help="print evaluator_footprint's measurement as JSON")
+    ap.add_argument("--data")
+    ap.add_argument("--key")
+    ap.add_argument("--cache-dir")
     args = ap.parse_args(argv)
+    if args.footprint:
+        ids = json.loads(sys.stdin.read() or "null")
+        print(json.dumps(_measure_footprint(args.dataset, args.data, args.key, args.cache_dir, ids)))
+        return
     from evalplus.evaluate import evaluate  # after the override variable is in the environment
 
     evaluate(dataset=args.dataset, samples=args.samples, parallel=args.parallel, i_just_wanna_run=False)

@@ -191,27 +191,46 @@ def _send(fd, data):
         data = data[os.write(fd, data):]
 
 
-def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None, s=0):
+def run_phase(code, entry_point, inputs, limits, wall_factor, out_fd, n=0, more=False, max_memory=None, s=0,
+              headroom=None):
     """The child: evalplus's guard and I/O swallowing, the solution, each input under its limits.
 
     Ends with a ``done`` record however the phase went (evalplus sets its status there); a child
     that ends without one (killed, ``os._exit``) leaves the status unknown, which evalplus calls
     ``timeout``.  ``more``: ``inputs`` is a first part of the phase's inputs; after the last one a
     ``paused`` record says so (the parent runs the whole phase again if this part was all right).
+    ``max_memory``: evalplus's address-space cap; ``headroom``: the bytes evalplus's own process would
+    have left under it (``evalplus_bench.evaluator_footprint``), granted above this child's own size.
     """
-    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s)
+    _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s, headroom)
     _write(out_fd, {"s": s, "p": n, "done": 1})
 
 
-def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s):
+def _address_space():
+    """This process's virtual size in bytes (what RLIMIT_AS counts), None where /proc cannot tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _run_inputs(code, entry_point, inputs, limits, wall_factor, out_fd, n, more, max_memory, s, headroom=None):
     from evalplus.eval.utils import reliability_guard, swallow_io
 
     signal.signal(signal.SIGPROF, _on_timer)
     signal.signal(signal.SIGALRM, _on_timer)
     if max_memory is not None:  # what reliability_guard(max_memory) sets, each within the sandbox's own limit
+        cap = max_memory
+        if headroom is not None:  # evalplus's process already holds evalplus's data: the same room above ours
+            own = _address_space()
+            cap = max_memory if own is None else min(max_memory, own + headroom)
         for lim in (resource.RLIMIT_AS, resource.RLIMIT_DATA, resource.RLIMIT_STACK):
             hard = resource.getrlimit(lim)[1]
-            value = max_memory if hard == resource.RLIM_INFINITY else min(max_memory, hard)
+            value = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
             resource.setrlimit(lim, (value, value))
     reliability_guard()  # evalplus's own guard (the memory limits are set above)
     null = os.open(os.devnull, os.O_WRONLY)
@@ -266,7 +285,8 @@ def _phase(payload, code, phase, k, more, out_fd, s):
             if k < len(inputs):
                 inputs, limits = inputs[:k], limits[:k]
             run_phase(code, payload["entry_point"], inputs, limits,
-                      payload["wall_factor"], w, phase["n"], more, payload.get("max_memory_bytes"), s)
+                      payload["wall_factor"], w, phase["n"], more, payload.get("max_memory_bytes"), s,
+                      payload.get("headroom_bytes"))
             exit_code = 0
         finally:
             os._exit(exit_code)

@@ -149,7 +149,8 @@ def test_ground_truth_is_cached_by_dataset_hash_and_a_subset_has_its_own_key(dat
     recs = ep.score("humaneval", problems, sols, ex, data_path=path, cache_dir=str(tmp_path))
     assert ep.pass_at_1(recs)["plus"] == 100.0  # the subset's entry is not read back as the whole file's
     md5 = ep.dataset_hash(path)
-    names = sorted(p.name for p in (tmp_path / "evalplus").iterdir() if ".digests-" not in p.name)
+    names = sorted(p.name for p in (tmp_path / "evalplus").iterdir() if ".digests-" not in p.name
+                   and not p.name.endswith(".footprint.json"))
     assert len(names) == 2 and f"{md5}.pkl" in names  # evalplus's own key for the whole file
 
 
@@ -254,3 +255,38 @@ def test_a_phase_without_inputs_is_sent_whole():
     runs = [(0, "def f(x):\n    return x\n", [task.parts[0][-1], task.parts[1][-1]])]
     payload = pickle.loads(base64.b64decode(task.payload(runs, 10.0)))
     assert [(ph["n"], ph["inputs"]) for ph in payload["phases"]] == [(0, [[1], [2]]), (1, {})]
+
+
+def test_evalplus_memory_cap_counts_what_its_own_process_holds(ex, tmp_path, monkeypatch):
+    # evalplus's 4 GiB cap covers a fork that already holds its ground truth and its copy of the task
+    # (Mbpp/255's canonical solution gets a MemoryError there on plus input 85: `fail`).  A solution
+    # needing 200 MB passes with the room a tiny file leaves, and fails as evalplus fails it -- a
+    # failed input, not a timeout -- where its process holds all but 100 MB.
+    row = _task("Mbpp/9100", "alloc", "n", "    return len(bytearray(n))\n", [[1]], [[200 << 20]])
+    path = tmp_path / "MbppPlus-alloc.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    problems = ep.load_problems("mbpp", str(path))
+    code = problems[0]["prompt"] + problems[0]["canonical_solution"]
+
+    def run():
+        return ep.score("mbpp", problems, {"Mbpp/9100": code}, ex, data_path=str(path), cache_dir=str(tmp_path))
+
+    assert _statuses(run()) == [("pass", "pass")]
+    monkeypatch.setattr(ep, "evaluator_footprint", lambda *a: {"file": ep._max_memory() - (100 << 20), "tasks": {}})
+    recs = run()
+    assert _statuses(recs) == [("pass", "fail")] and ep.limit_hits(recs) == 0
+    assert recs[0]["detail"]["plus_why"].startswith("input 0: raised MemoryError")
+
+
+def test_evalplus_footprint_counts_the_ground_truth_and_each_task_copy(tmp_path):
+    rows = [_task("Mbpp/9101", "upto", "n", "    return list(range(n))\n", [[3]], [[3_000_000]]),
+            _task("Mbpp/9102", "ident", "x", "    return x\n", [[1]], [[2]])]
+    path = tmp_path / "MbppPlus-big.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    by_id = ep.scoring_problems("mbpp", ep.load_problems("mbpp", str(path)))
+    key = ep.ground_truth_key("mbpp", str(path), by_id)
+    fp = ep.evaluator_footprint("mbpp", str(path), key, str(tmp_path))
+    assert fp["tasks"]["Mbpp/9101"] > 60 << 20 > fp["tasks"]["Mbpp/9102"]  # 3M ints: ~110 MB of objects
+    assert fp["file"] > fp["tasks"]["Mbpp/9101"]  # evaluate's process holds that ground truth too
+    assert ep.headroom(fp, "Mbpp/9101") < ep.headroom(fp, "Mbpp/9102") <= ep._max_memory()
+    assert json.loads((tmp_path / "evalplus" / f"{key}.footprint.json").read_text()) == fp  # cached
